@@ -1,0 +1,160 @@
+"""The CloudEvents 1.0 envelope (structured JSON mode) and parsing of raw bodies with field errors.
+
+Imports pydantic and the standard library only.
+"""
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from contracts._base import Payload
+from contracts.inbound import (
+    ApplicantRegistered,
+    ApplicantWithdrawn,
+    RoundRequested,
+    VacancyClosed,
+    VacancyPosted,
+)
+from contracts.outbound import (
+    ApplicantUnplaced,
+    DeadLettered,
+    PlacementMade,
+    RoundCompleted,
+    RoundFailed,
+)
+from contracts.subjects import MAX_BODY_BYTES, SUBJECT_PREFIX, Kind, kind_of_type, subject_of
+
+D = TypeVar("D", bound=Payload)
+
+EventId = Annotated[str, Field(pattern=r"^\S{1,256}$", description="Unique per source; no spaces")]
+Source = Annotated[str, Field(pattern=r"^\S{1,256}$", description="URI reference of the producer")]
+
+
+class CloudEvent(BaseModel, Generic[D]):
+    """A CloudEvents 1.0 event in structured JSON mode whose `data` is a contract payload."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="ignore")
+
+    specversion: Literal["1.0"] = Field(description='Always "1.0"')
+    id: EventId
+    source: Source
+    type: str = Field(description="jip.<kind>.v1")
+    time: AwareDatetime = Field(description="RFC 3339 timestamp with offset")
+    subject: str | None = Field(
+        default=None, max_length=200, description="applicant/<id>, vacancy/<id> or round/<id>"
+    )
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: D
+
+    @property
+    def kind(self) -> Kind:
+        kind = kind_of_type(self.type)
+        assert kind is not None  # parse_event only builds events of known types
+        return kind
+
+
+PAYLOADS: dict[Kind, type[Payload]] = {
+    Kind.APPLICANT_REGISTERED: ApplicantRegistered,
+    Kind.APPLICANT_WITHDRAWN: ApplicantWithdrawn,
+    Kind.VACANCY_POSTED: VacancyPosted,
+    Kind.VACANCY_CLOSED: VacancyClosed,
+    Kind.ROUND_REQUESTED: RoundRequested,
+    Kind.PLACEMENT_MADE: PlacementMade,
+    Kind.APPLICANT_UNPLACED: ApplicantUnplaced,
+    Kind.ROUND_COMPLETED: RoundCompleted,
+    Kind.ROUND_FAILED: RoundFailed,
+}
+_ENVELOPES = {kind: CloudEvent[payload] for kind, payload in PAYLOADS.items()}  # type: ignore[valid-type]
+DEAD_LETTER_ENVELOPE = CloudEvent[DeadLettered]
+
+
+@dataclass(frozen=True)
+class FieldError:
+    loc: str
+    msg: str
+
+
+class ContractError(ValueError):
+    """A body that is not a valid event of contract v1; `errors` names each field and reason."""
+
+    def __init__(self, errors: list[FieldError], original_id: str | None, subject: str) -> None:
+        self.errors = errors
+        self.original_id = original_id
+        self.subject = subject
+        super().__init__("; ".join(f"{e.loc}: {e.msg}" for e in errors))
+
+
+def parse_event(body: bytes | str, subject: str | None = None) -> CloudEvent[Any]:
+    """Validate a raw body as a CloudEvent of contract v1.
+
+    `subject` is the NATS subject it arrived on (None for file input): its kind must match `type`.
+    Raises ContractError naming every offending field.
+    """
+    raw = body.encode() if isinstance(body, str) else body
+    where = subject or "jip.unknown"
+    if len(raw) > MAX_BODY_BYTES:
+        raise ContractError(
+            [FieldError("body", f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")],
+            None,
+            where,
+        )
+    try:
+        doc = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ContractError([FieldError("body", f"not JSON: {exc}")], None, where) from None
+    if not isinstance(doc, dict):
+        raise ContractError([FieldError("body", "a CloudEvent must be a JSON object")], None, where)
+    original_id = doc.get("id") if isinstance(doc.get("id"), str) else None
+    event_type = doc.get("type")
+    kind = kind_of_type(event_type) if isinstance(event_type, str) else None
+    if kind is None:
+        msg = "missing" if event_type is None else f"unknown event type {str(event_type)[:100]!r}"
+        raise ContractError([FieldError("type", msg)], original_id, where)
+    if subject is not None and subject != subject_of(kind):
+        raise ContractError(
+            [FieldError("type", f"type {event_type} does not belong on subject {subject}")],
+            original_id,
+            where,
+        )
+    try:
+        return _ENVELOPES[kind].model_validate_json(raw)
+    except ValidationError as exc:
+        raise ContractError(_field_errors(exc), original_id, subject_of(kind)) from None
+
+
+def _field_errors(exc: ValidationError) -> list[FieldError]:
+    errors = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = ".".join(str(part) for part in err["loc"] if not str(part).startswith("function-"))
+        errors.append(FieldError(loc or "body", err["msg"]))
+    return errors
+
+
+def make_event(
+    kind: Kind, event_id: str, data: Payload, time: dt.datetime, source: str, subject: str | None
+) -> CloudEvent[Any]:
+    """Build an envelope for an outbound or test event."""
+    return _ENVELOPES[kind](
+        specversion="1.0",
+        id=event_id,
+        source=source,
+        type=SUBJECT_PREFIX + kind + ".v1",
+        time=time,
+        subject=subject,
+        datacontenttype="application/json",
+        data=data,
+    )
+
+
+def to_json_bytes(event: BaseModel) -> bytes:
+    """Canonical JSON body of an event: compact, fields in declaration order.
+
+    An unset optional CloudEvents attribute (`subject`) is left out; payload nulls are kept.
+    """
+    doc = event.model_dump(mode="json")
+    if doc.get("subject", "") is None:
+        del doc["subject"]
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()

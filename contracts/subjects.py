@@ -1,0 +1,70 @@
+"""Subjects, CloudEvents types and limits of the wire contract.
+
+Imports the standard library only.
+"""
+
+from enum import StrEnum
+
+STREAM = "JIP"
+"""The JetStream stream that holds every subject `jip.>`."""
+
+SUBJECT_PREFIX = "jip."
+TYPE_VERSION = ".v1"
+SERVICE_SOURCE = "/intern-match"
+MAX_BODY_BYTES = 256 * 1024
+"""Bodies over 256 KiB are rejected without being parsed."""
+
+
+class Kind(StrEnum):
+    """Event kinds: the NATS subject is `jip.<kind>`, the type `jip.<kind>.v1`."""
+
+    APPLICANT_REGISTERED = "applicant.registered"
+    APPLICANT_WITHDRAWN = "applicant.withdrawn"
+    VACANCY_POSTED = "vacancy.posted"
+    VACANCY_CLOSED = "vacancy.closed"
+    ROUND_REQUESTED = "round.requested"
+    PLACEMENT_MADE = "placement.made"
+    APPLICANT_UNPLACED = "applicant.unplaced"
+    ROUND_COMPLETED = "round.completed"
+    ROUND_FAILED = "round.failed"
+
+
+INBOUND_KINDS: tuple[Kind, ...] = (
+    Kind.APPLICANT_REGISTERED,
+    Kind.APPLICANT_WITHDRAWN,
+    Kind.VACANCY_POSTED,
+    Kind.VACANCY_CLOSED,
+    Kind.ROUND_REQUESTED,
+)
+OUTBOUND_KINDS: tuple[Kind, ...] = (
+    Kind.PLACEMENT_MADE,
+    Kind.APPLICANT_UNPLACED,
+    Kind.ROUND_COMPLETED,
+    Kind.ROUND_FAILED,
+)
+
+
+def subject_of(kind: str) -> str:
+    """The NATS subject of an event kind, e.g. `jip.applicant.registered`."""
+    return SUBJECT_PREFIX + kind
+
+
+def type_of(kind: str) -> str:
+    """The CloudEvents type of an event kind, e.g. `jip.applicant.registered.v1`."""
+    return SUBJECT_PREFIX + kind + TYPE_VERSION
+
+
+def dlq_subject(original_subject: str) -> str:
+    """Dead-letter subject for a rejected event: `jip.dlq.<original kind>`."""
+    kind = original_subject.removeprefix(SUBJECT_PREFIX) or "unknown"
+    return SUBJECT_PREFIX + "dlq." + kind
+
+
+def kind_of_type(event_type: str) -> Kind | None:
+    """The kind named by a CloudEvents type, or None when the type is not of contract v1."""
+    if not (event_type.startswith(SUBJECT_PREFIX) and event_type.endswith(TYPE_VERSION)):
+        return None
+    try:
+        return Kind(event_type[len(SUBJECT_PREFIX) : -len(TYPE_VERSION)])
+    except ValueError:
+        return None

@@ -1,0 +1,72 @@
+"""Closed vocabularies of the contract: course codes, prefectures, tests, reason codes.
+
+Imports the standard library and pydantic only.
+"""
+
+from typing import Annotated, Literal
+
+from pydantic import StringConstraints
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+"""Applicant, vacancy, company and round ids: 1-64 characters of A-Z a-z 0-9 . _ -"""
+
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+"""ISO 3166-1 alpha-2 code (XK for Kosovo)."""
+
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=2000)]
+
+CourseCode = Literal["A", "A2", "B", "B2", "C"]
+COURSES: tuple[str, ...] = ("A", "A2", "B", "B2", "C")
+
+Period = Literal["summer", "winter"]
+Mode = Literal["optimal", "stable", "stable-optimal"]
+CourseMode = Literal["commuting", "online", "visiting"]
+
+Test = Literal["JLPT", "CEFR", "IELTS", "TOEFL_IBT", "TOEIC", "NATIVE"]
+JlptLevel = Literal["N1", "N2", "N3", "N4", "N5"]
+CefrLevel = Literal["A1", "A2", "B1", "B2", "C1", "C2"]
+
+Industry = Literal[
+    "manufacturing",
+    "construction",
+    "transport",
+    "wholesale",
+    "retail",
+    "services",
+    "software",
+    "hotel",
+    "other",
+]
+LegalForm = Literal["company", "industry_association", "npo", "local_government", "other"]
+
+ReasonCode = Literal[
+    "age_out_of_range",
+    "language_insufficient",
+    "nationality_not_eligible",
+    "education_missing",
+    "no_course_in_period",
+    "no_eligible_vacancy",
+    "outranked",
+    "already_placed",
+]
+
+PREFECTURES: tuple[str, ...] = (
+    "Hokkaido", "Aomori", "Iwate", "Miyagi", "Akita", "Yamagata", "Fukushima",
+    "Ibaraki", "Tochigi", "Gunma", "Saitama", "Chiba", "Tokyo", "Kanagawa",
+    "Niigata", "Toyama", "Ishikawa", "Fukui", "Yamanashi", "Nagano", "Gifu",
+    "Shizuoka", "Aichi", "Mie", "Shiga", "Kyoto", "Osaka", "Hyogo", "Nara",
+    "Wakayama", "Tottori", "Shimane", "Okayama", "Hiroshima", "Yamaguchi",
+    "Tokushima", "Kagawa", "Ehime", "Kochi", "Fukuoka", "Saga", "Nagasaki",
+    "Kumamoto", "Oita", "Miyazaki", "Kagoshima", "Okinawa",
+)  # fmt: skip
+
+Prefecture = Literal[
+    "Hokkaido", "Aomori", "Iwate", "Miyagi", "Akita", "Yamagata", "Fukushima",
+    "Ibaraki", "Tochigi", "Gunma", "Saitama", "Chiba", "Tokyo", "Kanagawa",
+    "Niigata", "Toyama", "Ishikawa", "Fukui", "Yamanashi", "Nagano", "Gifu",
+    "Shizuoka", "Aichi", "Mie", "Shiga", "Kyoto", "Osaka", "Hyogo", "Nara",
+    "Wakayama", "Tottori", "Shimane", "Okayama", "Hiroshima", "Yamaguchi",
+    "Tokushima", "Kagawa", "Ehime", "Kochi", "Fukuoka", "Saga", "Nagasaki",
+    "Kumamoto", "Oita", "Miyazaki", "Kagoshima", "Okinawa",
+]  # fmt: skip

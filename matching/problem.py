@@ -1,0 +1,65 @@
+"""The solver's input and output: a sparse bipartite market of applicants and seats, as arrays.
+
+A seat is one (vacancy, course) pair with a capacity. An option is one admissible
+(applicant, seat) pair. Imports numpy and the standard library only.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Admissible options in canonical order.
+
+    Options are sorted by applicant, then by the applicant's preference (`applicant_pref`
+    strictly increasing within an applicant). No two options share (applicant, seat).
+    """
+
+    n_applicants: int
+    capacity: IntArray
+    """Capacity left per seat, shape (n_seats,)."""
+    opt_applicant: IntArray
+    """Applicant index of each option, non-decreasing."""
+    opt_seat: IntArray
+    """Seat index of each option."""
+    applicant_pref: IntArray
+    """Position of the option in the applicant's strict order (0 = best)."""
+    seat_pref: IntArray
+    """Position of the applicant in the seat's strict order (0 = best); distinct within a seat."""
+    cost: IntArray
+    """Rank cost of the option: applicant_rank + vacancy_rank (1-based ranks), >= 2."""
+
+    @property
+    def n_seats(self) -> int:
+        return int(self.capacity.shape[0])
+
+    @property
+    def n_options(self) -> int:
+        return int(self.opt_applicant.shape[0])
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long the solver may run and with how many workers; results never depend on workers."""
+
+    time_limit_seconds: float = 60.0
+    workers: int = 1
+
+
+@dataclass(frozen=True)
+class Solution:
+    """The solver's answer: for each applicant the chosen option index, or -1."""
+
+    assignment: IntArray
+    status: str
+    """`optimal` (proved), `feasible` (time limit: see bound) or `infeasible`."""
+    objective: float
+    """Total rank cost of the assignment (sum of `cost` over chosen options)."""
+    bound: float
+    """Best proven bound on the objective (equal to objective when optimal)."""
+    seconds: float
