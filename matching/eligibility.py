@@ -1,0 +1,72 @@
+"""Applicant eligibility for a program year: every failing rule with its reason code and detail.
+
+Imports contracts and matching only; never services or ortools. Details state the applicant's
+own fact and the rule, never a name or a date of birth.
+"""
+
+import datetime as dt
+
+from contracts import ApplicantRegistered
+from matching.language import is_program_language_met, to_profile
+from matching.ruleset import Ruleset
+from matching.snapshot import UnplacedReason
+
+
+def age_on(date_of_birth: dt.date, day: dt.date) -> int:
+    """Age in completed years on `day`; a birthday on `day` counts as reached."""
+    before_birthday = (day.month, day.day) < (date_of_birth.month, date_of_birth.day)
+    return day.year - date_of_birth.year - int(before_birthday)
+
+
+def ineligibility(
+    applicant: ApplicantRegistered, ruleset: Ruleset, program_year: int
+) -> tuple[UnplacedReason, ...]:
+    """Every program rule the applicant fails, in rule order; empty when eligible."""
+    reasons = [
+        _age(applicant, ruleset, program_year),
+        _language(applicant, ruleset),
+        _nationality(applicant, ruleset),
+        _education(applicant, ruleset),
+    ]
+    return tuple(r for r in reasons if r is not None)
+
+
+def is_eligible(applicant: ApplicantRegistered, ruleset: Ruleset, program_year: int) -> bool:
+    return not ineligibility(applicant, ruleset, program_year)
+
+
+def _age(a: ApplicantRegistered, ruleset: Ruleset, year: int) -> UnplacedReason | None:
+    day = ruleset.age_reference_date(year)
+    age = age_on(a.date_of_birth, day)
+    if ruleset.age_min <= age <= ruleset.age_max:
+        return None
+    detail = f"age {age} on {day.isoformat()}; allowed {ruleset.age_min}-{ruleset.age_max}"
+    return UnplacedReason("age_out_of_range", detail)
+
+
+def _language(a: ApplicantRegistered, ruleset: Ruleset) -> UnplacedReason | None:
+    profile = to_profile(a.languages, ruleset)
+    if is_program_language_met(profile, ruleset):
+        return None
+    native = ", or native" if ruleset.native_counts else ""
+    detail = (
+        f"best Japanese {profile.japanese_label}, best English {profile.english_label}; "
+        f"required JLPT {ruleset.japanese_min} or better, or CEFR {ruleset.english_min} "
+        f"or better{native}"
+    )
+    return UnplacedReason("language_insufficient", detail)
+
+
+def _nationality(a: ApplicantRegistered, ruleset: Ruleset) -> UnplacedReason | None:
+    if a.nationality in ruleset.nationalities:
+        return None
+    detail = f"nationality {a.nationality} is not on the eligible list of ruleset {ruleset.name}"
+    return UnplacedReason("nationality_not_eligible", detail)
+
+
+def _education(a: ApplicantRegistered, ruleset: Ruleset) -> UnplacedReason | None:
+    if a.education is not None and a.education.status in ruleset.education_statuses:
+        return None
+    stated = "none stated" if a.education is None else a.education.status
+    allowed = " or ".join(sorted(ruleset.education_statuses))
+    return UnplacedReason("education_missing", f"higher education {stated}; required {allowed}")

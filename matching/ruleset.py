@@ -1,0 +1,253 @@
+"""Program rulesets as data: TOML files under `matching/rulesets/`, loaded into a frozen `Ruleset`.
+
+Imports the standard library and contracts only; never services or ortools.
+"""
+
+import datetime as dt
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, get_args
+
+from contracts.vocabulary import COURSES, Industry
+
+DEFAULT_RULESET = "fy2023-announced"
+
+JLPT_LEVELS: tuple[str, ...] = ("N5", "N4", "N3", "N2", "N1")
+"""Weakest first: a level's strength is its index + 1."""
+CEFR_LEVELS: tuple[str, ...] = ("A1", "A2", "B1", "B2", "C1", "C2")
+"""Weakest first: a level's strength is its index + 1."""
+COURSE_MODES: tuple[str, ...] = ("commuting", "online", "visiting")
+PERIODS: tuple[str, ...] = ("summer", "winter")
+SCORED_TESTS: tuple[str, ...] = ("IELTS", "TOEFL_IBT", "TOEIC")
+
+
+class RulesetError(ValueError):
+    """A ruleset file is missing or malformed; the message names the key and the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Course:
+    code: str
+    mode: str
+    period: str
+
+
+@dataclass(frozen=True, slots=True)
+class SmeLimit:
+    capital_jpy: int
+    employees: int
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    """Every number of the program rules for one program year (program-rules.md)."""
+
+    name: str
+    description: str
+    age_min: int
+    age_max: int
+    age_reference: tuple[int, int]
+    """(month, day) of the program year on which age is taken."""
+    japanese_min: str
+    english_min: str
+    native_counts: bool
+    nationalities: frozenset[str]
+    education_statuses: frozenset[str]
+    courses: Mapping[str, Course]
+    commuting_km: float
+    head_office_country: str
+    legal_forms: frozenset[str]
+    sme_limits: Mapping[str, SmeLimit]
+    midsize_employees: int | None
+    english_scores: Mapping[str, tuple[tuple[str, float], ...]]
+    """Per test, (CEFR level, minimum score) from the strongest level down."""
+
+    def age_reference_date(self, program_year: int) -> dt.date:
+        return dt.date(program_year, *self.age_reference)
+
+    def courses_in(self, period: str) -> tuple[str, ...]:
+        """Course codes of a period, in course code order."""
+        return tuple(c for c in sorted(self.courses) if self.courses[c].period == period)
+
+
+def available_rulesets() -> tuple[str, ...]:
+    """Names of the rulesets shipped with the package, sorted."""
+    folder = resources.files("matching").joinpath("rulesets")
+    names = (p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+    return tuple(sorted(names))
+
+
+def load_ruleset(name_or_path: str | Path = DEFAULT_RULESET) -> Ruleset:
+    """Load a shipped ruleset by name, or a ruleset file by path; raise `RulesetError` if bad."""
+    if isinstance(name_or_path, str) and name_or_path in available_rulesets():
+        folder = resources.files("matching").joinpath("rulesets")
+        text = folder.joinpath(f"{name_or_path}.toml").read_text(encoding="utf-8")
+        return _parse(text, lambda rel: folder.joinpath(rel).read_text(encoding="utf-8"))
+    path = Path(name_or_path)
+    if not path.is_file():
+        known = ", ".join(available_rulesets())
+        raise RulesetError(f"ruleset {str(name_or_path)!r} is neither a file nor one of: {known}")
+    return _parse(path.read_text(encoding="utf-8"), lambda rel: (path.parent / rel).read_text())
+
+
+def _parse(text: str, read_list: Any) -> Ruleset:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise RulesetError(f"not valid TOML: {error}") from None
+    r = _Reader(data)
+    age_ref = r.text("age.reference")
+    return Ruleset(
+        name=r.text("name"),
+        description=r.text("description", default=""),
+        age_min=r.integer("age.min"),
+        age_max=r.integer("age.max", minimum=r.integer("age.min")),
+        age_reference=_month_day("age.reference", age_ref),
+        japanese_min=r.choice("language.japanese_min", JLPT_LEVELS),
+        english_min=r.choice("language.english_min", CEFR_LEVELS),
+        native_counts=r.boolean("language.native_counts"),
+        nationalities=_nationalities(r, read_list),
+        education_statuses=frozenset(r.strings("education.statuses")),
+        courses=MappingProxyType(_courses(r)),
+        commuting_km=r.number("commuting.max_km"),
+        head_office_country=r.text("hosts.head_office_country"),
+        legal_forms=frozenset(r.strings("hosts.legal_forms")),
+        sme_limits=MappingProxyType(_sme_limits(r)),
+        midsize_employees=r.integer("hosts.midsize_employees", optional=True),
+        english_scores=MappingProxyType(_english_scores(r)),
+    )
+
+
+def _month_day(key: str, value: str) -> tuple[int, int]:
+    try:
+        if len(value) != 5 or value[2] != "-":
+            raise ValueError(value)
+        date = dt.date(2001, int(value[:2]), int(value[3:]))  # 29 February is refused
+    except ValueError:
+        raise RulesetError(f"{key}: {value!r} is not a month-day like '08-31'") from None
+    return date.month, date.day
+
+
+def _nationalities(r: "_Reader", read_list: Any) -> frozenset[str]:
+    rel = r.text("nationality.list")
+    try:
+        lines = read_list(rel).splitlines()
+    except OSError as error:
+        raise RulesetError(f"nationality.list: cannot read {rel!r}: {error.strerror}") from None
+    codes = {s.strip() for s in lines if s.strip() and not s.lstrip().startswith("#")}
+    bad = sorted(c for c in codes if len(c) != 2 or not c.isalpha() or not c.isupper())
+    if bad:
+        raise RulesetError(f"nationality.list: {rel!r} has entries that are not ISO codes: {bad}")
+    return frozenset(codes - set(r.strings("nationality.exclude")))
+
+
+def _courses(r: "_Reader") -> dict[str, Course]:
+    table = r.table("courses")
+    courses = {}
+    for code in table:
+        if code not in COURSES:
+            raise RulesetError(f"courses.{code}: unknown course code; known: {', '.join(COURSES)}")
+        mode = r.choice(f"courses.{code}.mode", COURSE_MODES)
+        courses[code] = Course(code, mode, r.choice(f"courses.{code}.period", PERIODS))
+    return courses
+
+
+def _sme_limits(r: "_Reader") -> dict[str, SmeLimit]:
+    missing = sorted(set(get_args(Industry)) - set(r.table("hosts.sme")))
+    if missing:
+        raise RulesetError(f"hosts.sme: no limits for industries {', '.join(missing)}")
+    return {
+        industry: SmeLimit(
+            r.integer(f"hosts.sme.{industry}.capital_jpy"),
+            r.integer(f"hosts.sme.{industry}.employees"),
+        )
+        for industry in r.table("hosts.sme")
+    }
+
+
+def _english_scores(r: "_Reader") -> dict[str, tuple[tuple[str, float], ...]]:
+    scores = {}
+    for test in SCORED_TESTS:
+        levels = r.table(f"english_scores.{test}")
+        for level in levels:
+            if level not in CEFR_LEVELS:
+                raise RulesetError(f"english_scores.{test}.{level}: not a CEFR level")
+        pairs = [(lvl, r.number(f"english_scores.{test}.{lvl}")) for lvl in levels]
+        pairs.sort(key=lambda p: CEFR_LEVELS.index(p[0]), reverse=True)
+        mins = [m for _, m in pairs]
+        if mins != sorted(mins, reverse=True):
+            raise RulesetError(f"english_scores.{test}: scores must rise with the level")
+        scores[test] = tuple(pairs)
+    return scores
+
+
+class _Reader:
+    """Typed access to dotted keys, raising `RulesetError` that names the key."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def _get(self, key: str) -> Any:
+        node: Any = self._data
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise RulesetError(f"{key}: missing")
+            node = node[part]
+        return node
+
+    def table(self, key: str) -> dict[str, Any]:
+        value = self._get(key)
+        if not isinstance(value, dict):
+            raise RulesetError(f"{key}: expected a table")
+        return value
+
+    def text(self, key: str, default: str | None = None) -> str:
+        if default is not None and not self._has(key):
+            return default
+        value = self._get(key)
+        if not isinstance(value, str) or not value:
+            raise RulesetError(f"{key}: expected a non-empty string, got {value!r}")
+        return value
+
+    def choice(self, key: str, allowed: tuple[str, ...]) -> str:
+        value = self.text(key)
+        if value not in allowed:
+            raise RulesetError(f"{key}: {value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    def integer(self, key: str, minimum: int = 0, optional: bool = False) -> Any:
+        if optional and not self._has(key):
+            return None
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise RulesetError(f"{key}: expected an integer >= {minimum}, got {value!r}")
+        return value
+
+    def number(self, key: str) -> float:
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise RulesetError(f"{key}: expected a number >= 0, got {value!r}")
+        return float(value)
+
+    def boolean(self, key: str) -> bool:
+        value = self._get(key)
+        if not isinstance(value, bool):
+            raise RulesetError(f"{key}: expected true or false, got {value!r}")
+        return value
+
+    def strings(self, key: str) -> list[str]:
+        value = self._get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise RulesetError(f"{key}: expected a list of strings, got {value!r}")
+        return value
+
+    def _has(self, key: str) -> bool:
+        try:
+            self._get(key)
+        except RulesetError:
+            return False
+        return True
