@@ -1,0 +1,58 @@
+"""JSON Schema (draft 2020-12) of the envelope of every event type of contract v1, and its files.
+
+Imports pydantic and the standard library only; the AsyncAPI document lives in services.
+"""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from contracts.envelope import DEAD_LETTER_ENVELOPE, PAYLOADS, CloudEvent
+from contracts.subjects import Kind, type_of
+
+DEAD_LETTER_TYPE = "jip.dlq.v1"
+"""Key of the dead-letter envelope's schema; dead letters travel on `jip.dlq.<original kind>`."""
+
+_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """The envelope schema of every event type, keyed by CloudEvents type, plus the dead letter."""
+    schemas = {type_of(kind): _envelope_schema(kind) for kind in Kind}
+    schemas[DEAD_LETTER_TYPE] = _titled(
+        DEAD_LETTER_ENVELOPE.model_json_schema(),
+        DEAD_LETTER_TYPE,
+        "A rejected inbound event, published on jip.dlq.<original kind>",
+    )
+    return dict(sorted(schemas.items()))
+
+
+def _envelope_schema(kind: Kind) -> dict[str, Any]:
+    model = CloudEvent[PAYLOADS[kind]]  # type: ignore[valid-type]
+    schema = model.model_json_schema()
+    # The envelope model accepts any type string and routing checks it; the wire allows one.
+    schema["properties"]["type"] = {
+        "const": type_of(kind),
+        "description": f"Always {type_of(kind)}",
+    }
+    return _titled(schema, type_of(kind), f"CloudEvents 1.0 envelope of {type_of(kind)}")
+
+
+def _titled(schema: dict[str, Any], event_type: str, description: str) -> dict[str, Any]:
+    return {"$schema": _DRAFT, "$id": f"{event_type}.json", **schema, "title": event_type,
+            "description": description}  # fmt: skip
+
+
+def to_schema_text(schema: dict[str, Any]) -> str:
+    """The committed file form of a schema: sorted keys, 2-space indent, trailing newline."""
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_schemas(directory: Path) -> Iterator[Path]:
+    """Write `<type>.json` for every schema into `directory` and yield each path written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for event_type, schema in json_schemas().items():
+        path = directory / f"{event_type}.json"
+        path.write_text(to_schema_text(schema), encoding="utf-8")
+        yield path
