@@ -1,1 +1,30 @@
-"""placeholder"""
+"""The solver facade: `solve(problem, mode, limits) -> Solution` for the three round modes.
+
+The only package that imports ortools; it never imports services or contracts.
+"""
+
+from matching.problem import Limits, Problem, Solution
+from matching.solver.deferred import solve_stable
+from matching.solver.flow import solve_optimal
+
+__all__ = ["MODES", "solve"]
+
+MODES = ("optimal", "stable", "stable-optimal")
+
+
+def solve(problem: Problem, mode: str, limits: Limits | None = None) -> Solution:
+    """Solve one round's problem in the given mode; a time limit shows in `status`, not as an error.
+
+    Raises:
+        ValueError: `mode` is not one of MODES.
+    """
+    limits = limits or Limits()
+    if mode == "optimal":
+        return solve_optimal(problem)
+    if mode == "stable":
+        return solve_stable(problem)
+    if mode == "stable-optimal":
+        from matching.solver.stable_cpsat import solve_stable_optimal
+
+        return solve_stable_optimal(problem, limits)
+    raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")

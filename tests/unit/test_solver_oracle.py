@@ -1,0 +1,63 @@
+"""Mode `stable` against the `matching` library's HospitalResident (resident-optimal) oracle.
+
+The library's import name clashes with our `matching` package, so it is loaded under a swap of
+sys.modules; it must not import ortools.
+"""
+
+import importlib
+import sys
+import sysconfig
+import warnings
+
+from hypothesis import given, settings
+from test_solver_market import market, markets
+
+from matching.solver import solve
+
+
+def load_hospital_resident() -> type:
+    """The library's HospitalResident class, imported from site-packages past our package."""
+    ours = {k: sys.modules.pop(k) for k in list(sys.modules) if k.split(".")[0] == "matching"}
+    site = sysconfig.get_paths()["purelib"]
+    sys.path.insert(0, site)
+    try:
+        with warnings.catch_warnings():  # the library resets the warning filters on import
+            return importlib.import_module("matching.games").HospitalResident
+    finally:
+        sys.path.remove(site)
+        for k in [k for k in sys.modules if k.split(".")[0] == "matching"]:
+            del sys.modules[k]
+        sys.modules.update(ours)
+
+
+def oracle_seats(spec) -> list[int]:
+    """Each applicant's seat in the library's resident-optimal matching, or -1."""
+    apps, seats, capacity = spec
+    # the library cannot hold a player with an empty list; such players are unplaced anyway
+    listed = [s for s, lst in enumerate(seats) if lst]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        game = load_hospital_resident().create_from_dictionaries(
+            {a: lst for a, lst in enumerate(apps) if lst},
+            {s: seats[s] for s in listed},
+            {s: capacity[s] for s in listed},
+        )
+        matched = game.solve(optimal="resident")
+    outcome = [-1] * len(apps)
+    for hospital, residents in matched.items():
+        for resident in residents:
+            outcome[resident.name] = hospital.name
+    return outcome
+
+
+def test_library_agrees_on_a_textbook_market():
+    assert oracle_seats(([[0, 1], [1, 0]], [[1, 0], [0, 1]], [1, 1])) == [0, 1]
+
+
+@settings(max_examples=50, deadline=None)
+@given(markets(max_applicants=15, max_seats=6, min_capacity=1))
+def test_stable_gives_the_identical_matching_to_hospital_resident(spec):
+    problem = market(*spec)
+    result = solve(problem, "stable")
+    ours = [int(problem.opt_seat[o]) if o >= 0 else -1 for o in result.assignment.tolist()]
+    assert ours == oracle_seats(spec)

@@ -1,0 +1,75 @@
+"""Mode `stable` on textbook markets whose applicant-optimal stable matching is known."""
+
+import numpy as np
+from test_solver_market import market
+
+from matching.problem import Problem, Solution
+from matching.solver import solve
+from matching.solver.deferred import seat_proposing
+from matching.validate import check_capacity, check_stable
+
+
+def seats_of(problem: Problem, assignment: np.ndarray) -> list[int]:
+    return [int(problem.opt_seat[o]) if o >= 0 else -1 for o in assignment.tolist()]
+
+
+CROSSED = market([[0, 1], [1, 0]], [[1, 0], [0, 1]], [1, 1])
+"""Two applicants and two seats who each rank the other side's first choice last."""
+
+HOSPITALS = market(
+    [[0, 1], [0], [0, 1], [1, 0]],
+    [[3, 2, 1, 0], [0, 2, 3]],
+    [2, 1],
+)
+"""A two-place seat and a one-place seat; four applicants, one of whom cannot be placed stably."""
+
+SAME_VACANCY = market(
+    [[0, 1, 2], [0, 2], [1]],
+    [[1, 0], [2, 0], [0, 1]],
+    [1, 1, 1],
+)
+"""Seats 0 and 1 are two courses of one vacancy; applicant 0 lists both and is displaced twice."""
+
+
+def test_crossed_market_gives_each_applicant_its_first_choice():
+    result = solve(CROSSED, "stable")
+    assert seats_of(CROSSED, result.assignment) == [0, 1]
+    assert (result.status, result.objective, result.bound) == ("optimal", 6.0, 6.0)
+
+
+def test_seat_proposing_gives_each_seat_its_first_choice_in_the_crossed_market():
+    assert seats_of(CROSSED, seat_proposing(CROSSED)) == [1, 0]
+
+
+def test_two_place_seat_keeps_its_two_best_proposers_and_leaves_one_applicant_out():
+    result = solve(HOSPITALS, "stable")
+    assert seats_of(HOSPITALS, result.assignment) == [1, -1, 0, 0]
+    assert result.objective == (2 + 1) + (1 + 2) + (2 + 1)
+
+
+def test_applicant_displaced_from_both_courses_of_one_vacancy_moves_to_its_third_choice():
+    result = solve(SAME_VACANCY, "stable")
+    assert seats_of(SAME_VACANCY, result.assignment) == [2, 0, 1]
+    assert check_stable(SAME_VACANCY, result) == []
+
+
+def test_seat_with_no_capacity_places_nobody_and_blocks_nothing():
+    problem = market([[0, 1], [0]], [[0, 1], [0]], [0, 1])
+    result = solve(problem, "stable")
+    assert seats_of(problem, result.assignment) == [1, -1]
+    assert check_capacity(problem, result) == [] and check_stable(problem, result) == []
+
+
+def test_empty_market_places_nobody():
+    problem = market([[], []], [[]], [2])
+    for mode in ("optimal", "stable"):
+        result = solve(problem, mode)
+        assert result.assignment.tolist() == [-1, -1] and result.status == "optimal"
+
+
+def test_validator_names_every_blocking_pair_when_one_seat_is_left_empty():
+    half = Solution(np.array([-1, 3], dtype=np.int64), "optimal", 0.0, 0.0, 0.0)
+    assert check_stable(CROSSED, half) == [
+        "applicant 0 and seat 1 block (option 1)",
+        "applicant 1 and seat 1 block (option 2)",
+    ]
