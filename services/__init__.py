@@ -1,1 +1,1 @@
-"""placeholder"""
+"""The shell of intern-match: settings, persistence, broker, rounds, relay and the CLI."""

@@ -1,0 +1,166 @@
+"""The `intern-match` command line (typer + rich): demo, serve, publish, round, schema.
+
+Entry point only: each command translates options into calls on services; no logic of its own.
+"""
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from contracts import RoundRequested
+
+app = typer.Typer(
+    help="intern-match: placement rounds for the METI Japan Internship Program.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+console = Console(stderr=True)
+
+
+@app.callback()
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at INFO level")) -> None:
+    from services.logs import configure_logging
+
+    configure_logging(logging.INFO if verbose else logging.WARNING)
+
+
+@app.command()
+def demo(
+    applicants: int = typer.Option(3000, help="Applicants in the sample program year"),
+    vacancies: int = typer.Option(300, help="SME vacancies in the sample program year"),
+    seed: int = typer.Option(2023, help="Seed of the sample generator"),
+    mode: str = typer.Option("optimal", help="Round mode: optimal, stable or stable-optimal"),
+) -> None:
+    """Run the whole service on embedded defaults with a sample program year, and summarise it."""
+    from services.demo import run_demo
+    from services.settings import Settings
+
+    settings = Settings()
+    code = asyncio.run(run_demo(settings, console, applicants, vacancies, seed, mode))
+    raise typer.Exit(code)
+
+
+@app.command()
+def serve() -> None:
+    """Run the service (intake, rounds, outbox relay) until SIGTERM or SIGINT."""
+    from services.runtime import serve_forever
+    from services.settings import Settings
+
+    asyncio.run(serve_forever(Settings(), console))
+
+
+@app.command()
+def publish(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines")) -> None:
+    """Publish the CloudEvents of a JSON Lines file to the broker, in file order."""
+    from services.runtime import publish_events
+    from services.settings import Settings
+
+    settings = Settings()
+    if not settings.broker_url:
+        _fail("INTERN_MATCH_BROKER_URL is not set: publish needs a running broker")
+    bodies = _read_lines(file)
+    with _progress("Publishing") as progress:
+        task = progress.add_task("events", total=len(bodies))
+        sent = asyncio.run(
+            publish_events(
+                settings, bodies, on_progress=lambda n: progress.update(task, completed=n)
+            )
+        )
+    console.print(f"published {sent} events to {settings.broker_url}")
+
+
+@app.command("round")
+def round_(
+    program_year: int | None = typer.Option(None, help="Program year of the round"),
+    period: str | None = typer.Option(None, help="summer or winter"),
+    mode: str = typer.Option("optimal", help="optimal, stable or stable-optimal"),
+    round_id: str | None = typer.Option(None, help="Round id (default <year>-<period>-<mode>)"),
+    dry_run: bool = typer.Option(False, help="Compute and report, publish no placements"),
+    offline: bool = typer.Option(False, help="No broker, no database server"),
+    events: Path | None = typer.Option(None, help="Offline: JSON Lines events to apply in order"),
+    out: Path | None = typer.Option(None, help="Offline: where to write the outbound events"),
+    timeout: float = typer.Option(600.0, help="Online: seconds to wait for the result"),
+) -> None:
+    """Run a placement round: online through the broker, or offline over an event file."""
+    request = None
+    if program_year is not None or period is not None:
+        if program_year is None or period is None:
+            _fail("--program-year and --period go together")
+        rid = round_id or f"{program_year}-{period}-{mode}"
+        request = RoundRequested(
+            round_id=rid, program_year=program_year, period=period, mode=mode, dry_run=dry_run
+        )
+    if offline:
+        _round_offline(request, events, out)
+    elif request is None:
+        _fail("give --program-year and --period (or --offline --events FILE)")
+    else:
+        _round_online(request, timeout)
+
+
+def _round_offline(request: RoundRequested | None, events: Path | None, out: Path | None) -> None:
+    from services.offline import run_offline_file
+    from services.settings import Settings
+
+    if events is None or out is None:
+        _fail("--offline needs --events FILE and --out OUT")
+    if not events.is_file():
+        _fail(f"no such events file: {events}")
+    written = run_offline_file(Settings(), events, out, request)
+    console.print(f"wrote {written} outbound events to {out}")
+
+
+def _round_online(request: RoundRequested, timeout: float) -> None:
+    from services.runtime import request_round
+    from services.settings import Settings
+
+    settings = Settings()
+    if not settings.broker_url:
+        _fail("INTERN_MATCH_BROKER_URL is not set: an online round needs a running service")
+    with console.status(f"round {request.round_id}: waiting for the service"):
+        event = asyncio.run(request_round(settings, request, timeout))
+    sys.stdout.write(json.dumps(event, indent=2) + "\n")
+    if event.get("type", "").startswith("jip.round.failed"):
+        raise typer.Exit(1)
+
+
+@app.command()
+def schema(
+    out: Path = typer.Option(Path("schemas"), help="Directory for the JSON Schemas and AsyncAPI"),
+) -> None:
+    """Write the JSON Schema of every event and the AsyncAPI document FastStream generates."""
+    from contracts.schema import write_schemas
+    from services.asyncapi import write_asyncapi
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = list(write_schemas(out))
+    paths.append(write_asyncapi(out / "asyncapi.json"))
+    console.print(f"wrote {len(paths)} files to {out}")
+
+
+def _read_lines(file: Path) -> list[bytes]:
+    return [line for line in file.read_bytes().splitlines() if line.strip()]
+
+
+def _progress(label: str):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+    )
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

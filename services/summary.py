@@ -1,0 +1,45 @@
+"""What a round published, read back from the outbox: placed per course, unplaced by reason.
+
+Reads the database only; used by the demo and the terminal report.
+"""
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, text
+
+
+@dataclass
+class RoundOutcome:
+    round_id: str
+    completed: dict[str, object] | None = None
+    placed_by_course: Counter[str] = field(default_factory=Counter)
+    unplaced_by_reason: Counter[str] = field(default_factory=Counter)
+    rank_histogram: Counter[str] = field(default_factory=Counter)
+
+
+def round_outcome(engine: Engine, round_id: str) -> RoundOutcome:
+    """Summarise the outbound events of one round from the outbox."""
+    outcome = RoundOutcome(round_id)
+    query = text("SELECT subject, body FROM outbox WHERE event_id LIKE :p ORDER BY seq")
+    with engine.connect() as conn:
+        for prefix in ("placement-", "unplaced-", "round-completed-", "round-failed-"):
+            for subject, body in conn.execute(query, {"p": f"{prefix}{round_id}%"}):
+                _count(outcome, subject, json.loads(body))
+    return outcome
+
+
+def _count(outcome: RoundOutcome, subject: str, event: dict) -> None:  # type: ignore[type-arg]
+    data = event["data"]
+    if data.get("round_id") != outcome.round_id:
+        return
+    if subject == "jip.placement.made":
+        outcome.placed_by_course[data["course"]] += 1
+        rank = data.get("applicant_rank")
+        outcome.rank_histogram["no list" if rank is None else f"choice {rank}"] += 1
+    elif subject == "jip.applicant.unplaced":
+        for reason in data["reasons"]:
+            outcome.unplaced_by_reason[reason["code"]] += 1
+    elif subject in ("jip.round.completed", "jip.round.failed"):
+        outcome.completed = data
