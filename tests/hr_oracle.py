@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 ORACLE = "matching==1.4.3"
@@ -40,9 +41,9 @@ def load_hospital_resident() -> type:
         del sys.modules[name]
     sys.path.insert(0, target)
     try:
-        games = importlib.import_module("matching.games")
-        importlib.import_module("matching.algorithms.hospital_resident")
-        return games.HospitalResident  # type: ignore[no-any-return]
+        with warnings.catch_warnings():  # the library resets the warning filters on import
+            games = importlib.import_module("matching.games")
+            return games.HospitalResident  # type: ignore[no-any-return]
     finally:
         sys.path.remove(target)
         for name in _ours():

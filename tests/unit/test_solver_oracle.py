@@ -4,30 +4,13 @@ The library's import name clashes with our `matching` package, so it is loaded u
 sys.modules; it must not import ortools.
 """
 
-import importlib
-import sys
-import sysconfig
 import warnings
 
 from hypothesis import given, settings
 from test_solver_market import market, markets
 
 from matching.solver import solve
-
-
-def load_hospital_resident() -> type:
-    """The library's HospitalResident class, imported from site-packages past our package."""
-    ours = {k: sys.modules.pop(k) for k in list(sys.modules) if k.split(".")[0] == "matching"}
-    site = sysconfig.get_paths()["purelib"]
-    sys.path.insert(0, site)
-    try:
-        with warnings.catch_warnings():  # the library resets the warning filters on import
-            return importlib.import_module("matching.games").HospitalResident
-    finally:
-        sys.path.remove(site)
-        for k in [k for k in sys.modules if k.split(".")[0] == "matching"]:
-            del sys.modules[k]
-        sys.modules.update(ours)
+from tests.hr_oracle import load_hospital_resident
 
 
 def oracle_seats(spec) -> list[int]:
