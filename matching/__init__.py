@@ -1,1 +1,50 @@
-"""placeholder"""
+"""The pure core of intern-match: rulesets, eligibility, ranking, solvers, validators.
+
+Imports contracts, numpy and ortools (in matching.solver only); never services.
+"""
+
+from matching.audit import audit_round
+from matching.digest import placements_digest
+from matching.problem import Limits, Problem, Solution
+from matching.round import build_market, run_round
+from matching.ruleset import (
+    DEFAULT_RULESET,
+    Ruleset,
+    RulesetError,
+    available_rulesets,
+    load_ruleset,
+)
+from matching.snapshot import (
+    EarlierPlacement,
+    IneligibleVacancy,
+    Placement,
+    RoundResult,
+    Snapshot,
+    Unplaced,
+    UnplacedReason,
+)
+from matching.solver import MODES, solve
+
+__all__ = [
+    "DEFAULT_RULESET",
+    "MODES",
+    "EarlierPlacement",
+    "IneligibleVacancy",
+    "Limits",
+    "Placement",
+    "Problem",
+    "RoundResult",
+    "Ruleset",
+    "RulesetError",
+    "Snapshot",
+    "Solution",
+    "Unplaced",
+    "UnplacedReason",
+    "audit_round",
+    "available_rulesets",
+    "build_market",
+    "load_ruleset",
+    "placements_digest",
+    "run_round",
+    "solve",
+]

@@ -1,0 +1,186 @@
+"""One round: snapshot -> eligibility -> hosts -> admissible -> Problem -> solve -> result.
+
+Imports contracts, numpy and matching (the solver through its facade only); never services.
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+
+from contracts import ApplicantRegistered, VacancyPosted
+from matching.admissible import find_admissible, to_seats
+from matching.digest import placements_digest
+from matching.eligibility import ineligibility
+from matching.hosts import host_ineligibility
+from matching.problem import Limits, Solution
+from matching.ranking import Ranked, to_problem
+from matching.ruleset import Ruleset
+from matching.snapshot import (
+    IneligibleVacancy,
+    Placement,
+    RoundResult,
+    Snapshot,
+    Unplaced,
+    UnplacedReason,
+)
+from matching.solver import solve
+
+
+@dataclass(frozen=True)
+class Market:
+    """What a round puts before the solver, and who was turned away before it and why."""
+
+    ranked: Ranked
+    turned_away: dict[str, tuple[UnplacedReason, ...]]
+    ineligible_vacancies: tuple[IneligibleVacancy, ...]
+
+
+def run_round(snapshot: Snapshot, limits: Limits | None = None) -> RoundResult:
+    """Place the snapshot's applicants; every applicant ends in `placements` or `unplaced`."""
+    market = build_market(snapshot)
+    limits = limits or Limits(time_limit_seconds=snapshot.time_limit_seconds)
+    solution = solve(market.ranked.problem, snapshot.mode, limits)
+    placements = _placements(market.ranked, solution, _ruleset(snapshot))
+    unplaced = _unplaced(snapshot, market, {p.applicant_id for p in placements})
+    seats = market.ranked.admissible.seats
+    return RoundResult(
+        round_id=snapshot.round_id,
+        program_year=snapshot.program_year,
+        period=snapshot.period,
+        mode=snapshot.mode,
+        placements=placements,
+        unplaced=unplaced,
+        applicants=len(snapshot.applicants),
+        eligible=len(market.ranked.admissible.applicants),
+        vacancies=len(seats.vacancies),
+        slots=int(seats.capacity.sum()),
+        status=solution.status,
+        objective=solution.objective,
+        bound=solution.bound,
+        solve_seconds=solution.seconds,
+        placements_digest=placements_digest(placements),
+        ineligible_vacancies=market.ineligible_vacancies,
+        rank_histogram=_histogram(market.ranked, solution),
+    )
+
+
+def build_market(snapshot: Snapshot) -> Market:
+    """Everything before the solver; the result never depends on the order of the snapshot."""
+    ruleset = _ruleset(snapshot)
+    earlier = {p.applicant_id: p.round_id for p in snapshot.earlier_placements}
+    eligible, turned_away = [], {}
+    for a in sorted(snapshot.applicants, key=lambda a: a.applicant_id):
+        reasons = ineligibility(a, ruleset, snapshot.program_year)
+        if a.applicant_id in earlier:
+            detail = f"placed by round {earlier[a.applicant_id]} of {snapshot.program_year}"
+            reasons += (UnplacedReason("already_placed", detail),)
+        if reasons:
+            turned_away[a.applicant_id] = reasons
+        else:
+            eligible.append(a)
+    hosts, ineligible_vacancies = _eligible_hosts(snapshot, ruleset)
+    seats = to_seats(hosts, _capacity_left(snapshot, hosts), ruleset.courses_in(snapshot.period))
+    admissible = find_admissible(eligible, seats, ruleset, snapshot.period)
+    return Market(to_problem(admissible), turned_away, ineligible_vacancies)
+
+
+def _ruleset(snapshot: Snapshot) -> Ruleset:
+    if not isinstance(snapshot.ruleset, Ruleset):
+        raise TypeError(f"snapshot.ruleset must be a Ruleset, not {type(snapshot.ruleset)}")
+    return snapshot.ruleset
+
+
+def _eligible_hosts(
+    snapshot: Snapshot, ruleset: Ruleset
+) -> tuple[list[VacancyPosted], tuple[IneligibleVacancy, ...]]:
+    hosts, failures = [], []
+    for v in sorted(snapshot.vacancies, key=lambda v: v.vacancy_id):
+        if v.program_year != snapshot.program_year:
+            continue
+        failure = host_ineligibility(v, ruleset)
+        if failure is None:
+            hosts.append(v)
+        else:
+            failures.append(failure)
+    return hosts, tuple(failures)
+
+
+def _capacity_left(snapshot: Snapshot, hosts: list[VacancyPosted]) -> dict[tuple[str, str], int]:
+    """Capacity per (vacancy, course) less the earlier placements of the program year."""
+    taken = Counter((p.vacancy_id, p.course) for p in snapshot.earlier_placements)
+    return {
+        (v.vacancy_id, s.course): max(0, s.capacity - taken[(v.vacancy_id, s.course)])
+        for v in hosts
+        for s in v.slots
+    }
+
+
+def _placements(ranked: Ranked, solution: Solution, ruleset: Ruleset) -> tuple[Placement, ...]:
+    adm = ranked.admissible
+    placements = []
+    for i, k in enumerate(solution.assignment.tolist()):
+        if k < 0:
+            continue
+        pair, seat = int(ranked.opt_pair[k]), int(ranked.problem.opt_seat[k])
+        vacancy = adm.seats.vacancies[int(adm.pair_vac[pair])]
+        course = adm.seats.seat_course[seat]
+        placements.append(
+            Placement(
+                applicant_id=adm.applicants[i].applicant_id,
+                vacancy_id=vacancy.vacancy_id,
+                company_id=vacancy.company.company_id,
+                course=course,
+                course_mode=ruleset.courses[course].mode,
+                applicant_rank=int(adm.pair_app_stated[pair]) or None,
+                vacancy_rank=int(adm.pair_vac_stated[pair]) or None,
+            )
+        )
+    return tuple(placements)
+
+
+def _histogram(ranked: Ranked, solution: Solution) -> dict[int, int]:
+    chosen = solution.assignment[solution.assignment >= 0]
+    ranks = Counter(ranked.pair_app_rank[ranked.opt_pair[chosen]].tolist())
+    return dict(sorted(ranks.items()))
+
+
+def _unplaced(snapshot: Snapshot, market: Market, placed: set[str]) -> tuple[Unplaced, ...]:
+    ruleset, adm = _ruleset(snapshot), market.ranked.admissible
+    vacancies_of = Counter(adm.pair_app.tolist())
+    index = {a.applicant_id: i for i, a in enumerate(adm.applicants)}
+    unplaced = []
+    for a in sorted(snapshot.applicants, key=lambda a: a.applicant_id):
+        if a.applicant_id in placed:
+            continue
+        reasons = market.turned_away.get(a.applicant_id)
+        if reasons is None:
+            n = vacancies_of[index[a.applicant_id]]
+            reasons = (_why_not_placed(a, n, snapshot, ruleset),)
+        unplaced.append(Unplaced(a.applicant_id, reasons))
+    return tuple(unplaced)
+
+
+def _why_not_placed(
+    a: ApplicantRegistered, n_vacancies: int, snapshot: Snapshot, ruleset: Ruleset
+) -> UnplacedReason:
+    running = ruleset.courses_in(snapshot.period)
+    if not set(a.courses) & set(running):
+        detail = (
+            f"applied for {', '.join(a.courses)}; the {snapshot.period} period runs "
+            f"{', '.join(running)}"
+        )
+        return UnplacedReason("no_course_in_period", detail)
+    if n_vacancies == 0:
+        detail = (
+            f"no vacancy with slots left for {', '.join(c for c in a.courses if c in running)} "
+            "fits your residence, languages and the preference lists"
+        )
+        return UnplacedReason("no_eligible_vacancy", detail)
+    yours = f"your {n_vacancies} admissible vacanc{'y was' if n_vacancies == 1 else 'ies were'}"
+    if snapshot.mode == "optimal":
+        detail = (
+            f"{yours} filled: a placement for you would have displaced another placement "
+            "at equal or better cost"
+        )
+    else:
+        detail = f"{yours} filled by applicants they rank higher"
+    return UnplacedReason("outranked", detail)
