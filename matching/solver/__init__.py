@@ -6,6 +6,7 @@ The only package that imports ortools; it never imports services or contracts.
 from matching.problem import Limits, Problem, Solution
 from matching.solver.deferred import solve_stable
 from matching.solver.flow import solve_optimal
+from matching.solver.stable_cpsat import solve_stable_optimal
 
 __all__ = ["MODES", "solve"]
 
@@ -24,7 +25,5 @@ def solve(problem: Problem, mode: str, limits: Limits | None = None) -> Solution
     if mode == "stable":
         return solve_stable(problem)
     if mode == "stable-optimal":
-        from matching.solver.stable_cpsat import solve_stable_optimal
-
         return solve_stable_optimal(problem, limits)
     raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
