@@ -1,0 +1,162 @@
+"""The intake processor: applies a batch of inbound bodies in order in one transaction (inbox
+dedupe, newest-version snapshots, event log, dead letters, rounds). Never imports brokers.
+"""
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, tuple_
+
+from contracts import CloudEvent, ContractError, Kind, parse_event
+from services.outbound import raw_text, to_dead_lettered
+from services.rounds import RoundRunner, RulesetFor, SolveRound
+from services.segment import Segment
+from services.tables import ApplicantRow, InboxRow, VacancyRow
+
+_INBOX = InboxRow.__table__  # type: ignore[attr-defined]
+_APPLICANTS = ApplicantRow.__table__  # type: ignore[attr-defined]
+_VACANCIES = VacancyRow.__table__  # type: ignore[attr-defined]
+
+_AGGREGATE = {
+    Kind.APPLICANT_REGISTERED: ("applicant", "applicant_id"),
+    Kind.APPLICANT_WITHDRAWN: ("applicant", "applicant_id"),
+    Kind.VACANCY_POSTED: ("vacancy", "vacancy_id"),
+    Kind.VACANCY_CLOSED: ("vacancy", "vacancy_id"),
+}
+_ENDS = {Kind.APPLICANT_WITHDRAWN, Kind.VACANCY_CLOSED}
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One message as delivered: its subject (None for file input), raw body, stream sequence."""
+
+    subject: str | None
+    body: bytes
+    stream_seq: int | None = None
+
+
+@dataclass
+class BatchOutcome:
+    accepted: int = 0
+    duplicate: int = 0
+    stale: int = 0
+    rejected: int = 0
+    rounds: list[str] = field(default_factory=list)
+    """Ids of the rounds that ran (a repeated round id is not listed)."""
+
+
+class Intake:
+    """Applies batches of inbound events; the caller acknowledges a batch after `process` returns.
+
+    Database errors propagate after rollback (the caller retries the batch); only a body that
+    breaks the contract becomes a dead letter.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        rulesets: RulesetFor,
+        clock: Callable[[], dt.datetime],
+        solve_round: SolveRound | None = None,
+        time_limit_seconds: float = 60.0,
+    ) -> None:
+        if solve_round is None:
+            from matching.round import run_round as solve_round
+        self.engine = engine
+        self.clock = clock
+        self._rounds = RoundRunner(rulesets, solve_round, time_limit_seconds)
+
+    def process(self, batch: Sequence[Inbound]) -> BatchOutcome:
+        """Apply the batch in one transaction, committed before returning."""
+        with self.engine.begin() as connection:
+            return self.apply(connection, batch)
+
+    def apply(self, connection: Connection, batch: Sequence[Inbound]) -> BatchOutcome:
+        """Apply the batch inside the caller's transaction."""
+        outcome = BatchOutcome()
+        parsed = [self._parse(m) for m in batch]
+        events = [e for e in parsed if isinstance(e, CloudEvent)]
+        seen = _known_keys(connection, events)
+        versions = _current_versions(connection, events)
+        segment = Segment()
+        for message, event in zip(batch, parsed, strict=True):
+            if isinstance(event, ContractError):
+                outcome.rejected += 1
+                segment.dead_letter(to_dead_lettered(event, message.body, self.clock()), event)
+                continue
+            key = (event.source, event.id)
+            if key in seen:
+                outcome.duplicate += 1
+                continue
+            seen.add(key)
+            segment.log(message, event, raw_text(message.body))
+            if event.kind is Kind.ROUND_REQUESTED:
+                outcome.accepted += 1
+                segment.flush(connection)
+                if self._rounds.on_round_requested(connection, event):
+                    outcome.rounds.append(event.data.round_id)
+            elif _apply_snapshot(segment, versions, event):
+                outcome.accepted += 1
+            else:
+                outcome.stale += 1
+        segment.flush(connection)
+        return outcome
+
+    @staticmethod
+    def _parse(message: Inbound) -> CloudEvent[Any] | ContractError:
+        try:
+            return parse_event(message.body, message.subject)
+        except ContractError as error:
+            return error
+
+
+def _apply_snapshot(segment: Segment, versions: dict[tuple[str, str], int], event: Any) -> bool:
+    """Stage the event's snapshot if its version is newer than any seen; False when stale."""
+    aggregate, id_field = _AGGREGATE[event.kind]
+    data = event.data
+    key = (aggregate, getattr(data, id_field))
+    if data.version <= versions.get(key, 0):
+        return False
+    versions[key] = data.version
+    ends = event.kind in _ENDS
+    segment.snapshot(
+        aggregate,
+        {
+            id_field: key[1],
+            "program_year": None if ends else data.program_year,
+            "version": data.version,
+            "withdrawn" if aggregate == "applicant" else "closed": ends,
+            "payload": None if ends else data.model_dump(mode="json"),
+        },
+    )
+    return True
+
+
+def _known_keys(connection: Connection, events: list[CloudEvent[Any]]) -> set[tuple[str, str]]:
+    keys = list({(e.source, e.id) for e in events})
+    if not keys:
+        return set()
+    pair = tuple_(_INBOX.c.source, _INBOX.c.event_id)
+    rows = connection.execute(select(_INBOX.c.source, _INBOX.c.event_id).where(pair.in_(keys)))
+    return {(r.source, r.event_id) for r in rows}
+
+
+def _current_versions(
+    connection: Connection, events: list[CloudEvent[Any]]
+) -> dict[tuple[str, str], int]:
+    ids: dict[str, set[str]] = {"applicant": set(), "vacancy": set()}
+    for event in events:
+        if event.kind in _AGGREGATE:
+            aggregate, id_field = _AGGREGATE[event.kind]
+            ids[aggregate].add(getattr(event.data, id_field))
+    versions: dict[tuple[str, str], int] = {}
+    for aggregate, table, column in (
+        ("applicant", _APPLICANTS, _APPLICANTS.c.applicant_id),
+        ("vacancy", _VACANCIES, _VACANCIES.c.vacancy_id),
+    ):
+        if ids[aggregate]:
+            query = select(column, table.c.version).where(column.in_(ids[aggregate]))
+            versions.update({(aggregate, i): v for i, v in connection.execute(query)})
+    return versions

@@ -1,0 +1,68 @@
+"""The outbox: outbound events stored in the transaction that produced them, read by the relay in
+order and marked sent after the broker acknowledged them. Imports contracts and services.tables.
+"""
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, update
+
+from contracts import CloudEvent, to_json_bytes
+from contracts.subjects import TYPE_VERSION
+from services.db import upsert
+from services.tables import OutboxEntry
+
+_OUTBOX = OutboxEntry.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    seq: int
+    event_id: str
+    subject: str
+    body: bytes
+
+
+def to_outbox_values(event: CloudEvent[Any]) -> dict[str, Any]:
+    """The row of an event: its subject is its type without the version suffix."""
+    subject = event.type.removesuffix(TYPE_VERSION)
+    return {"event_id": event.id, "subject": subject, "body": to_json_bytes(event).decode()}
+
+
+def enqueue(connection: Connection, events: Iterable[CloudEvent[Any]]) -> None:
+    """Append events in order; an id already in the outbox is kept as it is."""
+    rows = [to_outbox_values(e) for e in events]
+    if rows:
+        stmt = upsert(connection, _OUTBOX).on_conflict_do_nothing(index_elements=["event_id"])
+        connection.execute(stmt, rows)
+
+
+def requeue(connection: Connection, event_id: str) -> None:
+    """Publish a stored event again (its id is unchanged, so consumers drop it as a duplicate)."""
+    connection.execute(update(_OUTBOX).where(_OUTBOX.c.event_id == event_id).values(sent_at=None))
+
+
+def pending(engine: Engine, limit: int | None = 100) -> list[OutboxRow]:
+    """Unsent rows in the order they were written (all of them when `limit` is None)."""
+    query = (
+        select(_OUTBOX.c.seq, _OUTBOX.c.event_id, _OUTBOX.c.subject, _OUTBOX.c.body)
+        .where(_OUTBOX.c.sent_at.is_(None))
+        .order_by(_OUTBOX.c.seq)
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return [OutboxRow(r.seq, r.event_id, r.subject, r.body.encode()) for r in rows]
+
+
+def mark_sent(engine: Engine, seqs: Sequence[int], now: dt.datetime | None = None) -> None:
+    """Record that the broker acknowledged these rows."""
+    if not seqs:
+        return
+    sent_at = now or dt.datetime.now(dt.UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            update(_OUTBOX).where(_OUTBOX.c.seq.in_(list(seqs))).values(sent_at=sent_at)
+        )

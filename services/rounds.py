@@ -1,0 +1,142 @@
+"""The round runner: builds a round's snapshot from the tables, calls the solver, and writes the
+round, its placements and its outbound events in the caller's transaction. Never imports brokers.
+"""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from contracts import ApplicantRegistered, CloudEvent, RoundRequested, VacancyPosted
+from matching.ruleset import Ruleset
+from matching.snapshot import EarlierPlacement, RoundResult, Snapshot
+from services.outbound import to_round_events, to_round_failed
+from services.outbox import enqueue, requeue
+from services.tables import ApplicantRow, PlacementRow, RoundRow, VacancyRow
+
+log = logging.getLogger(__name__)
+
+SolveRound = Callable[[Snapshot], RoundResult]
+RulesetFor = Callable[[int], Ruleset | None]
+
+_APPLICANTS = ApplicantRow.__table__  # type: ignore[attr-defined]
+_VACANCIES = VacancyRow.__table__  # type: ignore[attr-defined]
+_ROUNDS = RoundRow.__table__  # type: ignore[attr-defined]
+_PLACEMENTS = PlacementRow.__table__  # type: ignore[attr-defined]
+
+
+class RoundRunner:
+    """Runs `round.requested` events; a round id that already ran only re-queues its answer."""
+
+    def __init__(self, rulesets: RulesetFor, solve_round: SolveRound, time_limit: float) -> None:
+        self._rulesets = rulesets
+        self._solve = solve_round
+        self._time_limit = time_limit
+
+    def on_round_requested(self, connection: Connection, event: CloudEvent[Any]) -> bool:
+        """Run the round on the state the connection sees; False when the round id already ran."""
+        request: RoundRequested = event.data
+        earlier = connection.execute(
+            select(_ROUNDS.c.final_event_id).where(_ROUNDS.c.round_id == request.round_id)
+        ).scalar_one_or_none()
+        if earlier is not None:
+            requeue(connection, earlier)
+            return False
+        ruleset = self._rulesets(request.program_year)
+        if ruleset is None:
+            self._fail(connection, event, f"unknown program year {request.program_year}")
+            return True
+        snapshot = load_snapshot(connection, request, ruleset, self._time_limit)
+        try:
+            result = self._solve(snapshot)
+        except SQLAlchemyError:
+            raise
+        except Exception as error:  # a solver defect must not stop the intake
+            log.error(
+                "round failed", extra={"round_id": request.round_id, "error": type(error).__name__}
+            )
+            self._fail(connection, event, f"the solver raised {type(error).__name__}")
+            return True
+        self._complete(connection, event, result)
+        return True
+
+    def _complete(
+        self, connection: Connection, event: CloudEvent[Any], result: RoundResult
+    ) -> None:
+        request: RoundRequested = event.data
+        events = to_round_events(result, request, event.time)
+        _insert_round(connection, request, result.status, events[-1].id)
+        if not request.dry_run and result.placements:
+            rows = [
+                {
+                    "round_id": request.round_id,
+                    "applicant_id": p.applicant_id,
+                    "program_year": request.program_year,
+                    "period": request.period,
+                    "vacancy_id": p.vacancy_id,
+                    "course": p.course,
+                }
+                for p in result.placements
+            ]
+            connection.execute(insert(_PLACEMENTS), rows)
+        enqueue(connection, events)
+
+    def _fail(self, connection: Connection, event: CloudEvent[Any], reason: str) -> None:
+        request: RoundRequested = event.data
+        failed = to_round_failed(request.round_id, reason, event.time)
+        _insert_round(connection, request, "failed", failed.id)
+        enqueue(connection, [failed])
+
+
+def _insert_round(
+    connection: Connection, request: RoundRequested, status: str, final_event_id: str
+) -> None:
+    last = connection.execute(select(func.max(_ROUNDS.c.ordinal))).scalar_one_or_none()
+    row = {
+        "round_id": request.round_id,
+        "ordinal": (last or 0) + 1,
+        "program_year": request.program_year,
+        "period": request.period,
+        "mode": request.mode,
+        "dry_run": request.dry_run,
+        "status": status,
+        "final_event_id": final_event_id,
+    }
+    connection.execute(insert(_ROUNDS), [row])
+
+
+def load_snapshot(
+    connection: Connection, request: RoundRequested, ruleset: Ruleset, time_limit: float
+) -> Snapshot:
+    """Applicants not withdrawn, vacancies not closed, and earlier placements of the year."""
+    year = request.program_year
+    applicants = connection.execute(
+        select(_APPLICANTS.c.payload)
+        .where(_APPLICANTS.c.program_year == year, _APPLICANTS.c.withdrawn.is_(False))
+        .order_by(_APPLICANTS.c.applicant_id)
+    ).scalars()
+    vacancies = connection.execute(
+        select(_VACANCIES.c.payload)
+        .where(_VACANCIES.c.program_year == year, _VACANCIES.c.closed.is_(False))
+        .order_by(_VACANCIES.c.vacancy_id)
+    ).scalars()
+    earlier = connection.execute(
+        select(_PLACEMENTS)
+        .where(_PLACEMENTS.c.program_year == year)
+        .order_by(_PLACEMENTS.c.round_id, _PLACEMENTS.c.applicant_id)
+    ).all()
+    return Snapshot(
+        round_id=request.round_id,
+        program_year=year,
+        period=request.period,
+        mode=request.mode,
+        ruleset=ruleset,
+        applicants=tuple(ApplicantRegistered.model_validate(p, strict=False) for p in applicants),
+        vacancies=tuple(VacancyPosted.model_validate(p, strict=False) for p in vacancies),
+        earlier_placements=tuple(
+            EarlierPlacement(r.round_id, r.applicant_id, r.vacancy_id, r.course) for r in earlier
+        ),
+        time_limit_seconds=time_limit,
+    )

@@ -1,0 +1,99 @@
+"""The staged writes of the events between two rounds of a batch, flushed with bulk statements
+in event order. Imports sqlalchemy, contracts and services tables; never matching or brokers.
+"""
+
+from typing import Any
+
+from sqlalchemy import Connection, func, insert
+
+from contracts import CloudEvent, ContractError, subject_of
+from services.db import upsert
+from services.outbox import enqueue
+from services.tables import ApplicantRow, DeadLetterRow, EventLogRow, InboxRow, VacancyRow
+
+_TABLES = {
+    "applicant": (ApplicantRow.__table__, "applicant_id", "withdrawn"),  # type: ignore[attr-defined]
+    "vacancy": (VacancyRow.__table__, "vacancy_id", "closed"),  # type: ignore[attr-defined]
+}
+_INBOX = InboxRow.__table__  # type: ignore[attr-defined]
+_LOG = EventLogRow.__table__  # type: ignore[attr-defined]
+_DEAD = DeadLetterRow.__table__  # type: ignore[attr-defined]
+
+
+class Segment:
+    """Rows to write; a later snapshot of the same aggregate replaces an earlier one here."""
+
+    def __init__(self) -> None:
+        self._inbox: list[dict[str, Any]] = []
+        self._log: list[dict[str, Any]] = []
+        self._snapshots: dict[str, dict[str, dict[str, Any]]] = {a: {} for a in _TABLES}
+        self._dead: list[dict[str, Any]] = []
+        self._dlq: list[CloudEvent[Any]] = []
+
+    def log(self, message: Any, event: CloudEvent[Any], body: str) -> None:
+        """Record an accepted event in the inbox and the event log."""
+        self._inbox.append({"source": event.source, "event_id": event.id})
+        self._log.append(
+            {
+                "stream_seq": message.stream_seq,
+                "source": event.source,
+                "event_id": event.id,
+                "subject": message.subject or subject_of(event.kind),
+                "body": body,
+            }
+        )
+
+    def snapshot(self, aggregate: str, row: dict[str, Any]) -> None:
+        """Stage the newest row; a withdrawal or closure keeps a staged payload and year."""
+        _, id_field, _ = _TABLES[aggregate]
+        staged = self._snapshots[aggregate]
+        earlier = staged.get(row[id_field])
+        if earlier is not None and row["payload"] is None:
+            row = {**row, "payload": earlier["payload"], "program_year": earlier["program_year"]}
+        staged[row[id_field]] = row
+
+    def dead_letter(self, dlq: CloudEvent[Any], error: ContractError) -> None:
+        data = dlq.data
+        self._dead.append(
+            {
+                "id": dlq.id,
+                "subject": error.subject,
+                "original_id": error.original_id,
+                "errors": [{"loc": e.loc, "msg": e.msg} for e in error.errors],
+                "raw": data.raw,
+                "received_at": data.received_at,
+            }
+        )
+        self._dlq.append(dlq)
+
+    def flush(self, connection: Connection) -> None:
+        """Write everything staged, then start empty."""
+        if self._inbox:
+            connection.execute(insert(_INBOX), self._inbox)
+            connection.execute(insert(_LOG), self._log)
+        for aggregate, rows in self._snapshots.items():
+            if rows:
+                _upsert_snapshots(connection, aggregate, list(rows.values()))
+        if self._dead:
+            stmt = upsert(connection, _DEAD).on_conflict_do_nothing(index_elements=["id"])
+            connection.execute(stmt, self._dead)
+        enqueue(connection, self._dlq)
+        self.__init__()  # type: ignore[misc]
+
+
+def _upsert_snapshots(connection: Connection, aggregate: str, rows: list[dict[str, Any]]) -> None:
+    """Newest version wins; a withdrawal or closure keeps the last known payload and year."""
+    table, id_field, flag = _TABLES[aggregate]
+    stmt = upsert(connection, table)
+    new = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[id_field],
+        set_={
+            "version": new.version,
+            flag: new[flag],
+            "program_year": func.coalesce(new.program_year, table.c.program_year),
+            "payload": func.coalesce(new.payload, table.c.payload),
+        },
+        where=table.c.version < new.version,
+    )
+    connection.execute(stmt, rows)

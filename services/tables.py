@@ -1,0 +1,135 @@
+"""The service's tables as SQLModel classes: current snapshots, event log, inbox, dead letters,
+rounds, placements and the outbox. Imports sqlmodel and sqlalchemy only; never matching or brokers.
+"""
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, Text, text
+from sqlmodel import Field, SQLModel
+
+_SEQ = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
+
+
+def _seq() -> Any:
+    return Field(default=None, sa_column=Column(_SEQ, primary_key=True, autoincrement=True))
+
+
+def _json(nullable: bool) -> Any:
+    return Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=nullable))
+
+
+def _text() -> Any:
+    return Field(sa_column=Column(Text, nullable=False))
+
+
+def _when(nullable: bool) -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable))
+
+
+class ApplicantRow(SQLModel, table=True):
+    """The highest version per applicant; `payload` is null for an unknown one's withdrawal."""
+
+    __tablename__ = "applicants"
+
+    applicant_id: str = Field(primary_key=True, max_length=64)
+    program_year: int | None = Field(default=None, index=True)
+    version: int
+    withdrawn: bool = False
+    payload: dict[str, Any] | None = _json(nullable=True)
+
+
+class VacancyRow(SQLModel, table=True):
+    """The highest version seen per vacancy; `payload` is null for a closure of an unknown one."""
+
+    __tablename__ = "vacancies"
+
+    vacancy_id: str = Field(primary_key=True, max_length=64)
+    program_year: int | None = Field(default=None, index=True)
+    version: int
+    closed: bool = False
+    payload: dict[str, Any] | None = _json(nullable=True)
+
+
+class EventLogRow(SQLModel, table=True):
+    """Every accepted inbound event, raw, in the order it was applied."""
+
+    __tablename__ = "event_log"
+
+    seq: int | None = _seq()
+    stream_seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    source: str = Field(max_length=256)
+    event_id: str = Field(max_length=256)
+    subject: str = Field(max_length=200)
+    body: str = _text()
+
+
+class InboxRow(SQLModel, table=True):
+    """Deduplication keys: one row per (source, id) ever accepted."""
+
+    __tablename__ = "inbox"
+
+    source: str = Field(primary_key=True, max_length=256)
+    event_id: str = Field(primary_key=True, max_length=256)
+
+
+class DeadLetterRow(SQLModel, table=True):
+    """A rejected inbound body with its field errors; `id` is the id of its DLQ event."""
+
+    __tablename__ = "dead_letters"
+
+    id: str = Field(primary_key=True, max_length=64)
+    subject: str = Field(max_length=200)
+    original_id: str | None = Field(default=None, max_length=256)
+    errors: list[dict[str, str]] = _json(nullable=False)
+    raw: str = _text()
+    received_at: dt.datetime = _when(nullable=False)
+    resubmitted_at: dt.datetime | None = _when(nullable=True)
+
+
+class RoundRow(SQLModel, table=True):
+    """One row per round id ever requested; `final_event_id` names its completed/failed event."""
+
+    __tablename__ = "rounds"
+
+    round_id: str = Field(primary_key=True, max_length=64)
+    ordinal: int = Field(index=True, description="1, 2, ... in the order rounds ran")
+    program_year: int
+    period: str = Field(max_length=16)
+    mode: str = Field(max_length=32)
+    dry_run: bool
+    status: str = Field(max_length=16, description="optimal, feasible, infeasible or failed")
+    final_event_id: str = Field(max_length=256)
+
+
+class PlacementRow(SQLModel, table=True):
+    """A placement of a non-dry-run round."""
+
+    __tablename__ = "placements"
+
+    round_id: str = Field(primary_key=True, max_length=64)
+    applicant_id: str = Field(primary_key=True, max_length=64)
+    program_year: int = Field(index=True)
+    period: str = Field(max_length=16)
+    vacancy_id: str = Field(max_length=64)
+    course: str = Field(max_length=8)
+
+
+class OutboxEntry(SQLModel, table=True):
+    """An outbound event waiting for (or past) publication, in the order it was produced."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_pending",
+            "seq",
+            postgresql_where=text("sent_at IS NULL"),
+            sqlite_where=text("sent_at IS NULL"),
+        ),
+    )
+
+    seq: int | None = _seq()
+    event_id: str = Field(max_length=256, unique=True)
+    subject: str = Field(max_length=200)
+    body: str = _text()
+    sent_at: dt.datetime | None = _when(nullable=True)

@@ -1,0 +1,144 @@
+"""Inbound event bodies and a deterministic stand-in solver for the service tests.
+
+Imports contracts and matching only; no database.
+"""
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from contracts import (
+    ApplicantRegistered,
+    ApplicantWithdrawn,
+    Kind,
+    RoundRequested,
+    VacancyClosed,
+    VacancyPosted,
+    make_event,
+    to_json_bytes,
+)
+from matching.snapshot import Placement, RoundResult, Snapshot, Unplaced, UnplacedReason
+
+YEAR = 2023
+T0 = dt.datetime(2023, 3, 1, 9, 0, tzinfo=dt.UTC)
+SUMMER = {"A", "B", "C"}
+
+
+def body(kind: Kind, data: Any, event_id: str, source: str = "/test") -> bytes:
+    time = T0 + dt.timedelta(seconds=sum(map(ord, event_id)))
+    return to_json_bytes(make_event(kind, event_id, data, time, source, None))
+
+
+def registered(applicant_id: str, version: int = 1, event_id: str | None = None, **kw: Any) -> bytes:
+    fields: dict[str, Any] = {
+        "applicant_id": applicant_id,
+        "version": version,
+        "program_year": YEAR,
+        "given_name": "Test",
+        "family_name": "Person",
+        "date_of_birth": dt.date(2000, 4, 17),
+        "nationality": "PK",
+        "residence": {"country": "PK"},
+        "languages": [{"language": "en", "test": "IELTS", "score": "6.5"}],
+        "education": {"status": "enrolled"},
+        "courses": ["B"],
+    }
+    fields.update(kw)
+    event_id = event_id or f"reg-{applicant_id}-{version}"
+    return body(Kind.APPLICANT_REGISTERED, ApplicantRegistered(**fields), event_id, "/applicant-portal")
+
+
+def withdrawn(applicant_id: str, version: int, event_id: str | None = None) -> bytes:
+    data = ApplicantWithdrawn(applicant_id=applicant_id, version=version)
+    event_id = event_id or f"wd-{applicant_id}-{version}"
+    return body(Kind.APPLICANT_WITHDRAWN, data, event_id, "/applicant-portal")
+
+
+def posted(vacancy_id: str, version: int = 1, capacity: int = 1, **kw: Any) -> bytes:
+    fields: dict[str, Any] = {
+        "vacancy_id": vacancy_id,
+        "version": version,
+        "program_year": YEAR,
+        "company": {
+            "company_id": "C-1",
+            "name": "Test K.K.",
+            "industry": "manufacturing",
+            "capital_jpy": 50_000_000,
+            "employees": 42,
+            "legal_form": "company",
+            "head_office_country": "JP",
+        },
+        "title": "Assistant",
+        "location": {"prefecture": "Tokyo"},
+        "slots": [{"course": "B", "capacity": capacity}],
+        "accommodation": True,
+    }
+    fields.update(kw)
+    return body(Kind.VACANCY_POSTED, VacancyPosted(**fields), f"post-{vacancy_id}-{version}", "/sme")
+
+
+def closed(vacancy_id: str, version: int) -> bytes:
+    data = VacancyClosed(vacancy_id=vacancy_id, version=version)
+    return body(Kind.VACANCY_CLOSED, data, f"close-{vacancy_id}-{version}", "/sme")
+
+
+def round_requested(round_id: str, year: int = YEAR, event_id: str | None = None, **kw: Any) -> bytes:
+    data = RoundRequested(round_id=round_id, program_year=year, period="summer", **kw)
+    return body(Kind.ROUND_REQUESTED, data, event_id or f"rr-{round_id}", "/scheduler")
+
+
+class GreedySolver:
+    """Stand-in for matching.round.run_round: applicants by id take the first free seat by
+    vacancy id among their summer courses; records every snapshot it was given."""
+
+    def __init__(self) -> None:
+        self.seen: list[Snapshot] = []
+
+    def __call__(self, snapshot: Snapshot) -> RoundResult:
+        self.seen.append(snapshot)
+        taken = {p.applicant_id for p in snapshot.earlier_placements}
+        left = {}
+        for v in sorted(snapshot.vacancies, key=lambda v: v.vacancy_id):
+            for s in v.slots:
+                used = sum(
+                    1
+                    for p in snapshot.earlier_placements
+                    if (p.vacancy_id, p.course) == (v.vacancy_id, s.course)
+                )
+                left[(v.vacancy_id, s.course)] = [s.capacity - used, v.company.company_id]
+        placements, unplaced = [], []
+        for a in sorted(snapshot.applicants, key=lambda a: a.applicant_id):
+            seat = next(
+                (k for k in left if left[k][0] > 0 and k[1] in a.courses and k[1] in SUMMER),
+                None,
+            )
+            if a.applicant_id in taken or seat is None:
+                code = "already_placed" if a.applicant_id in taken else "outranked"
+                unplaced.append(Unplaced(a.applicant_id, (UnplacedReason(code, "stand-in"),)))
+                continue
+            left[seat][0] -= 1
+            placements.append(
+                Placement(a.applicant_id, seat[0], left[seat][1], seat[1], "online", None, None)
+            )
+        return _result(snapshot, placements, unplaced, len(left))
+
+
+def _result(snapshot: Snapshot, placements: list, unplaced: list, slots: int) -> RoundResult:
+    lines = "".join(f"{p.applicant_id}\t{p.vacancy_id}\t{p.course}\n" for p in placements)
+    return RoundResult(
+        round_id=snapshot.round_id,
+        program_year=snapshot.program_year,
+        period=snapshot.period,
+        mode=snapshot.mode,
+        placements=tuple(placements),
+        unplaced=tuple(unplaced),
+        applicants=len(snapshot.applicants),
+        eligible=len(snapshot.applicants),
+        vacancies=len(snapshot.vacancies),
+        slots=slots,
+        status="optimal",
+        objective=float(len(placements)),
+        bound=float(len(placements)),
+        solve_seconds=0.01,
+        placements_digest="sha256:" + hashlib.sha256(lines.encode()).hexdigest(),
+    )
