@@ -223,7 +223,7 @@ def course_fits(
     km = _commute_km(a, v) if km is None else km
     if km is None:
         return a.residence.prefecture == v.location.prefecture
-    return km <= ruleset.commuting_km
+    return round(km, 3) <= ruleset.commuting_km  # to the metre, so 50 km is 50 km
 
 
 def _commute_km(a: ApplicantRegistered, v: VacancyPosted) -> float | None:

@@ -33,10 +33,16 @@ def applicant(applicant_id: str = "A-1", **overrides: Any) -> ApplicantRegistere
     return ApplicantRegistered(**fields)
 
 
-def in_japan(applicant_id: str = "A-1", prefecture: str = "Tokyo", **overrides: Any):
+def in_japan(
+    applicant_id: str = "A-1", prefecture: str = "Tokyo", **overrides: Any
+) -> ApplicantRegistered:
     """An eligible applicant living in Japan, applying for the commuting summer course A."""
-    residence = {"country": "JP", "prefecture": prefecture}
-    return applicant(applicant_id, residence=residence, courses=["A"], **overrides)
+    fields: dict[str, Any] = {
+        "residence": {"country": "JP", "prefecture": prefecture},
+        "courses": ["A"],
+    }
+    fields.update(overrides)
+    return applicant(applicant_id, **fields)
 
 
 def cert(language: str, test: str, score: str | None = None) -> Certificate:

@@ -1,0 +1,83 @@
+"""Orders and ranks: stated lists win, fit otherwise, ties by id in byte order, courses by list."""
+
+from matching.round import build_market
+from tests.unit.factories import applicant, snapshot, vacancy
+
+
+def options(snap) -> list[tuple[str, str, str, int, int, int]]:
+    """(applicant, vacancy, course, applicant_pref, seat_pref, cost) in the problem's order."""
+    ranked = build_market(snap).ranked
+    adm, pb = ranked.admissible, ranked.problem
+    rows = []
+    for k in range(pb.n_options):
+        pair = int(ranked.opt_pair[k])
+        rows.append(
+            (
+                adm.applicants[int(pb.opt_applicant[k])].applicant_id,
+                adm.seats.vacancies[int(adm.pair_vac[pair])].vacancy_id,
+                adm.seats.seat_course[int(pb.opt_seat[k])],
+                int(pb.applicant_pref[k]),
+                int(pb.seat_pref[k]),
+                int(pb.cost[k]),
+            )
+        )
+    return rows
+
+
+def test_stated_list_orders_the_applicant_and_its_positions_are_the_ranks():
+    a = applicant("A-1", preferences=["V-X", "V-2", "V-1"])  # V-X does not exist: rank 2 and 3
+    rows = options(snapshot([a], [vacancy("V-1"), vacancy("V-2")]))
+    assert [(v, pref, cost) for _, v, _, pref, _, cost in rows] == [
+        ("V-2", 0, 2 + 1),
+        ("V-1", 1, 3 + 1),
+    ]
+
+
+def test_without_a_list_the_best_fit_comes_first_ties_by_id_in_byte_order():
+    a = applicant("A-1", skills=["Python"])
+    plain_9, plain_10 = vacancy("V-9"), vacancy("V-10")
+    skilled = vacancy("V-Z", requirements={"skills": ["python"]})
+    rows = options(snapshot([a], [plain_9, plain_10, skilled]))
+    assert [v for _, v, *_ in rows] == ["V-Z", "V-10", "V-9"]
+    assert [cost for *_, cost in rows] == [1 + 1, 2 + 1, 3 + 1]
+
+
+def test_language_margin_raises_fit():
+    strong = applicant("A-1", languages=[{"language": "en", "test": "CEFR", "score": "C2"}])
+    rows = options(
+        snapshot(
+            [strong],
+            [vacancy("V-1", requirements={"japanese_min": "N1"}),
+             vacancy("V-2", requirements={"english_min": "B1"})],
+        )
+    )  # fmt: skip
+    # V-1 requires N1 under rule any: C2 fails it, so only V-2 (margin 3) is admissible
+    assert [v for _, v, *_ in rows] == ["V-2"]
+    rows = options(
+        snapshot([strong], [vacancy("V-1"), vacancy("V-2", requirements={"english_min": "B1"})])
+    )
+    assert [v for _, v, *_ in rows] == ["V-2", "V-1"]
+
+
+def test_a_vacancy_under_two_courses_follows_the_applicants_course_list():
+    rows = options(snapshot([applicant("A-1", courses=["C", "B"])], [vacancy("V-1")]))
+    assert [(course, pref) for _, _, course, pref, _, _ in rows] == [("C", 0), ("B", 1)]
+    assert rows[0][5] == rows[1][5] == 2
+
+
+def test_vacancy_orders_by_its_list_and_otherwise_by_fit_then_id():
+    a1, a2 = applicant("A-1"), applicant("A-2", skills=["sql"])
+    listed = vacancy("V-1", preferences=["A-2", "A-1"], slots=[{"course": "B", "capacity": 1}])
+    fit = vacancy("V-2", requirements={"skills": ["SQL"]}, slots=[{"course": "B", "capacity": 1}])
+    rows = options(snapshot([a1, a2], [listed, fit]))
+    seat_pref = {(a, v): sp for a, v, _, _, sp, _ in rows}
+    assert seat_pref == {("A-1", "V-1"): 1, ("A-2", "V-1"): 0, ("A-1", "V-2"): 1, ("A-2", "V-2"): 0}
+
+
+def test_seats_are_in_vacancy_id_byte_order_then_course_order():
+    seats = build_market(snapshot([], [vacancy("V-b"), vacancy("V-B"), vacancy("V-a")])).ranked
+    adm = seats.admissible.seats
+    ids = [adm.vacancies[int(j)].vacancy_id for j in adm.seat_vacancy]
+    assert list(zip(ids, adm.seat_course, strict=True)) == [
+        (v, c) for v in ("V-B", "V-a", "V-b") for c in ("A", "B", "C")
+    ]
