@@ -29,7 +29,9 @@ def body(kind: Kind, data: Any, event_id: str, source: str = "/test") -> bytes:
     return to_json_bytes(make_event(kind, event_id, data, time, source, None))
 
 
-def registered(applicant_id: str, version: int = 1, event_id: str | None = None, **kw: Any) -> bytes:
+def registered(
+    applicant_id: str, version: int = 1, event_id: str | None = None, **kw: Any
+) -> bytes:
     fields: dict[str, Any] = {
         "applicant_id": applicant_id,
         "version": version,
@@ -45,7 +47,9 @@ def registered(applicant_id: str, version: int = 1, event_id: str | None = None,
     }
     fields.update(kw)
     event_id = event_id or f"reg-{applicant_id}-{version}"
-    return body(Kind.APPLICANT_REGISTERED, ApplicantRegistered(**fields), event_id, "/applicant-portal")
+    return body(
+        Kind.APPLICANT_REGISTERED, ApplicantRegistered(**fields), event_id, "/applicant-portal"
+    )
 
 
 def withdrawn(applicant_id: str, version: int, event_id: str | None = None) -> bytes:
@@ -74,7 +78,9 @@ def posted(vacancy_id: str, version: int = 1, capacity: int = 1, **kw: Any) -> b
         "accommodation": True,
     }
     fields.update(kw)
-    return body(Kind.VACANCY_POSTED, VacancyPosted(**fields), f"post-{vacancy_id}-{version}", "/sme")
+    return body(
+        Kind.VACANCY_POSTED, VacancyPosted(**fields), f"post-{vacancy_id}-{version}", "/sme"
+    )
 
 
 def closed(vacancy_id: str, version: int) -> bytes:
@@ -82,7 +88,9 @@ def closed(vacancy_id: str, version: int) -> bytes:
     return body(Kind.VACANCY_CLOSED, data, f"close-{vacancy_id}-{version}", "/sme")
 
 
-def round_requested(round_id: str, year: int = YEAR, event_id: str | None = None, **kw: Any) -> bytes:
+def round_requested(
+    round_id: str, year: int = YEAR, event_id: str | None = None, **kw: Any
+) -> bytes:
     data = RoundRequested(round_id=round_id, program_year=year, period="summer", **kw)
     return body(Kind.ROUND_REQUESTED, data, event_id or f"rr-{round_id}", "/scheduler")
 

@@ -5,6 +5,7 @@ import json
 import pytest
 from inbound_events import closed, posted, registered, round_requested, withdrawn
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 
 from services.intake import Inbound, Intake
 from services.outbox import pending
@@ -123,3 +124,17 @@ def test_the_event_log_keeps_accepted_events_in_order_with_stream_sequence(intak
         ("rr-R-1", 4),
     ]
     assert rows[0].subject == "jip.applicant.registered"
+
+
+def test_a_database_error_rolls_the_whole_batch_back_and_propagates(engine):
+    def lost_connection(snapshot):
+        raise OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
+
+    intake = Intake(
+        engine, lambda year: None if year != 2023 else object(), lambda: None, lost_connection
+    )
+    with pytest.raises(OperationalError):
+        feed(intake, registered("A-1"), round_requested("R-1"))
+    assert applicant(engine, "A-1") is None and pending(engine) == []
+    with engine.connect() as c:
+        assert c.execute(select(DeadLetterRow)).all() == []

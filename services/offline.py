@@ -1,0 +1,70 @@
+"""Offline rounds: a file's events applied exactly as the service applies them, on an in-memory
+SQLite database, returning every outbound body. Imports no broker and no database server.
+"""
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Iterator
+
+from sqlalchemy import Engine, select
+
+from contracts import Kind, RoundRequested, make_event, to_json_bytes
+from services.db import make_engine, migrate
+from services.intake import Inbound, Intake
+from services.outbox import pending
+from services.rounds import RulesetFor, SolveRound
+from services.tables import EventLogRow
+
+OFFLINE_SOURCE = "/intern-match/offline"
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def run_offline(
+    lines: Iterable[bytes],
+    rulesets: RulesetFor,
+    extra_round: RoundRequested | None,
+    clock: Callable[[], dt.datetime],
+    solve_round: SolveRound | None = None,
+    batch_size: int = 500,
+) -> list[bytes]:
+    """Apply the lines in order (rounds in the file run where they stand), then `extra_round`.
+
+    The extra round's event has id `offline-round-<round_id>` and the time of the last event
+    applied (the epoch when there is none), so equal files give equal output.
+    """
+    engine = make_engine("sqlite:///:memory:")
+    try:
+        migrate(engine)
+        intake = Intake(engine, rulesets, clock, solve_round)
+        for batch in _batches(lines, batch_size):
+            intake.process(batch)
+        if extra_round is not None:
+            intake.process([Inbound(None, _extra_round_body(engine, extra_round))])
+        return [row.body for row in pending(engine, limit=None)]
+    finally:
+        engine.dispose()
+
+
+def _batches(lines: Iterable[bytes], size: int) -> Iterator[list[Inbound]]:
+    batch: list[Inbound] = []
+    for line in lines:
+        body = line.rstrip(b"\r\n")
+        if not body.strip():
+            continue
+        batch.append(Inbound(None, body))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _extra_round_body(engine: Engine, request: RoundRequested) -> bytes:
+    query = select(EventLogRow.body).order_by(EventLogRow.seq.desc()).limit(1)  # type: ignore[union-attr]
+    with engine.connect() as connection:
+        last = connection.execute(query).scalar_one_or_none()
+    time = dt.datetime.fromisoformat(json.loads(last)["time"]) if last else EPOCH
+    event_id = f"offline-round-{request.round_id}"
+    subject = f"round/{request.round_id}"
+    event = make_event(Kind.ROUND_REQUESTED, event_id, request, time, OFFLINE_SOURCE, subject)
+    return to_json_bytes(event)
