@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from contracts import Kind, type_of
-from contracts.schema import DEAD_LETTER_TYPE, json_schemas, to_schema_text
+from contracts.schema import DEAD_LETTER_TYPE, json_schemas, to_schema_text, write_schemas
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 FIX = "the contract models drifted from schemas/: run `intern-match schema` and commit the result"
@@ -62,3 +62,10 @@ def test_committed_files_are_sorted_two_space_json_with_a_trailing_newline() -> 
             text
             == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         )
+
+
+def test_write_schemas_writes_one_file_per_type_and_names_each(tmp_path: Path) -> None:
+    written = list(write_schemas(tmp_path / "out"))
+    assert sorted(p.name for p in written) == sorted(f"{t}.json" for t in json_schemas())
+    for path in written:
+        assert json.loads(path.read_text(encoding="utf-8"))["title"] == path.name[: -len(".json")]
