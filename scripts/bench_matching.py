@@ -1,0 +1,386 @@
+"""National-scale benchmark of the three round modes; prints a table (not a test).
+
+Each figure is measured in its own subprocess so peak memories (ru_maxrss) never mix. Compares
+`optimal` with a bare SimpleMinCostFlow solve of the same arcs and `stable` with the `matching`
+library's HospitalResident; with matching.round present, also times snapshot -> result.
+
+    uv run python scripts/bench_matching.py            # 100,000 x 20,000
+    uv run python scripts/bench_matching.py --quick    # smoke run
+    uv run python scripts/bench_matching.py --stretch  # 1,000,000 x 100,000
+"""
+
+import argparse
+import datetime as dt
+import json
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from matching.problem import Limits, Problem  # noqa: E402
+from matching.solver import solve  # noqa: E402
+
+COURSES = ("A", "A2", "B", "B2", "C")
+OVERSEAS = (2, 4)  # B and C: courses an applicant living abroad may take in summer
+PREFS = 10
+
+
+class Market:
+    """A random national market: who lists which vacancy (in order) and how vacancies rank them."""
+
+    def __init__(self, n: int, v: int, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        self.n, self.v = n, v
+        first = rng.choice(OVERSEAS, size=v)  # every vacancy offers B or C, plus any course
+        second = rng.integers(0, len(COURSES), size=v)
+        second = np.where(second == first, -1, second)
+        self.vac_courses = np.stack([first, second], axis=1)
+        self.vac_capacity = rng.integers(1, 4, size=(v, 2))
+        both = rng.random(n) < 0.4
+        lead = rng.choice(OVERSEAS, size=n)
+        other = np.where(lead == OVERSEAS[0], OVERSEAS[1], OVERSEAS[0])
+        self.app_courses = np.stack([lead, np.where(both, other, -1)], axis=1)
+        self._draw_lists(rng)
+
+    def _draw_lists(self, rng: np.random.Generator) -> None:
+        """~PREFS distinct admissible vacancies per applicant, popularity Zipf-like."""
+        weight = 1.0 / np.arange(1, self.v + 1) ** 0.6
+        cdf = np.cumsum(rng.permutation(weight))
+        draws = np.searchsorted(cdf, rng.random((self.n, 3 * PREFS)) * cdf[-1])
+        order = np.argsort(draws, axis=1, kind="stable")
+        ordered = np.take_along_axis(draws, order, axis=1)
+        dup = np.zeros_like(draws, dtype=bool)
+        np.put_along_axis(dup, order[:, 1:], ordered[:, 1:] == ordered[:, :-1], axis=1)
+        fits = np.zeros_like(dup)
+        for j in range(2):
+            for i in range(2):
+                fits |= (self.vac_courses[draws, j] == self.app_courses[:, i : i + 1]) & (
+                    self.app_courses[:, i : i + 1] >= 0
+                )
+        keep = ~dup & fits
+        keep &= np.cumsum(keep, axis=1) <= PREFS
+        rows = np.nonzero(keep)
+        self.pair_app, self.pair_vac = rows[0].astype(np.int64), draws[keep].astype(np.int64)
+        starts = np.searchsorted(self.pair_app, np.arange(self.n))
+        self.pair_arank = np.arange(self.pair_app.shape[0]) - starts[self.pair_app] + 1
+        by_vac = np.lexsort((rng.random(self.pair_app.shape[0]), self.pair_vac))
+        vstarts = np.searchsorted(self.pair_vac[by_vac], np.arange(self.v))
+        self.pair_vrank = np.empty_like(self.pair_app)
+        self.pair_vrank[by_vac] = np.arange(by_vac.shape[0]) - vstarts[self.pair_vac[by_vac]] + 1
+
+    def to_problem(self) -> Problem:
+        """Seats are (vacancy, course slot); an applicant takes its first-listed course first."""
+        parts = []
+        for i in range(2):
+            c = self.app_courses[self.pair_app, i]
+            for j in range(2):
+                hit = np.flatnonzero((c >= 0) & (self.vac_courses[self.pair_vac, j] == c))
+                parts.append((hit * 2 + i, hit, 2 * self.pair_vac[hit] + j))
+        key, pair, seat = (np.concatenate(x) for x in zip(*parts, strict=True))
+        order = np.argsort(key, kind="stable")
+        pair, seat = pair[order], seat[order]
+        app = self.pair_app[pair]
+        starts = np.searchsorted(app, np.arange(self.n))
+        return Problem(
+            n_applicants=self.n,
+            capacity=np.where(self.vac_courses >= 0, self.vac_capacity, 0).reshape(-1),
+            opt_applicant=app,
+            opt_seat=seat,
+            applicant_pref=np.arange(app.shape[0]) - starts[app],
+            seat_pref=self.pair_vrank[pair] - 1,
+            cost=self.pair_arank[pair] + self.pair_vrank[pair],
+        )
+
+
+def hospital_resident_lists(market: Market, problem: Problem) -> tuple[dict, dict, dict]:
+    """The same market as HospitalResident dictionaries: seats rank exactly their proposers."""
+    residents: dict[int, list[int]] = {}
+    for a, s in zip(problem.opt_applicant.tolist(), problem.opt_seat.tolist(), strict=True):
+        residents.setdefault(a, []).append(s)
+    by_seat = np.lexsort((problem.seat_pref, problem.opt_seat))
+    hospitals: dict[int, list[int]] = {}
+    for o in by_seat.tolist():
+        hospitals.setdefault(int(problem.opt_seat[o]), []).append(int(problem.opt_applicant[o]))
+    capacity = {s: int(problem.capacity[s]) for s in hospitals}
+    return residents, hospitals, capacity
+
+
+def _seats(problem: Problem, assignment: np.ndarray) -> list[int]:
+    return [int(problem.opt_seat[o]) if o >= 0 else -1 for o in assignment.tolist()]
+
+
+def _measure_problem(kind: str, n: int, v: int, limits: Limits) -> dict:
+    """Problem-level figures for one kind: `optimal`, `stable`, `stable-optimal` or `mcf`."""
+    problem = Market(n, v).to_problem()
+    info = {"options": problem.n_options}
+    if kind == "mcf":
+        from matching.solver.flow import network
+
+        net = network(problem)
+        started = time.perf_counter()
+        smcf = net.to_solver()
+        status = smcf.solve()
+        seconds = time.perf_counter() - started
+        first = net.first_option
+        placed = int(smcf.flows(np.arange(first, first + problem.n_options)).sum())
+        return info | {"seconds": seconds, "status": status.name.lower(), "placed": placed}
+    started = time.perf_counter()
+    result = solve(problem, kind, limits)
+    seconds = time.perf_counter() - started
+    return info | {
+        "seconds": seconds,
+        "status": result.status,
+        "placed": int((result.assignment >= 0).sum()),
+        "objective": result.objective,
+        "bound": result.bound,
+    }
+
+
+def _measure_oracle(n: int, v: int) -> dict:
+    """HospitalResident (build + solve, in a big-stack thread) against `stable`, same market."""
+    from tests.hr_oracle import load_hospital_resident
+
+    market = Market(n, v)
+    problem = market.to_problem()
+    started = time.perf_counter()
+    ours = _seats(problem, solve(problem, "stable").assignment)
+    stable_seconds = time.perf_counter() - started
+    lists = hospital_resident_lists(market, problem)
+    hr_class, out = load_hospital_resident(), {}
+
+    def run() -> None:
+        t0 = time.perf_counter()
+        game = hr_class.create_from_dictionaries(*lists)
+        t1 = time.perf_counter()
+        matched = game.solve(optimal="resident")
+        out.update(build=t1 - t0, solve=time.perf_counter() - t1, matched=matched)
+
+    sys.setrecursionlimit(1_000_000)  # the library deep-copies long linked player structures
+    threading.stack_size(1 << 29)
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    theirs = [-1] * n
+    for hospital, residents in out["matched"].items():
+        for resident in residents:
+            theirs[resident.name] = hospital.name
+    return {
+        "seconds": stable_seconds,
+        "hr_build": out["build"],
+        "hr_solve": out["solve"],
+        "identical": ours == theirs,
+        "placed": sum(s >= 0 for s in ours),
+    }
+
+
+def _measure_round(mode: str, n: int, v: int, limits: Limits) -> dict:
+    """Snapshot -> RoundResult through matching.round.run_round, model building included."""
+    from matching.round import run_round
+
+    snap = snapshot_of(Market(n, v), mode)
+    started = time.perf_counter()
+    result = run_round(snap, limits)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "status": result.status,
+        "placed": len(result.placements),
+        "objective": result.objective,
+        "bound": result.bound,
+        "eligible": result.eligible,
+    }
+
+
+def worker_main(args: argparse.Namespace) -> None:
+    """Run one measurement in this process and print it as JSON with the peak RSS."""
+    limits = Limits(time_limit_seconds=args.time_limit, workers=args.workers)
+    kind = args.worker
+    if kind == "hr":
+        figures = _measure_oracle(args.applicants, args.vacancies)
+    elif kind.startswith("round:"):
+        figures = _measure_round(kind.split(":", 1)[1], args.applicants, args.vacancies, limits)
+    else:
+        figures = _measure_problem(kind, args.applicants, args.vacancies, limits)
+    figures["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(figures))
+
+
+def snapshot_of(market: Market, mode: str):  # -> matching.snapshot.Snapshot
+    """Contract payloads for the market: eligible applicants abroad with stated preferences, and
+    eligible SME vacancies ranking exactly the applicants who listed them (copies of one
+    validated template each, for speed)."""
+    from contracts import ApplicantRegistered, Slot, VacancyPosted
+    from matching.ruleset import load_ruleset
+    from matching.snapshot import Snapshot
+
+    a_ids = [f"A-{a:06d}" for a in range(market.n)]
+    v_ids = [f"V-{v:05d}" for v in range(market.v)]
+    app_lists: list[list[str]] = [[] for _ in range(market.n)]
+    for a, v in zip(market.pair_app.tolist(), market.pair_vac.tolist(), strict=True):
+        app_lists[a].append(v_ids[v])
+    vac_lists: list[list[str]] = [[] for _ in range(market.v)]
+    by_vac = np.lexsort((market.pair_vrank, market.pair_vac))
+    for a, v in zip(
+        market.pair_app[by_vac].tolist(), market.pair_vac[by_vac].tolist(), strict=True
+    ):
+        vac_lists[v].append(a_ids[a])
+    applicant = ApplicantRegistered(
+        applicant_id="A-0",
+        version=1,
+        program_year=2023,
+        given_name="Bench",
+        family_name="Mark",
+        date_of_birth=dt.date(2000, 4, 17),
+        nationality="PK",
+        residence={"country": "PK"},
+        languages=[{"language": "en", "test": "IELTS", "score": "6.5"}],
+        education={"status": "enrolled"},
+        courses=["B"],
+    )
+    vacancy = VacancyPosted(
+        vacancy_id="V-0",
+        version=1,
+        program_year=2023,
+        title="Assistant",
+        company={
+            "company_id": "C-0",
+            "name": "Bench K.K.",
+            "industry": "manufacturing",
+            "capital_jpy": 50_000_000,
+            "employees": 42,
+            "legal_form": "company",
+            "head_office_country": "JP",
+        },
+        location={"prefecture": "Tokyo"},
+        slots=[],
+        accommodation=True,
+    )
+    applicants = tuple(
+        applicant.model_copy(
+            update={
+                "applicant_id": a_ids[a],
+                "preferences": app_lists[a],
+                "courses": [COURSES[c] for c in market.app_courses[a].tolist() if c >= 0],
+            }
+        )
+        for a in range(market.n)
+    )
+    vacancies = tuple(
+        vacancy.model_copy(
+            update={
+                "vacancy_id": v_ids[v],
+                "preferences": vac_lists[v],
+                "slots": [
+                    Slot(course=COURSES[c], capacity=int(k))
+                    for c, k in zip(
+                        market.vac_courses[v].tolist(), market.vac_capacity[v].tolist(), strict=True
+                    )
+                    if c >= 0
+                ],
+            }
+        )
+        for v in range(market.v)
+    )
+    return Snapshot(
+        round_id="2023-summer-bench",
+        program_year=2023,
+        period="summer",
+        mode=mode,
+        ruleset=load_ruleset(),
+        applicants=applicants,
+        vacancies=vacancies,
+    )
+
+
+def _spawn(kind: str, n: int, v: int, args: argparse.Namespace) -> dict:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        kind,
+        "--applicants",
+        str(n),
+        "--vacancies",
+        str(v),
+        "--time-limit",
+        str(args.time_limit),
+        "--workers",
+        str(args.workers),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        return {"seconds": float("nan"), "status": "error: " + done.stderr.strip()[-200:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _row(label: str, f: dict) -> str:
+    cells = [
+        label,
+        f"{f.get('seconds', float('nan')):9.2f}",
+        f"{f.get('peak_mib', 0):8.0f}",
+        str(f.get("status", "")),
+        str(f.get("placed", "")),
+        str(f.get("objective", "")),
+        str(f.get("bound", "")),
+    ]
+    return "{:<24} {:>9} {:>8}  {:<10} {:>8} {:>12} {:>12}".format(*cells)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--applicants", type=int, default=100_000)
+    parser.add_argument("--vacancies", type=int, default=20_000)
+    parser.add_argument("--hr-applicants", type=int, default=10_000)
+    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    parser.add_argument("--stretch", action="store_true", help="1,000,000 x 100,000")
+    parser.add_argument("--no-rounds", action="store_true", help="skip snapshot-level timings")
+    parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker_main(args)
+    if args.quick:
+        args.applicants, args.vacancies, args.hr_applicants = 5_000, 1_000, 1_000
+    if args.stretch:
+        args.applicants, args.vacancies = 1_000_000, 100_000
+    n, v = args.applicants, args.vacancies
+    print(
+        f"market: {n:,} applicants x {v:,} vacancies, ~{PREFS} preferences each; "
+        f"time limit {args.time_limit:g} s, workers {args.workers}"
+    )
+    print(
+        "{:<24} {:>9} {:>8}  {:<10} {:>8} {:>12} {:>12}".format(
+            "measure", "seconds", "peak MiB", "status", "placed", "objective", "bound"
+        )
+    )
+    kinds = ["mcf", "optimal", "stable", "stable-optimal"]
+    if not args.no_rounds:
+        kinds += ["round:optimal", "round:stable", "round:stable-optimal"]
+    figures = {}
+    for kind in kinds:
+        figures[kind] = _spawn(kind, n, v, args)
+        print(_row("bare MCF (floor)" if kind == "mcf" else kind, figures[kind]), flush=True)
+    hr_n = args.hr_applicants
+    hr = _spawn("hr", hr_n, max(hr_n // 5, 1), args)
+    print(_row(f"stable @ {hr_n:,}", hr))
+    hr_total = hr.get("hr_build", float("nan")) + hr.get("hr_solve", float("nan"))
+    print(_row(f"HospitalResident @ {hr_n:,}", {"seconds": hr_total, "placed": hr.get("placed")}))
+    print(f"\noptimal / bare MCF: {figures['optimal']['seconds'] / figures['mcf']['seconds']:.2f}x")
+    print(
+        f"HospitalResident build {hr.get('hr_build', 0):.2f} s + solve "
+        f"{hr.get('hr_solve', 0):.2f} s; stable speed-up: {hr_total / hr['seconds']:.0f}x "
+        f"(solve only: {hr.get('hr_solve', 0) / hr['seconds']:.0f}x); "
+        f"identical matching: {hr.get('identical')}"
+    )
+
+
+if __name__ == "__main__":
+    main()
