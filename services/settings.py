@@ -1,0 +1,59 @@
+"""Configuration of the service from `INTERN_MATCH_*` environment variables (pydantic-settings).
+
+Nothing is read at import time: build `Settings()` in the composition root.
+Imports pydantic only; no other service module.
+"""
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path(".intern-match")
+"""Relative to the working directory, so a laptop demo keeps its files next to where it ran."""
+
+
+class Environment(StrEnum):
+    PRODUCTION = "production"
+    STAGING = "staging"
+    DEVELOPMENT = "development"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; unset URLs mean the embedded defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="INTERN_MATCH_", extra="ignore", frozen=True)
+
+    broker_url: str | None = Field(
+        default=None, description="e.g. nats://127.0.0.1:4222; unset: start an embedded nats-server"
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; unset: a SQLite file under data_dir"
+    )
+    data_dir: Path = Field(
+        default=DEFAULT_DATA_DIR,
+        description="SQLite file and embedded JetStream storage (default ./.intern-match)",
+    )
+    ruleset: str = Field(default="fy2023-announced", description="Program ruleset name")
+    environment: Environment = Environment.DEVELOPMENT
+    broker_user: str | None = None
+    broker_password: SecretStr | None = None
+    broker_token: SecretStr | None = None
+    batch_size: int = Field(default=500, ge=1, le=10_000, description="Inbound events per batch")
+    round_time_limit_seconds: float = Field(
+        default=60.0, gt=0, description="Solver wall-clock limit per round"
+    )
+
+    def database_url_or_default(self) -> str:
+        """The configured database URL, or a SQLite file `intern-match.db` under data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'intern-match.db').resolve()}"
+
+    def nats_dir(self) -> Path:
+        """Where an embedded nats-server keeps its JetStream files."""
+        return self.data_dir / "nats"
+
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION

