@@ -46,7 +46,7 @@ class CloudEvent(BaseModel, Generic[D]):
     subject: str | None = Field(
         default=None, max_length=200, description="applicant/<id>, vacancy/<id> or round/<id>"
     )
-    datacontenttype: Literal["application/json"] = "application/json"
+    datacontenttype: Literal["application/json"] = Field(description="Always application/json")
     data: D
 
     @property
