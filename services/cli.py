@@ -105,15 +105,27 @@ def round_(
 
 
 def _round_offline(request: RoundRequested | None, events: Path | None, out: Path | None) -> None:
-    from services.offline import run_offline_file
+    from datetime import UTC, datetime
+
+    from services.offline import run_offline
+    from services.rulesets import RulesetCatalog
     from services.settings import Settings
 
     if events is None or out is None:
         _fail("--offline needs --events FILE and --out OUT")
+        return
     if not events.is_file():
         _fail(f"no such events file: {events}")
-    written = run_offline_file(Settings(), events, out, request)
-    console.print(f"wrote {written} outbound events to {out}")
+    settings = Settings()
+    with console.status(f"applying {events} offline"):
+        bodies = run_offline(
+            _read_lines(events),
+            RulesetCatalog(settings.ruleset, settings.rulesets),
+            request,
+            clock=lambda: datetime.now(UTC),
+        )
+    out.write_bytes(b"".join(body + b"\n" for body in bodies))
+    console.print(f"wrote {len(bodies)} outbound events to {out}")
 
 
 def _round_online(request: RoundRequested, timeout: float) -> None:
