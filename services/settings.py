@@ -35,7 +35,13 @@ class Settings(BaseSettings):
         default=DEFAULT_DATA_DIR,
         description="SQLite file and embedded JetStream storage (default ./.intern-match)",
     )
-    ruleset: str = Field(default="fy2023-announced", description="Program ruleset name")
+    ruleset: str = Field(
+        default="fy2023-announced", description="Default ruleset: a shipped name or a TOML path"
+    )
+    rulesets: dict[int, str] = Field(
+        default_factory=dict,
+        description='Rulesets per program year, JSON, e.g. {"2024": "/etc/jip/fy2024.toml"}',
+    )
     environment: Environment = Environment.DEVELOPMENT
     broker_user: str | None = None
     broker_password: SecretStr | None = None
