@@ -1,0 +1,112 @@
+"""The outbox relay: publishes outbox rows on JetStream (`Nats-Msg-Id` = event id), marks them sent.
+
+Imports services.outbox and FastStream's NATS broker; never matching or the intake.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from faststream.nats import NatsBroker
+from sqlalchemy import Engine
+
+from contracts import STREAM
+from services.backoff import Backoff
+from services.outbox import OutboxRow, mark_sent, pending
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    """Publishes unsent outbox rows in order; woken by `wake()`, else polls every `poll` seconds.
+
+    While the broker (or database) is away it retries with capped exponential back-off; a row
+    published twice keeps its id, so the broker's duplicate window drops the second copy.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        broker: NatsBroker,
+        batch: int = 500,
+        poll: float = 0.5,
+        ack_timeout: float = 5.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.engine = engine
+        self.broker = broker
+        self.batch = batch
+        self.poll = poll
+        self.ack_timeout = ack_timeout
+        self.backoff = backoff or Backoff(initial=0.2, cap=10.0)
+        self.published = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    def wake(self) -> None:
+        """Publish now (called after each committed intake batch)."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def flush(self, timeout: float = 30.0) -> int:
+        """Stop the loop, then publish every pending row; returns how many are still unsent."""
+        await self.stop()
+        async with asyncio.timeout(timeout):
+            while await self.relay_once():
+                pass
+        return len(await asyncio.to_thread(pending, self.engine, None))
+
+    async def relay_once(self) -> int:
+        """Publish up to `batch` pending rows and mark them sent; returns how many were sent."""
+        rows = await asyncio.to_thread(pending, self.engine, self.batch)
+        if not rows:
+            return 0
+        await self._publish(rows)
+        await asyncio.to_thread(mark_sent, self.engine, [row.seq for row in rows])
+        self.published += len(rows)
+        return len(rows)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sent = await self.relay_once()
+            except Exception as error:  # the broker or the database is away: retry later
+                delay = self.backoff.next_delay()
+                log.warning(
+                    "outbox relay retrying",
+                    extra={"error": type(error).__name__, "retry_in_seconds": delay},
+                )
+                await asyncio.sleep(delay)
+                continue
+            self.backoff.reset()
+            if sent == 0:
+                await self._idle()
+
+    async def _idle(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.poll)
+        self._wake.clear()
+
+    async def _publish(self, rows: Sequence[OutboxRow]) -> None:
+        """Publish the rows concurrently on one connection and await every ack."""
+        await asyncio.gather(*(self._publish_one(row) for row in rows))
+
+    async def _publish_one(self, row: OutboxRow) -> None:
+        await self.broker.publish(
+            row.body,
+            row.subject,
+            headers={"Nats-Msg-Id": row.event_id},
+            stream=STREAM,
+            timeout=self.ack_timeout,
+        )

@@ -1,0 +1,93 @@
+"""Running the service: embedded broker if none is configured, database, intake, relay, shutdown.
+
+Imports the composition root and the client helpers; never matching internals.
+"""
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from services.app import ServiceParts, build_service
+from services.client import publish_events, read_stream, request_round, wait_round
+from services.db import make_engine, migrate
+from services.embedded import EmbeddedNats
+from services.rounds import SolveRound
+from services.settings import Settings
+
+__all__ = [
+    "RunningService",
+    "publish_events",
+    "read_stream",
+    "request_round",
+    "running_service",
+    "serve_forever",
+    "wait_round",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunningService:
+    """A started service: its broker URL (embedded or configured) and database engine."""
+
+    broker_url: str
+    engine: Engine
+    parts: ServiceParts
+    _stopped: bool = field(default=False, repr=False)
+
+    async def stop(self) -> None:
+        """Stop fetching, finish the batch in flight, flush the outbox, disconnect (idempotent)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        await self.parts.app.stop()
+
+
+@contextlib.asynccontextmanager
+async def running_service(
+    settings: Settings, solve_round: SolveRound | None = None
+) -> AsyncIterator[RunningService]:
+    """Start everything the settings describe; stop it gracefully on exit."""
+    async with contextlib.AsyncExitStack() as stack:
+        broker_url = settings.broker_url
+        if not broker_url:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            server = await stack.enter_async_context(EmbeddedNats(settings.data_dir))
+            broker_url = server.url
+        if not settings.database_url:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.database_url_or_default())
+        stack.callback(engine.dispose)
+        await asyncio.to_thread(migrate, engine)
+        parts = build_service(settings, broker_url, engine, solve_round)
+        service = RunningService(broker_url, engine, parts)
+        await parts.app.start()
+        stack.push_async_callback(service.stop)
+        log.info("service started", extra={"broker_url": _without_credentials(broker_url)})
+        yield service
+
+
+async def serve_forever(settings: Settings, console: Any = None) -> None:
+    """Run the service until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with running_service(settings) as service:
+        if console is not None:
+            url = _without_credentials(service.broker_url)
+            console.print(f"intern-match serving: broker {url}; stop with Ctrl+C")
+        await stop.wait()
+
+
+def _without_credentials(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    return scheme + sep + rest.rpartition("@")[2] if sep else url

@@ -1,0 +1,112 @@
+"""Session fixtures for the servers of the integration tests: NATS JetStream and PostgreSQL.
+
+Each comes from an environment variable, else a testcontainer when Docker answers, else a local
+fallback (an embedded nats-server; PostgreSQL on 127.0.0.1:5432). Test folders add their own.
+"""
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from services.embedded import EmbeddedNats
+
+NATS_ENV = "INTERN_MATCH_TEST_NATS_URL"
+DATABASE_ENV = "INTERN_MATCH_TEST_DATABASE_URL"
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+INTEGRATION_DIR = Path(__file__).parent / "integration"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/integration is an integration test, marked or not."""
+    for item in items:
+        if INTEGRATION_DIR in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def docker_available() -> bool:
+    return _docker_answers()
+
+
+@pytest.fixture(scope="session")
+def nats_url(docker_available: bool, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A NATS server with JetStream shared by the session."""
+    if os.environ.get(NATS_ENV):
+        yield os.environ[NATS_ENV]
+    elif docker_available:
+        from testcontainers.nats import NatsContainer
+
+        with NatsContainer("nats:2.10", jetstream=True) as container:
+            yield container.nats_uri()
+    else:
+        with EmbeddedNats(tmp_path_factory.mktemp("nats")) as server:
+            yield server.url
+
+
+@pytest.fixture
+def fresh_nats_url(nats_url: str, tmp_path: Path) -> Iterator[str]:
+    """A NATS server whose stream JIP is empty: a new embedded server per test where possible,
+    else the shared server with stream JIP deleted first."""
+    if not os.environ.get(NATS_ENV) and not _docker_answers():
+        with EmbeddedNats(tmp_path) as server:
+            yield server.url
+        return
+    asyncio.run(_delete_stream(nats_url, "JIP"))
+    yield nats_url
+
+
+async def _delete_stream(url: str, name: str) -> None:
+    import nats
+    from nats.js.errors import NotFoundError
+
+    client = await nats.connect(url)
+    try:
+        await client.jetstream().delete_stream(name)
+    except NotFoundError:
+        pass
+    finally:
+        await client.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(docker_available: bool) -> Iterator[str]:
+    """A PostgreSQL server URL (SQLAlchemy, psycopg 3) shared by the session."""
+    if os.environ.get(DATABASE_ENV):
+        yield os.environ[DATABASE_ENV]
+    elif docker_available:
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16", driver="psycopg") as container:
+            yield container.get_connection_url()
+    else:
+        yield LOCAL_POSTGRES
+
+
+@pytest.fixture
+def fresh_database_url(postgres_url: str) -> Iterator[str]:
+    """A throwaway database on the session's server, dropped after the test."""
+    name = f"im_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

@@ -1,0 +1,152 @@
+"""The whole service over real NATS JetStream and PostgreSQL: events in, placements out."""
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from services.app import rulesets_for
+from services.offline import run_offline
+from services.runtime import publish_events, read_stream, running_service, wait_round
+from services.sample import INVALID_RECORDS, generate_year, round_request
+from services.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+YEAR = 2023
+ROUND = "2023-summer-1"
+
+
+@pytest.fixture
+async def service(fresh_nats_url: str, fresh_database_url: str, tmp_path: Any):
+    settings = Settings(
+        broker_url=fresh_nats_url,
+        database_url=fresh_database_url,
+        data_dir=tmp_path,
+        batch_size=100,
+        round_time_limit_seconds=20,
+    )
+    async with running_service(settings) as svc:
+        yield settings, svc
+
+
+def _year() -> list[bytes]:
+    return generate_year(seed=7, applicants=120, vacancies=15, program_year=YEAR)
+
+
+def _count(events: list[tuple[str, dict]], subject: str, round_id: str | None = None) -> int:
+    return sum(
+        1
+        for s, doc in events
+        if s == subject and (round_id is None or doc["data"].get("round_id") == round_id)
+    )
+
+
+async def _everything(settings: Settings, url: str) -> list[tuple[str, dict]]:
+    return await read_stream(settings, "jip.>", broker_url=url)
+
+
+async def test_a_published_year_yields_placements_unplaced_and_a_completed_round_with_the_offline_digest(  # noqa: E501
+    service,
+):
+    settings, svc = service
+    bodies = _year() + [round_request(ROUND, YEAR, "summer", seq=1)]
+
+    await publish_events(settings, bodies, broker_url=svc.broker_url)
+    completed = await wait_round(settings, ROUND, timeout=120, broker_url=svc.broker_url)
+
+    assert completed["type"] == "jip.round.completed.v1"
+    data = completed["data"]
+    events = await read_stream(
+        settings,
+        "jip.>",
+        broker_url=svc.broker_url,
+        until=lambda evs: (
+            _count(evs, "jip.placement.made", ROUND) >= data["placed"]
+            and _count(evs, "jip.applicant.unplaced", ROUND) >= data["unplaced"]
+        ),
+        timeout=30,
+    )
+    assert data["placed"] > 0 and data["unplaced"] > 0
+    assert _count(events, "jip.placement.made", ROUND) == data["placed"]
+    assert _count(events, "jip.applicant.unplaced", ROUND) == data["unplaced"]
+    offline = run_offline(bodies, rulesets_for(settings), None, lambda: dt.datetime.now(dt.UTC))
+    offline_done = [json.loads(b) for b in offline if b'"jip.round.completed.v1"' in b]
+    assert [d["data"]["placements_digest"] for d in offline_done] == [data["placements_digest"]]
+
+
+async def test_a_round_requested_again_publishes_no_new_placements_and_answers_as_before(service):
+    settings, svc = service
+    await publish_events(
+        settings, _year() + [round_request(ROUND, YEAR, "summer", seq=1)], broker_url=svc.broker_url
+    )
+    first = await wait_round(settings, ROUND, timeout=120, broker_url=svc.broker_url)
+    placed = first["data"]["placed"]
+    marker = _bad_applicant("after-rerun")
+
+    again = round_request(ROUND, YEAR, "summer", seq=2)  # a new event id, the same round id
+    await publish_events(settings, [again, marker], broker_url=svc.broker_url)
+    events = await read_stream(
+        settings,
+        "jip.>",
+        broker_url=svc.broker_url,
+        until=lambda evs: any(_is_dead_letter_of(doc, "after-rerun") for _, doc in evs),
+        timeout=60,
+    )
+
+    assert _count(events, "jip.placement.made", ROUND) == placed
+    assert _count(events, "jip.round.completed", ROUND) == 1
+    assert await wait_round(settings, ROUND, timeout=10, broker_url=svc.broker_url) == first
+
+
+async def test_a_malformed_event_is_dead_lettered_naming_the_field_and_later_events_still_apply(
+    service,
+):
+    settings, svc = service
+    year = _year()
+    first_applicant = next(i for i, b in enumerate(year) if b"applicant.registered" in b)
+    request = round_request(ROUND, YEAR, "summer", seq=1)
+    bad = [_bad_applicant("bad-1"), b"{not json"]
+    bodies = [*year[:first_applicant], *bad, *year[first_applicant:], request]
+
+    await publish_events(
+        settings, bodies, broker_url=svc.broker_url, fallback_subject="jip.applicant.registered"
+    )
+    answer = await wait_round(settings, ROUND, timeout=120, broker_url=svc.broker_url)
+    events = await _everything(settings, svc.broker_url)
+
+    letters = [doc["data"] for s, doc in events if s == "jip.dlq.applicant.registered"]
+    by_id = {d["original_id"]: d for d in letters}
+    assert [e["loc"] for e in by_id["bad-1"]["errors"]] == ["data.date_of_birth"]
+    assert "not JSON" in next(d for d in letters if d["raw"] == "{not json")["errors"][0]["msg"]
+    assert len(letters) == len(INVALID_RECORDS) + 2
+    offline = run_offline([*year, request], rulesets_for(settings), None, _now)
+    expected = next(json.loads(b) for b in offline if b'"jip.round.completed.v1"' in b)
+    assert answer["data"]["applicants"] == expected["data"]["applicants"] > 0
+    assert answer["data"]["placements_digest"] == expected["data"]["placements_digest"]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _bad_applicant(event_id: str) -> bytes:
+    """A registration whose date of birth does not exist."""
+    doc = json.loads(generate_year(seed=1, applicants=1, vacancies=1)[-1])
+    doc["id"] = event_id
+    doc["type"] = "jip.applicant.registered.v1"
+    doc["data"] = {**_first_applicant(), "date_of_birth": "2001-02-30"}
+    return json.dumps(doc).encode()
+
+
+def _first_applicant() -> dict:
+    for body in _year():
+        doc = json.loads(body)
+        if doc["type"] == "jip.applicant.registered.v1":
+            return doc["data"]
+    raise AssertionError("the sample year has no applicant")
+
+
+def _is_dead_letter_of(doc: dict, event_id: str) -> bool:
+    return str(doc.get("type")).startswith("jip.dlq.") and doc["data"]["original_id"] == event_id
