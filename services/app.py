@@ -10,11 +10,11 @@ from faststream import FastStream
 from faststream.nats import NatsBroker
 from sqlalchemy import Engine
 
-from matching import Ruleset, load_ruleset
 from services.broker import IntakeConsumer, make_broker, register_intake
 from services.intake import BatchOutcome, Intake
 from services.relay import OutboxRelay
 from services.rounds import SolveRound
+from services.rulesets import RulesetCatalog
 from services.settings import Settings
 
 
@@ -30,17 +30,9 @@ class ServiceParts:
     subscriber: object
 
 
-def rulesets_for(settings: Settings) -> "RulesetsFor":
-    """The configured ruleset, applied to every program year."""
-    return RulesetsFor(load_ruleset(settings.ruleset))
-
-
-@dataclass(frozen=True)
-class RulesetsFor:
-    ruleset: Ruleset
-
-    def __call__(self, program_year: int) -> Ruleset | None:
-        return self.ruleset
+def rulesets_for(settings: Settings) -> RulesetCatalog:
+    """The rulesets by program year the settings name (INTERN_MATCH_RULESET[S])."""
+    return RulesetCatalog(settings.ruleset, settings.rulesets)
 
 
 def utc_now() -> dt.datetime:
