@@ -7,9 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, tuple_
+from sqlalchemy import Connection, Engine, select
 
 from contracts import CloudEvent, ContractError, Kind, parse_event
+from services.db import upsert
 from services.outbound import raw_text, to_dead_lettered
 from services.rounds import RoundRunner, RulesetFor, SolveRound
 from services.segment import Segment
@@ -78,7 +79,7 @@ class Intake:
         outcome = BatchOutcome()
         parsed = [self._parse(m) for m in batch]
         events = [e for e in parsed if isinstance(e, CloudEvent)]
-        seen = _known_keys(connection, events)
+        fresh = _claim_keys(connection, events)
         versions = _current_versions(connection, events)
         segment = Segment()
         for message, event in zip(batch, parsed, strict=True):
@@ -86,11 +87,10 @@ class Intake:
                 outcome.rejected += 1
                 segment.dead_letter(to_dead_lettered(event, message.body, self.clock()), event)
                 continue
-            key = (event.source, event.id)
-            if key in seen:
+            if (event.source, event.id) not in fresh:
                 outcome.duplicate += 1
                 continue
-            seen.add(key)
+            fresh.discard((event.source, event.id))
             segment.log(message, event, raw_text(message.body))
             if event.kind is Kind.ROUND_REQUESTED:
                 outcome.accepted += 1
@@ -134,12 +134,14 @@ def _apply_snapshot(segment: Segment, versions: dict[tuple[str, str], int], even
     return True
 
 
-def _known_keys(connection: Connection, events: list[CloudEvent[Any]]) -> set[tuple[str, str]]:
-    keys = list({(e.source, e.id) for e in events})
+def _claim_keys(connection: Connection, events: list[CloudEvent[Any]]) -> set[tuple[str, str]]:
+    """Record every new (source, id) in the inbox; returns the keys that were not there yet."""
+    keys = list(dict.fromkeys((e.source, e.id) for e in events))
     if not keys:
         return set()
-    pair = tuple_(_INBOX.c.source, _INBOX.c.event_id)
-    rows = connection.execute(select(_INBOX.c.source, _INBOX.c.event_id).where(pair.in_(keys)))
+    stmt = upsert(connection, _INBOX).on_conflict_do_nothing(index_elements=["source", "event_id"])
+    stmt = stmt.returning(_INBOX.c.source, _INBOX.c.event_id)
+    rows = connection.execute(stmt, [{"source": s, "event_id": i} for s, i in keys])
     return {(r.source, r.event_id) for r in rows}
 
 

@@ -9,13 +9,12 @@ from sqlalchemy import Connection, func, insert
 from contracts import CloudEvent, ContractError, subject_of
 from services.db import upsert
 from services.outbox import enqueue
-from services.tables import ApplicantRow, DeadLetterRow, EventLogRow, InboxRow, VacancyRow
+from services.tables import ApplicantRow, DeadLetterRow, EventLogRow, VacancyRow
 
 _TABLES = {
     "applicant": (ApplicantRow.__table__, "applicant_id", "withdrawn"),  # type: ignore[attr-defined]
     "vacancy": (VacancyRow.__table__, "vacancy_id", "closed"),  # type: ignore[attr-defined]
 }
-_INBOX = InboxRow.__table__  # type: ignore[attr-defined]
 _LOG = EventLogRow.__table__  # type: ignore[attr-defined]
 _DEAD = DeadLetterRow.__table__  # type: ignore[attr-defined]
 
@@ -24,15 +23,13 @@ class Segment:
     """Rows to write; a later snapshot of the same aggregate replaces an earlier one here."""
 
     def __init__(self) -> None:
-        self._inbox: list[dict[str, Any]] = []
         self._log: list[dict[str, Any]] = []
         self._snapshots: dict[str, dict[str, dict[str, Any]]] = {a: {} for a in _TABLES}
         self._dead: list[dict[str, Any]] = []
         self._dlq: list[CloudEvent[Any]] = []
 
     def log(self, message: Any, event: CloudEvent[Any], body: str) -> None:
-        """Record an accepted event in the inbox and the event log."""
-        self._inbox.append({"source": event.source, "event_id": event.id})
+        """Record an accepted event in the event log."""
         self._log.append(
             {
                 "stream_seq": message.stream_seq,
@@ -68,8 +65,7 @@ class Segment:
 
     def flush(self, connection: Connection) -> None:
         """Write everything staged, then start empty."""
-        if self._inbox:
-            connection.execute(insert(_INBOX), self._inbox)
+        if self._log:
             connection.execute(insert(_LOG), self._log)
         for aggregate, rows in self._snapshots.items():
             if rows:
