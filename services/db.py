@@ -10,20 +10,21 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import StaticPool
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     """An engine for `url`: SQLite gets WAL and foreign keys, PostgreSQL a pre-ping pool.
 
     In-memory SQLite is one shared connection, so every session sees the same database.
     """
-    if not url.startswith("sqlite"):
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
-    in_memory = url in ("sqlite://", "sqlite:///:memory:")
+    in_memory = url.database in (None, "", ":memory:")
     if in_memory:
         kwargs.setdefault("poolclass", StaticPool)
     engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)

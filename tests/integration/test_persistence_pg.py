@@ -1,0 +1,192 @@
+"""Persistence, intake, rounds and offline equivalence on a real PostgreSQL.
+
+The server comes from INTERN_MATCH_TEST_DATABASE_URL (else the local default); the session
+creates its own throwaway database and drops it at the end.
+"""
+
+import datetime as dt
+import json
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from threading import Barrier, Thread
+
+import pytest
+from sqlalchemy import Engine, create_engine, inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
+from inbound_events import (  # noqa: E402
+    YEAR,
+    GreedySolver,
+    posted,
+    registered,
+    round_requested,
+    withdrawn,
+)
+
+from matching import load_ruleset  # noqa: E402
+from services.db import make_engine, migrate  # noqa: E402
+from services.intake import Inbound, Intake  # noqa: E402
+from services.offline import run_offline  # noqa: E402
+from services.outbox import mark_sent, pending  # noqa: E402
+from services.tables import ApplicantRow, DeadLetterRow, PlacementRow  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+RULESET = load_ruleset()
+TABLES = "applicants, vacancies, event_log, inbox, dead_letters, rounds, placements, outbox"
+
+
+def rulesets(year):
+    return RULESET if year == YEAR else None
+
+
+def now():
+    return dt.datetime.now(dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    server = make_url(os.environ.get("INTERN_MATCH_TEST_DATABASE_URL", DEFAULT_URL))
+    name = f"im_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as error:
+        admin.dispose()
+        pytest.skip(f"no PostgreSQL at {server.render_as_string(hide_password=True)}: {error}")
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY"))
+    yield engine
+    engine.dispose()
+
+
+def feed(intake, *bodies):
+    return intake.process([Inbound(None, b) for b in bodies])
+
+
+def test_migrating_twice_leaves_every_table_in_place(engine):
+    migrate(engine)
+    names = set(inspect(engine).get_table_names())
+    assert {"alembic_version", *TABLES.split(", ")} == names
+
+
+def test_duplicates_stale_versions_and_withdrawals_on_postgresql(engine):
+    intake = Intake(engine, rulesets, now, GreedySolver())
+    feed(intake, registered("A-1", version=1), withdrawn("A-1", version=2))
+    outcome = feed(intake, registered("A-1"), registered("A-1", version=2, event_id="x"))
+    with engine.connect() as c:
+        row = c.execute(select(ApplicantRow)).one()
+    assert (outcome.duplicate, outcome.stale, outcome.accepted) == (1, 1, 0)
+    assert row.withdrawn and row.version == 2 and row.payload["applicant_id"] == "A-1"
+
+
+def test_a_body_with_nul_and_invalid_utf8_is_dead_lettered_on_postgresql(engine):
+    intake = Intake(engine, rulesets, now, GreedySolver())
+    outcome = feed(intake, b'{"id": "x\x00\xff"}', registered("A-1"))
+    with engine.connect() as c:
+        dead = c.execute(select(DeadLetterRow)).one()
+    assert (outcome.rejected, outcome.accepted) == (1, 1)
+    assert dead.raw == '{"id": "x\ufffd\ufffd"}' and dead.errors[0]["loc"] == "body"
+
+
+def test_a_repeated_round_id_writes_no_new_placements_on_postgresql(engine):
+    solver = GreedySolver()
+    intake = Intake(engine, rulesets, now, solver)
+    feed(intake, registered("A-1"), posted("V-1", capacity=3), round_requested("R-1"))
+    mark_sent(engine, [r.seq for r in pending(engine)])
+    feed(intake, registered("A-2"), round_requested("R-1", event_id="again"))
+    with engine.connect() as c:
+        placed = c.execute(select(PlacementRow.applicant_id)).scalars().all()
+    assert placed == ["A-1"] and len(solver.seen) == 1
+    assert [r.event_id for r in pending(engine)] == ["round-completed-R-1"]
+
+
+def test_concurrent_deliveries_of_one_event_apply_it_once(engine):
+    intakes = [Intake(make_engine(engine.url), rulesets, now, GreedySolver()) for _ in range(2)]
+    start, outcomes = Barrier(2), []
+
+    def deliver(intake):
+        start.wait()
+        outcomes.append(feed(intake, registered("A-1"), registered("A-2")))
+
+    threads = [Thread(target=deliver, args=(i,)) for i in intakes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted((o.accepted, o.duplicate) for o in outcomes) == [(0, 2), (2, 0)]
+
+
+def test_a_database_outage_raises_instead_of_dead_lettering():
+    intake = Intake(make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none"), rulesets, now)
+    with pytest.raises(OperationalError):
+        feed(intake, registered("A-1"))
+
+
+def service_run(engine, lines, solver):
+    intake = Intake(engine, rulesets, now, solver)
+    for line in lines:
+        intake.process([Inbound(json_subject(line), line)])
+    return [row.body for row in pending(engine, limit=None)]
+
+
+def json_subject(line):
+    try:
+        return json.loads(line)["type"].removesuffix(".v1")
+    except (ValueError, KeyError):
+        return None
+
+
+def comparable(bodies):
+    docs = [json.loads(b) for b in bodies]
+    for doc in docs:
+        doc["data"].pop("solve_seconds", None)
+        if doc["id"].startswith("dlq-"):
+            doc["data"].pop("received_at")
+            doc.pop("time")
+    return docs
+
+
+def file_lines():
+    bad = json.loads(registered("A-5"))
+    bad["data"]["courses"] = ["Z"]
+    return [
+        registered("A-1"),
+        registered("A-2", courses=["B", "C"]),
+        registered("A-3", nationality="CN"),
+        json.dumps(bad).encode(),
+        posted("V-1", capacity=1),
+        posted("V-2", slots=[{"course": "C", "capacity": 2}]),
+        round_requested("R-1", mode="stable"),
+        registered("A-4"),
+        withdrawn("A-2", version=2),
+        registered("A-1"),
+        round_requested("R-2", mode="optimal"),
+        round_requested("R-1", event_id="repeat"),
+        round_requested("R-9", year=2031),
+    ]
+
+
+def test_offline_output_equals_the_outbox_of_a_service_run_on_postgresql(engine):
+    offline = run_offline(file_lines(), rulesets, None, now, batch_size=4)
+    online = service_run(engine, file_lines(), None)
+    kinds = [json.loads(b)["type"] for b in offline]
+    assert kinds.count("jip.round.completed.v1") == 2 and "jip.placement.made.v1" in kinds
+    assert comparable(offline) == comparable(online)
