@@ -41,11 +41,15 @@ def find_nats_server() -> Path:
 class EmbeddedNats:
     """A nats-server with JetStream on 127.0.0.1 and a free port, storing under `data_dir/nats`.
 
-    Use as `with` or `async with`; `.url` is set once the server accepts connections.
+    Use as `with` or `async with`; `.url` is set once the server accepts connections. A given
+    `port` (instead of a free one) lets a restarted server keep its URL.
     """
 
-    def __init__(self, data_dir: Path | str, startup_timeout: float = 15.0) -> None:
+    def __init__(
+        self, data_dir: Path | str, startup_timeout: float = 15.0, port: int | None = None
+    ) -> None:
         self.data_dir = Path(data_dir)
+        self.port = port
         self.startup_timeout = startup_timeout
         self.url: str = ""
         self._process: subprocess.Popen[bytes] | None = None
@@ -60,7 +64,8 @@ class EmbeddedNats:
         store = self.data_dir / "nats"
         store.mkdir(parents=True, exist_ok=True)
         self.log_file.unlink(missing_ok=True)
-        command = [str(binary), "-js", "-sd", str(store), "-a", "127.0.0.1", "-p", "-1"]
+        command = [str(binary), "-js", "-sd", str(store), "-a", "127.0.0.1"]
+        command += ["-p", str(self.port or -1)]
         command += ["-l", str(self.log_file)]
         self._process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

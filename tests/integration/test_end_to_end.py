@@ -5,9 +5,12 @@ import json
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from services.app import rulesets_for
+from services.backoff import Backoff
 from services.offline import run_offline
+from services.outbox import pending
 from services.runtime import publish_events, read_stream, running_service, wait_round
 from services.sample import INVALID_RECORDS, generate_year, round_request
 from services.settings import Settings
@@ -150,3 +153,32 @@ def _first_applicant() -> dict:
 
 def _is_dead_letter_of(doc: dict, event_id: str) -> bool:
     return str(doc.get("type")).startswith("jip.dlq.") and doc["data"]["original_id"] == event_id
+
+
+async def test_a_batch_that_fails_to_commit_is_redelivered_and_applied_without_loss(service):
+    settings, svc = service
+    consumer = svc.parts.consumer
+    apply, failed = consumer.process, []
+
+    def database_away_once(batch):
+        if not failed:
+            failed.append(len(batch))
+            raise OperationalError("COMMIT", {}, ConnectionError("server closed the connection"))
+        return apply(batch)
+
+    consumer.process, consumer.backoff = database_away_once, Backoff(initial=0.1)
+    bodies = [*_year(), round_request(ROUND, YEAR, "summer", seq=1)]
+
+    await publish_events(settings, bodies, broker_url=svc.broker_url)
+    answer = await wait_round(settings, ROUND, timeout=120, broker_url=svc.broker_url)
+    await svc.stop()
+
+    assert failed and consumer.failures == 1
+    expected = _offline_completed(settings, bodies)
+    assert answer["data"] == expected["data"] | {"solve_seconds": answer["data"]["solve_seconds"]}
+    assert pending(svc.engine, limit=None) == []
+
+
+def _offline_completed(settings: Settings, bodies: list[bytes]) -> dict:
+    offline = run_offline(bodies, rulesets_for(settings), None, _now)
+    return next(json.loads(b) for b in offline if b'"jip.round.completed.v1"' in b)

@@ -1,0 +1,124 @@
+"""The outbox relay over a real JetStream server: ids as Nats-Msg-Id, retries while it is away."""
+
+import asyncio
+import datetime as dt
+import socket
+
+import nats
+import pytest
+
+from contracts import SERVICE_SOURCE, Kind, RoundFailed, make_event
+from services.broker import DUPLICATE_WINDOW_SECONDS, make_broker
+from services.db import make_engine, migrate
+from services.embedded import EmbeddedNats
+from services.outbox import enqueue, pending, requeue
+from services.relay import OutboxRelay
+from services.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+T0 = dt.datetime(2023, 5, 1, 9, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'outbox.db'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def _enqueue(engine, *ids: str) -> None:
+    events = [
+        make_event(
+            Kind.ROUND_FAILED, i, RoundFailed(round_id=i, reason="test"), T0, SERVICE_SOURCE, None
+        )
+        for i in ids
+    ]
+    with engine.begin() as connection:
+        enqueue(connection, events)
+
+
+async def _stream_messages(url: str) -> list[tuple[str, str]]:
+    client = await nats.connect(url)
+    js = client.jetstream()
+    info = await js.stream_info("JIP")
+    found = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        msg = await js.get_msg("JIP", seq)
+        found.append((msg.subject, msg.headers["Nats-Msg-Id"]))
+    await client.close()
+    return found
+
+
+async def _create_stream(url: str) -> None:
+    client = await nats.connect(url)
+    await client.jetstream().add_stream(
+        name="JIP", subjects=["jip.>"], duplicate_window=DUPLICATE_WINDOW_SECONDS
+    )
+    await client.close()
+
+
+async def _until(condition, timeout: float = 20.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.05)
+
+
+async def test_relay_publishes_rows_in_order_with_their_ids_and_a_resend_is_dropped(
+    engine, fresh_nats_url
+):
+    await _create_stream(fresh_nats_url)
+    broker = make_broker(fresh_nats_url, Settings())
+    await broker.start()
+    relay = OutboxRelay(engine, broker)
+    try:
+        _enqueue(engine, "r-1", "r-2", "r-3")
+        assert await relay.relay_once() == 3
+        with engine.begin() as connection:
+            requeue(connection, "r-2")
+        assert await relay.relay_once() == 1
+        assert pending(engine) == []
+    finally:
+        await broker.stop()
+    assert await _stream_messages(fresh_nats_url) == [
+        ("jip.round.failed", "r-1"),
+        ("jip.round.failed", "r-2"),
+        ("jip.round.failed", "r-3"),
+    ]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_relay_keeps_rows_while_the_broker_is_away_and_publishes_each_once_it_returns(
+    engine, tmp_path
+):
+    server = EmbeddedNats(tmp_path / "broker", port=_free_port())
+    await asyncio.to_thread(server.start)
+    await _create_stream(server.url)
+    broker = make_broker(server.url, Settings())
+    await broker.start()
+    relay = OutboxRelay(engine, broker, poll=0.1, ack_timeout=1.0)
+    relay.start()
+    try:
+        await asyncio.to_thread(server.stop)
+        _enqueue(engine, "away-1", "away-2")
+        relay.wake()
+        await asyncio.sleep(2.5)
+        assert len(pending(engine)) == 2
+        await asyncio.to_thread(server.start)
+        await _until(lambda: not pending(engine), timeout=30)
+    finally:
+        await relay.stop()
+        await broker.stop()
+    try:
+        assert await _stream_messages(server.url) == [
+            ("jip.round.failed", "away-1"),
+            ("jip.round.failed", "away-2"),
+        ]
+    finally:
+        server.stop()
