@@ -4,14 +4,14 @@ Never builds a dense applicant x vacancy matrix. Imports contracts, numpy and ma
 never services or ortools.
 """
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from contracts import ApplicantRegistered, VacancyPosted
-from matching.geo import Grid, distance_km
+from contracts import COURSES, ApplicantRegistered, Requirements, VacancyPosted
+from matching.geo import distance_km
+from matching.index import VacancyIndex
 from matching.language import LanguageProfile, language_margin, meets_requirements, to_profile
 from matching.problem import IntArray
 from matching.ruleset import Ruleset
@@ -68,18 +68,11 @@ def to_seats(
     return Seats(tuple(kept), as_array(seat_vacancy), tuple(seat_course), as_array(capacity))
 
 
-def fit_score(
-    profile: LanguageProfile,
-    skills: frozenset[str],
-    v: VacancyPosted,
-    v_skills: frozenset[str],
-    km: float | None,
-    ruleset: Ruleset,
-) -> int:
-    """Fit of a pair, higher is better: 100 per shared skill, 10 per language level above the
-    vacancy's minimums, and for commuting 1 per whole km closer than the commuting limit."""
+def fit_score(shared_skills: int, margin: int, km: float | None, ruleset: Ruleset) -> int:
+    """Fit of a pair, higher is better: 100 per shared preferred skill, 10 per language level
+    above the vacancy's minimums, and for commuting 1 per whole km closer than the limit."""
     closeness = 0 if km is None else int(max(0.0, ruleset.commuting_km - km))
-    return 100 * len(skills & v_skills) + 10 * language_margin(profile, v.requirements) + closeness
+    return 100 * shared_skills + 10 * margin + closeness
 
 
 def find_admissible(
@@ -87,125 +80,101 @@ def find_admissible(
 ) -> Admissible:
     """Every admissible triple of eligible `applicants` over `seats` (program-rules.md)."""
     ordered = tuple(sorted(applicants, key=lambda a: a.applicant_id))
-    index = _Index(seats, ruleset, period)
-    cols: dict[str, list[int]] = defaultdict(list)
+    pairs = _Pairs(seats, ruleset, period)
     for i, a in enumerate(ordered):
-        index.add_pairs(i, a, cols)
-    arr = {k: np.asarray(cols[k], dtype=np.int64) for k in _COLUMNS}
-    return Admissible(ordered, seats, *(arr[k] for k in _COLUMNS))
+        pairs.add(i, a)
+    cols = [np.asarray(col, dtype=np.int64) for col in pairs.columns]
+    app, vac = cols[0], cols[1]
+    # options: every course both the applicant (position >= 0) and the seat table (seat >= 0) allow
+    seat = pairs.seat_table[vac]
+    pos = np.asarray(pairs.course_pos, dtype=np.int64).reshape(-1, len(COURSES))[app]
+    opt_pair, code = np.nonzero((seat >= 0) & (pos >= 0))
+    opt_seat, opt_pos = seat[opt_pair, code], pos[opt_pair, code]
+    return Admissible(ordered, seats, *cols, opt_pair.astype(np.int64), opt_seat, opt_pos)
 
 
-_COLUMNS = ("app", "vac", "score", "app_stated", "vac_stated", "opt_pair", "opt_seat", "opt_pos")
-
-
-class _Index:
-    """Lookups that avoid scanning every vacancy for every applicant."""
+class _Pairs:
+    """Per-vacancy facts for the pair checks, and the growing pair columns."""
 
     def __init__(self, seats: Seats, ruleset: Ruleset, period: str) -> None:
-        self.ruleset, self.seats = ruleset, seats
+        vs = self.vacancies = seats.vacancies
+        self.ruleset = ruleset
         self.modes = {c: ruleset.courses[c].mode for c in ruleset.courses_in(period)}
-        self.by_id = {v.vacancy_id: j for j, v in enumerate(seats.vacancies)}
-        self.seat_of = {
-            (int(j), c): s
-            for s, (j, c) in enumerate(zip(seats.seat_vacancy, seats.seat_course, strict=True))
-        }
-        self.skills = [
-            frozenset(s.casefold() for s in v.requirements.skills) for v in seats.vacancies
-        ]
-        self.stated = [{a: r for r, a in enumerate(v.preferences, 1)} for v in seats.vacancies]
-        self.listing: dict[str, list[int]] = defaultdict(list)
-        self.open_by_course: dict[str, list[int]] = defaultdict(list)
-        self.open_by_prefecture: dict[tuple[str, str], list[int]] = defaultdict(list)
-        self.open_uncoordinated: dict[tuple[str, str], list[int]] = defaultdict(list)
-        self.grids: dict[str, Grid] = defaultdict(lambda: Grid(ruleset.commuting_km))
-        for (j, course), _ in self.seat_of.items():
-            self._index_seat(j, course)
+        self.by_id = {v.vacancy_id: j for j, v in enumerate(vs)}
+        # seat per (vacancy, course code), -1 where none or where a visiting seat has no lodging
+        self.seat_table = np.full((len(vs), len(COURSES)), -1, dtype=np.int64)
+        seat_of: list[dict[str, int]] = [{} for _ in vs]
+        for s, (j, c) in enumerate(
+            zip(seats.seat_vacancy.tolist(), seats.seat_course, strict=True)
+        ):
+            if self.modes[c] != "visiting" or vs[j].accommodation:
+                seat_of[j][c] = s
+                self.seat_table[j, COURSES.index(c)] = s
+        self.course_mask = [sum(_BIT[c] for c in seat_of[j]) for j in range(len(vs))]
+        self.index = VacancyIndex(vs, seat_of, self.modes, ruleset.commuting_km)
+        self.skills = [frozenset(s.casefold() for s in v.requirements.skills) for v in vs]
+        self.stated = [{a: r for r, a in enumerate(v.preferences, 1)} or None for v in vs]
+        keys = [_language_key(v.requirements) for v in vs]
+        first = {k: v.requirements for k, v in zip(keys, vs, strict=True)}
+        self.signatures = list(first.values())  # one Requirements per distinct language rule
+        sig_of = {k: n for n, k in enumerate(first)}
+        self.sig = [sig_of[k] for k in keys]
+        self.language: dict[tuple[int, int], list[tuple[bool, int]]] = {}
+        self.columns: tuple[list[int], ...] = ([], [], [], [], [])
+        self.course_pos: list[int] = []
 
-    def _index_seat(self, j: int, course: str) -> None:
-        v = self.seats.vacancies[j]
-        if v.preferences:
-            if course == self._first_course(j):
-                for a in v.preferences:
-                    self.listing[a].append(j)
-            return
-        mode, place = self.modes[course], v.location
-        if mode == "commuting":
-            self.open_by_prefecture[(course, place.prefecture)].append(j)
-            if place.lat is None or place.lon is None:
-                self.open_uncoordinated[(course, place.prefecture)].append(j)
-            else:
-                self.grids[course].add(j, place.lat, place.lon)
-        elif mode == "online" or v.accommodation:
-            self.open_by_course[course].append(j)
-
-    def _first_course(self, j: int) -> str:
-        return next(c for c in self.modes if (j, c) in self.seat_of)
-
-    def add_pairs(self, i: int, a: ApplicantRegistered, cols: dict[str, list[int]]) -> None:
+    def add(self, i: int, a: ApplicantRegistered) -> None:
+        """Append applicant `i`'s admissible pairs; a stated list is walked directly."""
         in_japan = a.residence.country == "JP"
         courses = [
-            (pos, c)
-            for pos, c in enumerate(a.courses)
-            if c in self.modes and (self.modes[c] == "commuting") == in_japan
+            c for c in a.courses if c in self.modes and (self.modes[c] == "commuting") == in_japan
         ]
+        self.course_pos.extend(a.courses.index(c) if c in courses else -1 for c in COURSES)
         if not courses:
             return
-        profile = to_profile(a.languages, self.ruleset)
-        skills = frozenset(s.casefold() for s in a.skills)
-        stated = {v: r for r, v in enumerate(a.preferences, 1)}
-        for j in sorted(self._candidates(a, courses)):
-            self._add_pair(
-                i,
-                j,
-                a,
-                courses,
-                profile,
-                skills,
-                stated.get(self.seats.vacancies[j].vacancy_id, 0),
-                cols,
-            )
-
-    def _candidates(self, a: ApplicantRegistered, courses: list[tuple[int, str]]) -> set[int]:
         if a.preferences:
-            return {self.by_id[v] for v in a.preferences if v in self.by_id}
-        found = set(self.listing.get(a.applicant_id, ()))
-        home = a.residence
-        for _, c in courses:
-            if self.modes[c] != "commuting":
-                found.update(self.open_by_course.get(c, ()))
-            elif home.lat is None or home.lon is None or home.prefecture is None:
-                found.update(self.open_by_prefecture.get((c, home.prefecture or ""), ()))
-            else:
-                found.update(self.open_uncoordinated.get((c, home.prefecture), ()))
-                found.update(self.grids[c].near(home.lat, home.lon))
-        return found
-
-    def _add_pair(self, i, j, a, courses, profile, skills, app_stated, cols) -> None:  # type: ignore[no-untyped-def]
-        v = self.seats.vacancies[j]
-        vac_stated = self.stated[j].get(a.applicant_id, 0)
-        if (v.preferences and not vac_stated) or (a.preferences and not app_stated):
-            return
-        if not meets_requirements(profile, v.requirements):
-            return
-        km = _commute_km(a, v) if a.residence.country == "JP" else None
-        n_options = len(cols["opt_pair"])
-        for pos, c in courses:
-            seat = self.seat_of.get((j, c))
-            if seat is None or not self._fits(self.modes[c], a, v, km):
+            by_id = self.by_id
+            found = [
+                (j, r) for r, v in enumerate(a.preferences, 1) if (j := by_id.get(v)) is not None
+            ]
+        else:
+            found = [(j, 0) for j in sorted(self.index.candidates(a, courses))]
+        language = self._language_row(to_profile(a.languages, self.ruleset))
+        stated, sig, mask, aid = self.stated, self.sig, self.course_mask, a.applicant_id
+        wanted = sum(_BIT[c] for c in courses)
+        skills = frozenset(s.casefold() for s in a.skills)
+        app, vac, score, a_stated, v_stated = self.columns
+        for j, app_stated in found:  # the hot loop: about ten pairs per applicant
+            listed = stated[j]
+            vac_stated = 0 if listed is None else listed.get(aid, 0)
+            meets, margin = language[sig[j]]
+            if not (meets and mask[j] & wanted and (listed is None or vac_stated)):
                 continue
-            cols["opt_pair"].append(len(cols["app"]))
-            cols["opt_seat"].append(seat)
-            cols["opt_pos"].append(pos)
-        if len(cols["opt_pair"]) == n_options:
-            return
-        cols["app"].append(i)
-        cols["vac"].append(j)
-        cols["score"].append(fit_score(profile, skills, v, self.skills[j], km, self.ruleset))
-        cols["app_stated"].append(app_stated)
-        cols["vac_stated"].append(vac_stated)
+            km = _commute_km(a, self.vacancies[j]) if in_japan else None
+            if in_japan and not course_fits("commuting", a, self.vacancies[j], self.ruleset, km):
+                continue
+            app.append(i)
+            vac.append(j)
+            score.append(fit_score(len(skills & self.skills[j]), margin, km, self.ruleset))
+            a_stated.append(app_stated)
+            v_stated.append(vac_stated)
 
-    def _fits(self, mode: str, a: ApplicantRegistered, v: VacancyPosted, km: float | None) -> bool:
-        return course_fits(mode, a, v, self.ruleset, km)
+    def _language_row(self, profile: LanguageProfile) -> list[tuple[bool, int]]:
+        """(meets, margin) per requirement signature, cached per profile: few distinct values."""
+        key = (profile.japanese, profile.english)
+        if key not in self.language:
+            self.language[key] = [
+                (meets_requirements(profile, r), language_margin(profile, r))
+                for r in self.signatures
+            ]
+        return self.language[key]
+
+
+_BIT = {c: 1 << n for n, c in enumerate(COURSES)}
+
+
+def _language_key(req: Requirements) -> tuple[str | None, str | None, str]:
+    return req.japanese_min, req.english_min, req.language_rule
 
 
 def course_fits(

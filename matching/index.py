@@ -1,0 +1,64 @@
+"""Candidate lookup: which vacancies might admit an applicant who states no preference list.
+
+A superset, checked pair by pair in matching.admissible. Imports contracts and matching.geo only.
+"""
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+from contracts import ApplicantRegistered, VacancyPosted
+from matching.geo import Grid
+
+
+class VacancyIndex:
+    """Vacancies by course, prefecture and grid cell; listed vacancies by the applicants they list.
+
+    A vacancy with a stated list is found only through the applicants on it; one without is
+    found by course (online, visiting) or by place (commuting).
+    """
+
+    def __init__(
+        self,
+        vacancies: Sequence[VacancyPosted],
+        courses_of: Sequence[Mapping[str, int]],
+        modes: Mapping[str, str],
+        radius_km: float,
+    ) -> None:
+        self.modes = modes
+        self.listing: dict[str, list[int]] = defaultdict(list)
+        self.by_course: dict[str, list[int]] = defaultdict(list)
+        self.by_prefecture: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.uncoordinated: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.grids: dict[str, Grid] = defaultdict(lambda: Grid(radius_km))
+        for j, v in enumerate(vacancies):
+            if v.preferences:
+                for a in v.preferences:
+                    self.listing[a].append(j)
+            else:
+                for course in courses_of[j]:
+                    self._add(j, v, course)
+
+    def _add(self, j: int, v: VacancyPosted, course: str) -> None:
+        place = v.location
+        if self.modes[course] != "commuting":
+            self.by_course[course].append(j)
+            return
+        self.by_prefecture[(course, place.prefecture)].append(j)
+        if place.lat is None or place.lon is None:
+            self.uncoordinated[(course, place.prefecture)].append(j)
+        else:
+            self.grids[course].add(j, place.lat, place.lon)
+
+    def candidates(self, a: ApplicantRegistered, courses: Sequence[str]) -> set[int]:
+        """Vacancies that list the applicant, or state no list and may fit one of `courses`."""
+        found = set(self.listing.get(a.applicant_id, ()))
+        home = a.residence
+        for c in courses:
+            if self.modes[c] != "commuting":
+                found.update(self.by_course.get(c, ()))
+            elif home.lat is None or home.lon is None or home.prefecture is None:
+                found.update(self.by_prefecture.get((c, home.prefecture or ""), ()))
+            else:
+                found.update(self.uncoordinated.get((c, home.prefecture), ()))
+                found.update(self.grids[c].near(home.lat, home.lon))
+        return found
