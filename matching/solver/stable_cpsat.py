@@ -28,7 +28,7 @@ def solve_stable_optimal(problem: Problem, limits: Limits) -> Solution:
     if not core.free:
         return _solution(problem, best, "optimal", None, started)
     cost = [int(c) for c in problem.cost[core.free]]
-    solver = _solver(limits, limits.time_limit_seconds)
+    solver = _solver(limits, limits.time_limit_seconds - (time.perf_counter() - started))
     status = solver.solve(_with_objective(core, cost, hint=best))
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return _solution(problem, best, "feasible", _bound(problem, core, solver), started)
