@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, get_args
 
 from contracts.vocabulary import COURSES, Industry
@@ -44,7 +43,10 @@ class SmeLimit:
 
 @dataclass(frozen=True)
 class Ruleset:
-    """Every number of the program rules for one program year (program-rules.md)."""
+    """Every number of the program rules for one program year (program-rules.md).
+
+    Mappings are plain dicts, read-only by convention, so a ruleset pickles for worker processes.
+    """
 
     name: str
     description: str
@@ -112,13 +114,13 @@ def _parse(text: str, read_list: Any) -> Ruleset:
         native_counts=r.boolean("language.native_counts"),
         nationalities=_nationalities(r, read_list),
         education_statuses=frozenset(r.strings("education.statuses")),
-        courses=MappingProxyType(_courses(r)),
+        courses=_courses(r),
         commuting_km=r.number("commuting.max_km"),
         head_office_country=r.text("hosts.head_office_country"),
         legal_forms=frozenset(r.strings("hosts.legal_forms")),
-        sme_limits=MappingProxyType(_sme_limits(r)),
+        sme_limits=_sme_limits(r),
         midsize_employees=r.integer("hosts.midsize_employees", optional=True),
-        english_scores=MappingProxyType(_english_scores(r)),
+        english_scores=_english_scores(r),
     )
 
 

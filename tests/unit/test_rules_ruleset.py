@@ -24,6 +24,13 @@ def test_official_differs_from_announced_only_where_the_rules_say():
     assert announced.sme_limits == official.sme_limits
 
 
+def test_a_ruleset_survives_pickling_for_worker_processes():
+    import pickle
+
+    ruleset = load_ruleset("fy2023-official")
+    assert pickle.loads(pickle.dumps(ruleset)) == ruleset
+
+
 def test_nationality_list_excludes_china_and_holds_pakistan():
     ruleset = load_ruleset()
     assert "CN" not in ruleset.nationalities and "PK" in ruleset.nationalities
