@@ -75,6 +75,8 @@ def _print_summary(console: Console, outcomes: list[RoundOutcome]) -> None:
     for outcome in outcomes:
         data = outcome.completed or {}
         head = Table(title=f"round {outcome.round_id}", show_header=False)
+        head.add_column("figure")
+        head.add_column("value", overflow="fold")
         for key in ("mode", "status", "applicants", "eligible", "placed", "unplaced",
                     "vacancies", "slots", "slots_filled", "objective", "bound",
                     "solve_seconds", "placements_digest", "reason"):  # fmt: skip
@@ -82,9 +84,9 @@ def _print_summary(console: Console, outcomes: list[RoundOutcome]) -> None:
                 head.add_row(key, str(data[key]))
         console.print(head)
         console.print(_counter_table("placed per course", "course", outcome.placed_by_course))
-        console.print(
-            _counter_table("unplaced by reason", "reason code", outcome.unplaced_by_reason)
-        )
+        reasons = _counter_table("unplaced by reason", "reason code", outcome.unplaced_by_reason)
+        reasons.caption = "an applicant may fail several rules, so codes add up to more"
+        console.print(reasons)
 
 
 def _counter_table(title: str, label: str, counts) -> Table:  # type: ignore[no-untyped-def]
@@ -93,5 +95,4 @@ def _counter_table(title: str, label: str, counts) -> Table:  # type: ignore[no-
     table.add_column("applicants", justify="right")
     for key, value in sorted(counts.items()):
         table.add_row(key, str(value))
-    table.add_row("[bold]total[/bold]", f"[bold]{sum(counts.values())}[/bold]")
     return table
