@@ -66,7 +66,7 @@ class Segment:
     def flush(self, connection: Connection) -> None:
         """Write everything staged, then start empty."""
         if self._log:
-            connection.execute(insert(_LOG), self._log)
+            _append_log(connection, self._log)
         for aggregate, rows in self._snapshots.items():
             if rows:
                 _upsert_snapshots(connection, aggregate, list(rows.values()))
@@ -75,6 +75,18 @@ class Segment:
             connection.execute(stmt, self._dead)
         enqueue(connection, self._dlq)
         self.__init__()  # type: ignore[misc]
+
+
+def _append_log(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL takes the rows by COPY (one round trip); other databases by executemany."""
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(_LOG), rows)
+        return
+    columns = ("stream_seq", "source", "event_id", "subject", "body")
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY event_log ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
 
 
 def _upsert_snapshots(connection: Connection, aggregate: str, rows: list[dict[str, Any]]) -> None:
