@@ -67,6 +67,11 @@ class Ruleset:
     midsize_employees: int | None
     english_scores: Mapping[str, tuple[tuple[str, float], ...]]
     """Per test, (CEFR level, minimum score) from the strongest level down."""
+    program_years: frozenset[int] = frozenset()
+    """Program years the ruleset governs; empty means any year."""
+
+    def governs(self, program_year: int) -> bool:
+        return not self.program_years or program_year in self.program_years
 
     def age_reference_date(self, program_year: int) -> dt.date:
         return dt.date(program_year, *self.age_reference)
@@ -121,7 +126,17 @@ def _parse(text: str, read_list: Any) -> Ruleset:
         sme_limits=_sme_limits(r),
         midsize_employees=r.integer("hosts.midsize_employees", optional=True),
         english_scores=_english_scores(r),
+        program_years=_program_years(r),
     )
+
+
+def _program_years(r: "_Reader") -> frozenset[int]:
+    if not r._has("program_years"):
+        return frozenset()
+    years = r._get("program_years")
+    if not isinstance(years, list) or not all(type(y) is int and 2000 <= y <= 2100 for y in years):
+        raise RulesetError(f"program_years: expected a list of years like [2023], got {years!r}")
+    return frozenset(years)
 
 
 def _month_day(key: str, value: str) -> tuple[int, int]:

@@ -18,7 +18,4 @@ class RulesetCatalog:
     def __call__(self, program_year: int) -> Ruleset | None:
         if program_year in self.by_year:
             return self.by_year[program_year]
-        years = getattr(self.default, "program_years", None)
-        if years and program_year not in years:
-            return None
-        return self.default
+        return self.default if self.default.governs(program_year) else None

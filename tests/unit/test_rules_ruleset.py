@@ -93,3 +93,22 @@ def load_ruleset_text(text: str):
         (Path(folder) / "r.toml").write_text(text)
         (Path(folder) / "dac-2022-2023.txt").write_text("PK\n")
         return load_ruleset(Path(folder) / "r.toml")
+
+
+def test_shipped_fy2023_rulesets_govern_2023_only() -> None:
+    for name in ("fy2023-announced", "fy2023-official"):
+        ruleset = load_ruleset(name)
+        assert ruleset.governs(2023)
+        assert not ruleset.governs(2031)
+
+
+def test_program_years_that_are_not_years_name_the_key(tmp_path: Path) -> None:
+    import matching
+
+    folder = Path(matching.__file__).parent / "rulesets"
+    source = (folder / "fy2023-announced.toml").read_text()
+    (tmp_path / "dac-2022-2023.txt").write_text((folder / "dac-2022-2023.txt").read_text())
+    bad = tmp_path / "bad.toml"
+    bad.write_text(source.replace("program_years = [2023]", 'program_years = ["2023"]'))
+    with pytest.raises(RulesetError, match="program_years"):
+        load_ruleset(bad)
