@@ -75,7 +75,11 @@ class Intake:
             return self.apply(connection, batch)
 
     def apply(self, connection: Connection, batch: Sequence[Inbound]) -> BatchOutcome:
-        """Apply the batch inside the caller's transaction."""
+        """Apply the batch inside the caller's transaction.
+
+        Every valid event not seen before goes to the event log, stale ones included, so a
+        replay of the log reproduces the same state and the same rounds.
+        """
         outcome = BatchOutcome()
         parsed = [self._parse(m) for m in batch]
         events = [e for e in parsed if isinstance(e, CloudEvent)]
@@ -86,23 +90,33 @@ class Intake:
             if isinstance(event, ContractError):
                 outcome.rejected += 1
                 segment.dead_letter(to_dead_lettered(event, message.body, self.clock()), event)
-                continue
-            if (event.source, event.id) not in fresh:
+            elif (event.source, event.id) not in fresh:
                 outcome.duplicate += 1
-                continue
-            fresh.discard((event.source, event.id))
-            segment.log(message, event, raw_text(message.body))
-            if event.kind is Kind.ROUND_REQUESTED:
-                outcome.accepted += 1
-                segment.flush(connection)
-                if self._rounds.on_round_requested(connection, event):
-                    outcome.rounds.append(event.data.round_id)
-            elif _apply_snapshot(segment, versions, event):
-                outcome.accepted += 1
             else:
-                outcome.stale += 1
+                fresh.discard((event.source, event.id))
+                segment.log(message, event, raw_text(message.body))
+                self._on_new_event(connection, segment, versions, event, outcome)
         segment.flush(connection)
         return outcome
+
+    def _on_new_event(
+        self,
+        connection: Connection,
+        segment: Segment,
+        versions: dict[tuple[str, str], int],
+        event: CloudEvent[Any],
+        outcome: BatchOutcome,
+    ) -> None:
+        """A round runs on everything staged before it; a snapshot counts as accepted or stale."""
+        if event.kind is Kind.ROUND_REQUESTED:
+            outcome.accepted += 1
+            segment.flush(connection)
+            if self._rounds.on_round_requested(connection, event):
+                outcome.rounds.append(event.data.round_id)
+        elif _apply_snapshot(segment, versions, event):
+            outcome.accepted += 1
+        else:
+            outcome.stale += 1
 
     @staticmethod
     def _parse(message: Inbound) -> CloudEvent[Any] | ContractError:

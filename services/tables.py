@@ -74,7 +74,8 @@ class InboxRow(SQLModel, table=True):
 
 
 class DeadLetterRow(SQLModel, table=True):
-    """A rejected inbound body with its field errors; `id` is the id of its DLQ event."""
+    """A rejected inbound body with its field errors; `id` is the id of its DLQ event and `raw`
+    the body as text, cut at the contract's 256 KiB limit."""
 
     __tablename__ = "dead_letters"
 

@@ -138,3 +138,13 @@ def test_a_database_error_rolls_the_whole_batch_back_and_propagates(engine):
     assert applicant(engine, "A-1") is None and pending(engine) == []
     with engine.connect() as c:
         assert c.execute(select(DeadLetterRow)).all() == []
+
+
+def test_an_oversized_body_is_dead_lettered_with_its_raw_text_cut_at_the_limit(intake, engine):
+    huge = b'{"pad": "' + b"x" * (300 * 1024) + b'"}'
+    outcome = feed(intake, huge)
+    (dlq,) = pending(engine)
+    data = json.loads(dlq.body)["data"]
+    assert outcome.rejected == 1 and len(data["raw"]) == 256 * 1024
+    with engine.connect() as c:
+        assert c.execute(select(DeadLetterRow.raw)).scalar_one() == data["raw"]

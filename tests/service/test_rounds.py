@@ -134,3 +134,11 @@ def test_the_default_solver_is_the_real_round_and_places_an_eligible_applicant(e
     ]
     assert events[1]["data"]["reasons"][0]["code"] == "nationality_not_eligible"
     assert events[2]["data"]["status"] == "optimal"
+
+
+def test_a_repeated_failed_round_id_requeues_its_failure(intake, engine, solver):
+    feed(intake, round_requested("R-31", year=2031))
+    mark_sent(engine, [row.seq for row in pending(engine)])
+    outcome = feed(intake, round_requested("R-31", year=2023, event_id="retry"))
+    assert outcome.rounds == [] and solver.seen == []
+    assert [row.event_id for row in pending(engine)] == ["round-failed-R-31"]
