@@ -1,4 +1,4 @@
-"""The wire contract v1 of intern-match: CloudEvents envelopes and payloads as frozen pydantic models.
+"""The wire contract v1 of intern-match: CloudEvents envelopes and payloads as frozen models.
 
 Imports pydantic and the standard library only.
 """

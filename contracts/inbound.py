@@ -26,8 +26,12 @@ from contracts.vocabulary import (
     Test,
 )
 
-Version = Annotated[int, Field(ge=1, le=2**31 - 1, description="Snapshot version of the aggregate, >= 1")]
-ProgramYear = Annotated[int, Field(ge=2000, le=2100, description="Program (fiscal) year, e.g. 2023")]
+Version = Annotated[
+    int, Field(ge=1, le=2**31 - 1, description="Snapshot version of the aggregate, >= 1")
+]
+ProgramYear = Annotated[
+    int, Field(ge=2000, le=2100, description="Program (fiscal) year, e.g. 2023")
+]
 Latitude = Annotated[float, Field(ge=-90, le=90, description="WGS 84 latitude in degrees")]
 Longitude = Annotated[float, Field(ge=-180, le=180, description="WGS 84 longitude in degrees")]
 Tag = Annotated[str, Field(min_length=1, max_length=100)]
