@@ -56,7 +56,9 @@ def serve() -> None:
 
 
 @app.command()
-def publish(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines")) -> None:
+def publish(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines"),
+) -> None:
     """Publish the CloudEvents of a JSON Lines file to the broker, in file order."""
     from services.runtime import publish_events
     from services.settings import Settings
@@ -176,3 +178,8 @@ def _fail(message: str) -> None:
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+from services.cli_ops import register as _register_ops  # noqa: E402
+
+_register_ops(app)

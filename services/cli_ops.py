@@ -1,0 +1,194 @@
+"""Operators' commands of `intern-match`: export, replay and report, added to the app by `register`.
+
+Entry point only: options in, calls on services.export/replay/report out; no logic of its own.
+"""
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+
+def _out() -> Console:
+    """Standard output, built per use so COLUMNS and a swapped sys.stdout apply."""
+    return Console()
+
+
+def _err() -> Console:
+    return Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `export`, `replay` and `report` commands to `app`."""
+    app.command("export")(export)
+    app.command("replay")(replay)
+    app.command("report")(report)
+
+
+def export(
+    file: Path = typer.Argument(..., dir_okay=False, help="JSON Lines file to write"),
+    from_seq: int | None = typer.Option(None, help="First stream sequence"),
+    to_seq: int | None = typer.Option(None, help="Last stream sequence"),
+    since: dt.datetime | None = typer.Option(None, help="First message time (ISO 8601)"),
+    until: dt.datetime | None = typer.Option(None, help="Last message time (ISO 8601)"),
+    subjects: str = typer.Option("inbound", help="inbound (upstream events) or all"),
+) -> None:
+    """Write stream JIP's events (a sequence or time range) as JSON Lines with original bodies."""
+    from services.export import StreamRange, read_range, write_export
+    from services.settings import Settings
+
+    settings = Settings()
+    if not settings.broker_url:
+        _fail("INTERN_MATCH_BROKER_URL is not set: export reads the configured broker")
+    try:
+        wanted = StreamRange(from_seq, to_seq, _utc(since), _utc(until), subjects)
+    except ValueError as error:
+        _fail(str(error))
+    with _progress("reading stream JIP") as progress:
+        task = progress.add_task("seq", total=None)
+        messages = asyncio.run(
+            read_range(
+                settings,
+                wanted,
+                on_progress=lambda n, end: progress.update(task, completed=n, total=end),
+            )
+        )
+    counts = write_export(file, messages)
+    table = _counts_table(f"exported {len(messages)} events to {file}", counts)
+    if messages:
+        table.caption = f"stream sequences {messages[0].seq}..{messages[-1].seq}"
+    _out().print(table)
+
+
+def replay(
+    file: Path | None = typer.Option(None, "--file", exists=True, dir_okay=False),
+    from_broker: str | None = typer.Option(None, help="Source broker URL (stream JIP)"),
+    from_seq: int | None = typer.Option(None, help="With --from-broker: first sequence"),
+    to_seq: int | None = typer.Option(None, help="With --from-broker: last sequence"),
+    target_env: str = typer.Option(..., help="Environment of the target settings, named"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be sent; send nothing"),
+    verify: bool = typer.Option(
+        False, "--verify", help="Compare each round's digest with the original"
+    ),
+    yes_production: bool = typer.Option(
+        False, "--yes-production", help="Allow a production target"
+    ),
+    timeout: float = typer.Option(600.0, help="--verify: seconds to wait for each round"),
+) -> None:
+    """Republish events (original ids) into the configured target broker, e.g. a fresh staging."""
+    from services import replay as rp
+    from services.settings import Settings
+
+    settings = Settings()
+    try:
+        rp.check_target(settings, target_env, yes_production)
+    except rp.ReplayRefusedError as error:
+        _fail(str(error))
+    if (file is None) == (from_broker is None):
+        _fail("give exactly one of --file FILE or --from-broker URL")
+    plan = rp.plan_replay(_source(settings, file, from_broker, from_seq, to_seq))
+    table = _counts_table("to replay" if not dry_run else "dry run: would send", plan.by_subject())
+    table.caption = (
+        f"rounds: {', '.join(plan.rounds) or 'none'}; skipped (not inbound): {plan.skipped}"
+    )
+    _out().print(table)
+    if dry_run:
+        _out().print("dry run: nothing was sent")
+        return
+    with _progress(f"replaying into {target_env}") as progress:
+        task = progress.add_task("events", total=len(plan.outgoing))
+        summary = asyncio.run(
+            rp.send(settings, plan, on_progress=lambda n: progress.update(task, completed=n))
+        )
+    _out().print(
+        f"sent {summary.sent}; duplicates acknowledged by the stream {summary.duplicates}; "
+        f"rounds found {len(plan.rounds)}"
+    )
+    if verify:
+        _verify(settings, plan, timeout)
+
+
+def _source(settings, file, from_broker, from_seq, to_seq) -> list[bytes]:  # type: ignore[no-untyped-def]
+    from services.export import StreamRange, read_range
+
+    if file is not None:
+        return [line for line in file.read_bytes().splitlines() if line.strip()]
+    wanted = StreamRange(from_seq, to_seq, subjects="all")
+    with _err().status(f"reading stream JIP of {from_broker}"):
+        messages = asyncio.run(read_range(settings, wanted, broker_url=from_broker))
+    return [m.body for m in messages]
+
+
+def _verify(settings, plan, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    from services.app import rulesets_for
+    from services.replay import verify
+
+    with _err().status(f"waiting for {len(plan.rounds)} rounds in the target"):
+        verdicts = asyncio.run(verify(settings, plan, rulesets_for(settings), timeout))
+    table = Table(title="replay verification")
+    for column in ("round", "original", "replayed", "compared with", "result"):
+        table.add_column(column, overflow="fold")
+    for v in verdicts:
+        result = "[green]match[/green]" if v.matches else "[red]MISMATCH[/red]"
+        table.add_row(v.round_id, v.original, v.replayed, v.basis, result)
+    _out().print(table)
+    bad = [v.round_id for v in verdicts if not v.matches]
+    if bad:
+        _out().print(f"[red]{len(bad)} digest mismatch(es):[/red] {', '.join(bad)}")
+        raise typer.Exit(1)
+    _out().print(f"all digests match ({len(verdicts)} rounds)")
+
+
+def report(
+    round_id: str = typer.Argument(..., help="Round id, e.g. 2023-summer-1"),
+    html: Path | None = typer.Option(None, "--html", dir_okay=False, help="Write the HTML page"),
+) -> None:
+    """Print a round's result from the service database; --html writes a self-contained page."""
+    from services.app import rulesets_for
+    from services.db import make_engine
+    from services.report import RoundNotFoundError, load_report, print_report
+    from services.settings import Settings
+
+    settings = Settings()
+    engine = make_engine(settings.database_url_or_default())
+    try:
+        data = load_report(engine, round_id, rulesets_for(settings))
+    except RoundNotFoundError as error:
+        _fail(str(error))
+    finally:
+        engine.dispose()
+    print_report(_out(), data)
+    if html is not None:
+        from services.report_html import render_html
+
+        html.write_text(render_html(data), encoding="utf-8")
+        _out().print(f"wrote {html}")
+
+
+def _counts_table(title: str, counts: dict[str, int]) -> Table:
+    table = Table(title=title)
+    table.add_column("subject")
+    table.add_column("events", justify="right")
+    for subject, n in sorted(counts.items()):
+        table.add_row(subject, str(n))
+    return table
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+def _progress(label: str) -> Progress:
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=_err(), transient=True)
+
+
+def _fail(message: str) -> None:
+    _err().print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)

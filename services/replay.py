@@ -1,0 +1,179 @@
+"""Replaying an event file or a stream range into a target environment, with its production guard
+and a digest check of every round replayed. Imports contracts, settings and the client helpers.
+"""
+
+import asyncio
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts import INBOUND_KINDS, STREAM, Kind, subject_of
+from contracts.subjects import kind_of_type
+from services.client import connect, wait_round
+from services.offline import run_offline
+from services.rounds import RulesetFor
+from services.settings import Environment, Settings
+
+_INBOUND = frozenset(INBOUND_KINDS)
+_ANSWERS = (Kind.ROUND_COMPLETED, Kind.ROUND_FAILED)
+
+
+class ReplayRefusedError(Exception):
+    """The target is not the one the operator named, or is production without the explicit flag."""
+
+
+def check_target(settings: Settings, target_env: str, yes_production: bool) -> None:
+    """Refuse unless `target_env` names the target's environment (and production is confirmed)."""
+    if target_env != settings.environment.value:
+        raise ReplayRefusedError(
+            f"--target-env {target_env} does not match the target settings' environment "
+            f"{settings.environment.value} (INTERN_MATCH_ENVIRONMENT); nothing was sent"
+        )
+    if settings.environment is Environment.PRODUCTION and not yes_production:
+        raise ReplayRefusedError(
+            "the target is production: replaying there needs --target-env production "
+            "--yes-production; nothing was sent"
+        )
+    if not settings.broker_url:
+        raise ReplayRefusedError("INTERN_MATCH_BROKER_URL is not set: replay needs a target broker")
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    subject: str
+    event_id: str | None
+    body: bytes
+
+
+@dataclass
+class ReplayPlan:
+    """What a replay sends (inbound events in order) and what the source says rounds gave."""
+
+    outgoing: list[Outgoing] = field(default_factory=list)
+    rounds: list[str] = field(default_factory=list)
+    originals: dict[str, str] = field(default_factory=dict)
+    skipped: int = 0
+
+    def by_subject(self) -> Counter[str]:
+        return Counter(o.subject for o in self.outgoing)
+
+
+def plan_replay(bodies: Iterable[bytes]) -> ReplayPlan:
+    """Split source bodies: inbound events to send, round answers to compare, the rest skipped."""
+    plan = ReplayPlan()
+    for body in bodies:
+        doc = _json(body)
+        kind = kind_of_type(doc["type"]) if isinstance(doc.get("type"), str) else None
+        data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
+        if kind in _INBOUND:
+            event_id = doc.get("id") if isinstance(doc.get("id"), str) else None
+            plan.outgoing.append(Outgoing(subject_of(kind), event_id or None, body))
+            rid = data.get("round_id")
+            if kind is Kind.ROUND_REQUESTED and isinstance(rid, str) and rid not in plan.rounds:
+                plan.rounds.append(rid)
+        elif kind in _ANSWERS and isinstance(data.get("round_id"), str):
+            plan.originals.setdefault(data["round_id"], outcome_of(doc))
+        else:
+            plan.skipped += 1
+    return plan
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def outcome_of(answer: dict[str, Any]) -> str:
+    """A round answer as one comparable text: its placements digest, or `failed: <reason>`."""
+    data = answer.get("data") or {}
+    if str(answer.get("type", "")).startswith(subject_of(Kind.ROUND_FAILED)):
+        return f"failed: {data.get('reason', '?')}"
+    return str(data.get("placements_digest", "?"))
+
+
+@dataclass(frozen=True)
+class SendSummary:
+    sent: int
+    duplicates: int
+
+
+async def send(
+    settings: Settings,
+    plan: ReplayPlan,
+    *,
+    on_progress: Callable[[int], None] | None = None,
+    window: int = 256,
+) -> SendSummary:
+    """Publish the plan in order with `Nats-Msg-Id` = id; a round request waits for earlier acks."""
+    client = await connect(settings)
+    js, sent, duplicates = client.jetstream(), 0, 0
+    try:
+        pending: list[Outgoing] = []
+        for item in [*plan.outgoing, None]:
+            barrier = item is None or item.subject == subject_of(Kind.ROUND_REQUESTED)
+            if pending and (barrier or len(pending) >= window):
+                acks = await asyncio.gather(*(_publish(js, o) for o in pending))
+                sent, pending = sent + len(acks), []
+                duplicates += sum(1 for ack in acks if ack.duplicate)
+                if on_progress:
+                    on_progress(sent)
+            if item is not None:
+                pending.append(item)
+    finally:
+        await client.drain()
+    return SendSummary(sent, duplicates)
+
+
+def _publish(js: Any, item: Outgoing) -> Any:
+    headers = {"Nats-Msg-Id": item.event_id} if item.event_id else None
+    return js.publish(item.subject, item.body, stream=STREAM, headers=headers)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    round_id: str
+    original: str
+    replayed: str
+    basis: str  # "source" (the original answer) or "offline" (recomputed)
+
+    @property
+    def matches(self) -> bool:
+        return self.original == self.replayed
+
+
+async def verify(
+    settings: Settings, plan: ReplayPlan, rulesets: RulesetFor, timeout: float = 600.0
+) -> list[Verdict]:
+    """Each replayed round's answer in the target against the original (or an offline rerun)."""
+    offline: dict[str, str] | None = None
+    verdicts = []
+    for round_id in plan.rounds:
+        answer = await wait_round(settings, round_id, timeout, broker_url=settings.broker_url)
+        if round_id in plan.originals:
+            original, basis = plan.originals[round_id], "source"
+        else:
+            if offline is None:
+                offline = await asyncio.to_thread(_offline_outcomes, plan, rulesets)
+            original, basis = offline.get(round_id, "no answer offline"), "offline"
+        verdicts.append(Verdict(round_id, original, outcome_of(answer), basis))
+    return verdicts
+
+
+def _offline_outcomes(plan: ReplayPlan, rulesets: RulesetFor) -> dict[str, str]:
+    bodies = run_offline((o.body for o in plan.outgoing), rulesets, None, _fixed_clock)
+    found = ReplayPlan()
+    for body in bodies:
+        doc = _json(body)
+        if kind_of_type(str(doc.get("type"))) in _ANSWERS:
+            found.originals.setdefault(doc["data"]["round_id"], outcome_of(doc))
+    return found.originals
+
+
+def _fixed_clock() -> dt.datetime:
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
