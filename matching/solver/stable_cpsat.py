@@ -28,14 +28,14 @@ def solve_stable_optimal(problem: Problem, limits: Limits) -> Solution:
     if not core.free:
         return _solution(problem, best, "optimal", None, started)
     cost = [int(c) for c in problem.cost[core.free]]
-    solver = _solver(limits, limits.time_limit_seconds - (time.perf_counter() - started))
+    solver = _solver(limits, limits.time_limit_seconds)
     status = solver.solve(_with_objective(core, cost, hint=best))
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return _solution(problem, best, "feasible", _bound(problem, core, solver), started)
     first = core.values(solver)
     if status != cp_model.OPTIMAL:
         return _solution(problem, first, "feasible", _bound(problem, core, solver), started)
-    remaining = limits.time_limit_seconds - (time.perf_counter() - started)
+    remaining = limits.time_limit_seconds - solver.response_proto.deterministic_time
     final, proved = _applicant_best(problem, core, cost, first, solver, remaining, limits)
     total = _bound(problem, core, solver)
     return _solution(problem, final, "optimal" if proved else "feasible", total, started)
@@ -75,9 +75,15 @@ def _with_objective(core: StableCore, weights: list[int], hint: IntArray) -> cp_
 
 
 def _solver(limits: Limits, seconds: float) -> cp_model.CpSolver:
-    """One worker is reproducible; several workers interleave, which is reproducible too."""
+    """One worker is reproducible; several workers interleave, which is reproducible too.
+
+    The limit is CP-SAT's deterministic time (work units close to seconds), so where a search
+    stops does not depend on the machine's load; wall-clock time is only a safety net at twice
+    the limit, the one case in which a result could differ between runs.
+    """
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(seconds, 0.01)
+    solver.parameters.max_deterministic_time = max(seconds, 0.01)
+    solver.parameters.max_time_in_seconds = 2 * max(seconds, 0.01) + 5
     solver.parameters.random_seed = 0
     solver.parameters.num_workers = max(1, limits.workers)
     solver.parameters.interleave_search = limits.workers > 1
