@@ -1,7 +1,8 @@
 """Session fixtures for the servers of the integration tests: NATS JetStream and PostgreSQL.
 
 Each comes from an environment variable, else a testcontainer when Docker answers, else a local
-fallback (an embedded nats-server; PostgreSQL on 127.0.0.1:5432). Test folders add their own.
+fallback (an embedded nats-server; PostgreSQL on 127.0.0.1:5432 if it answers, else one started
+from the pgserver package). Test folders add their own.
 """
 
 import asyncio
@@ -84,7 +85,9 @@ async def _delete_stream(url: str, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(docker_available: bool) -> Iterator[str]:
+def postgres_url(
+    docker_available: bool, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A PostgreSQL server URL (SQLAlchemy, psycopg 3) shared by the session."""
     if os.environ.get(DATABASE_ENV):
         yield os.environ[DATABASE_ENV]
@@ -93,8 +96,33 @@ def postgres_url(docker_available: bool) -> Iterator[str]:
 
         with PostgresContainer("postgres:16", driver="psycopg") as container:
             yield container.get_connection_url()
-    else:
+    elif _postgres_answers(LOCAL_POSTGRES):
         yield LOCAL_POSTGRES
+    else:
+        yield from _suite_postgres(tmp_path_factory.mktemp("pg"))
+
+
+def _postgres_answers(url: str) -> bool:
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            return True
+    except Exception:
+        return False
+    finally:
+        engine.dispose()
+
+
+def _suite_postgres(directory: Path) -> Iterator[str]:
+    """A PostgreSQL server the suite starts itself (binaries from the pgserver package)."""
+    import pgserver
+
+    server = pgserver.get_server(directory, cleanup_mode="stop")
+    try:
+        host = make_url(server.get_uri()).query.get("host")
+        yield f"postgresql+psycopg://postgres@/postgres?host={host}"
+    finally:
+        server.cleanup()
 
 
 @pytest.fixture
