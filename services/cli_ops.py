@@ -6,6 +6,7 @@ Entry point only: options in, calls on services.export/replay/report out; no log
 import asyncio
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -33,8 +34,8 @@ def export(
     file: Path = typer.Argument(..., dir_okay=False, help="JSON Lines file to write"),
     from_seq: int | None = typer.Option(None, help="First stream sequence"),
     to_seq: int | None = typer.Option(None, help="Last stream sequence"),
-    since: dt.datetime | None = typer.Option(None, help="First message time (ISO 8601)"),
-    until: dt.datetime | None = typer.Option(None, help="Last message time (ISO 8601)"),
+    since: str | None = typer.Option(None, help="First message time, RFC 3339 (naive: UTC)"),
+    until: str | None = typer.Option(None, help="Last message time, RFC 3339 (naive: UTC)"),
     subjects: str = typer.Option("inbound", help="inbound (upstream events) or all"),
 ) -> None:
     """Write stream JIP's events (a sequence or time range) as JSON Lines with original bodies."""
@@ -45,17 +46,18 @@ def export(
     if not settings.broker_url:
         _fail("INTERN_MATCH_BROKER_URL is not set: export reads the configured broker")
     try:
-        wanted = StreamRange(from_seq, to_seq, _utc(since), _utc(until), subjects)
+        wanted = StreamRange(from_seq, to_seq, _time(since), _time(until), subjects)
     except ValueError as error:
         _fail(str(error))
     with _progress("reading stream JIP") as progress:
         task = progress.add_task("seq", total=None)
-        messages = asyncio.run(
+        messages = _run(
             read_range(
                 settings,
                 wanted,
                 on_progress=lambda n, end: progress.update(task, completed=n, total=end),
-            )
+            ),
+            "reading the configured broker",
         )
     counts = write_export(file, messages)
     table = _counts_table(f"exported {len(messages)} events to {file}", counts)
@@ -79,7 +81,14 @@ def replay(
     ),
     timeout: float = typer.Option(600.0, help="--verify: seconds to wait for each round"),
 ) -> None:
-    """Republish events (original ids) into the configured target broker, e.g. a fresh staging."""
+    """Republish events (original ids) into the configured target broker, e.g. a fresh staging.
+
+    The target is the INTERN_MATCH_* settings, and --target-env must name their environment.
+    The target drops event ids it already holds (broker: 20-minute window; service: by source
+    and id), and a round id it already ran answers as before: point a staging replay at a fresh
+    staging broker and database. Only inbound events are sent; round answers in the source are
+    what --verify compares with (else an offline run of the replayed events).
+    """
     from services import replay as rp
     from services.settings import Settings
 
@@ -101,8 +110,9 @@ def replay(
         return
     with _progress(f"replaying into {target_env}") as progress:
         task = progress.add_task("events", total=len(plan.outgoing))
-        summary = asyncio.run(
-            rp.send(settings, plan, on_progress=lambda n: progress.update(task, completed=n))
+        summary = _run(
+            rp.send(settings, plan, on_progress=lambda n: progress.update(task, completed=n)),
+            "publishing to the target broker",
         )
     _out().print(
         f"sent {summary.sent}; duplicates acknowledged by the stream {summary.duplicates}; "
@@ -118,8 +128,8 @@ def _source(settings, file, from_broker, from_seq, to_seq) -> list[bytes]:  # ty
     if file is not None:
         return [line for line in file.read_bytes().splitlines() if line.strip()]
     wanted = StreamRange(from_seq, to_seq, subjects="all")
-    with _err().status(f"reading stream JIP of {from_broker}"):
-        messages = asyncio.run(read_range(settings, wanted, broker_url=from_broker))
+    with _err().status("reading stream JIP of the source broker"):
+        messages = _run(read_range(settings, wanted, broker_url=from_broker), "reading the source")
     return [m.body for m in messages]
 
 
@@ -128,7 +138,11 @@ def _verify(settings, plan, timeout: float) -> None:  # type: ignore[no-untyped-
     from services.replay import verify
 
     with _err().status(f"waiting for {len(plan.rounds)} rounds in the target"):
-        verdicts = asyncio.run(verify(settings, plan, rulesets_for(settings), timeout))
+        try:
+            verdicts = asyncio.run(verify(settings, plan, rulesets_for(settings), timeout))
+        except TimeoutError:
+            _err().print(f"[red]a replayed round got no answer within {timeout:g} s[/red]")
+            raise typer.Exit(1) from None
     table = Table(title="replay verification")
     for column in ("round", "original", "replayed", "compared with", "result"):
         table.add_column(column, overflow="fold")
@@ -169,6 +183,17 @@ def report(
         _out().print(f"wrote {html}")
 
 
+def _run(awaitable: Any, what: str) -> Any:
+    """Run a broker call; a broker that is away or has no stream JIP exits 2 with a message."""
+    import nats.errors
+
+    try:
+        return asyncio.run(awaitable)
+    except (nats.errors.Error, OSError) as error:
+        hint = "is the service running there (it creates stream JIP)?"
+        _fail(f"{what}: {type(error).__name__} {error} - {hint}")
+
+
 def _counts_table(title: str, counts: dict[str, int]) -> Table:
     table = Table(title=title)
     table.add_column("subject")
@@ -178,10 +203,15 @@ def _counts_table(title: str, counts: dict[str, int]) -> Table:
     return table
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
+def _time(value: str | None) -> dt.datetime | None:
+    """An RFC 3339 / ISO 8601 time (a naive one is taken as UTC); ValueError names it."""
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"not an RFC 3339 time: {value!r}") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
 
 
 def _progress(label: str) -> Progress:

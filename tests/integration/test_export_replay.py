@@ -2,7 +2,9 @@
 nats-server; the production guard and the dry run. Commands driven through typer's CliRunner."""
 
 import asyncio
+import datetime as dt
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ from typer.testing import CliRunner
 from services.cli import app
 from services.client import connect
 from services.embedded import EmbeddedNats
+from services.export import to_jsonl
+from services.replay import ReplayRefusedError, check_target, plan_replay
 from services.runtime import publish_events, running_service, wait_round
 from services.sample import generate_year, round_request
 from services.settings import Settings
@@ -20,6 +24,7 @@ pytestmark = pytest.mark.integration
 
 YEAR = 2023
 ROUNDS = ("2023-summer-1", "2023-winter-1")
+HOUR = dt.timedelta(hours=1)
 
 
 def _bodies() -> list[bytes]:
@@ -46,7 +51,7 @@ def _env(settings: Settings) -> dict[str, str]:
     return {
         "INTERN_MATCH_ENVIRONMENT": settings.environment.value,
         "INTERN_MATCH_BROKER_URL": settings.broker_url or "",
-        "INTERN_MATCH_DATABASE_URL": settings.database_url or "",
+        "INTERN_MATCH_DATABASE_URL": settings.database_url_or_default(),
         "INTERN_MATCH_DATA_DIR": str(settings.data_dir),
         "COLUMNS": "200",
     }
@@ -192,3 +197,73 @@ async def test_an_export_by_sequence_range_holds_exactly_those_messages(producti
 
     assert result.exit_code == 0, result.output
     assert export.read_bytes().splitlines() == _bodies()[2:7]
+
+
+async def test_an_export_by_time_range_takes_what_the_stream_stored_between_the_bounds(
+    production, tmp_path
+):
+    prod, _ = production
+    now = dt.datetime.now(dt.UTC)
+    everything, future = tmp_path / "all.jsonl", tmp_path / "future.jsonl"
+
+    until_now = await _cli(prod, "export", str(everything), "--subjects", "all",
+                           "--until", now.isoformat())  # fmt: skip
+    later = await _cli(prod, "export", str(future), "--since", (now + HOUR).isoformat())
+
+    assert until_now.exit_code == 0 and later.exit_code == 0, until_now.output + later.output
+    subjects = Counter(json.loads(line)["type"] for line in everything.read_bytes().splitlines())
+    assert subjects["jip.round.completed.v1"] == 2 and subjects["jip.placement.made.v1"] > 0
+    assert future.read_bytes() == b"" and "exported 0 events" in later.output
+
+
+async def test_export_and_replay_against_a_broker_that_is_away_exit_2_with_a_message(tmp_path):
+    away = _settings("staging", "nats://127.0.0.1:1", "sqlite://", tmp_path)
+    source = tmp_path / "one.jsonl"
+    source.write_bytes(_bodies()[0] + b"\n")
+
+    exported = await _cli(away, "export", str(tmp_path / "x.jsonl"))
+    replayed = await _cli(away, "replay", "--file", str(source), "--target-env", "staging")
+
+    assert exported.exit_code == 2 and "reading the configured broker" in exported.output
+    assert replayed.exit_code == 2 and "publishing to the target broker" in replayed.output
+
+
+def test_a_replay_plan_sends_inbound_events_only_and_keeps_each_rounds_first_answer():
+    completed = json.dumps(
+        {
+            "type": "jip.round.completed.v1",
+            "data": {"round_id": ROUNDS[0], "placements_digest": "sha256:aa"},
+        }
+    )
+    failed = json.dumps({"type": "jip.round.failed.v1",
+                         "data": {"round_id": ROUNDS[0], "reason": "later"}})  # fmt: skip
+    placed = json.dumps({"type": "jip.placement.made.v1", "data": {"round_id": ROUNDS[0]}})
+    bodies = [*_bodies(), completed.encode(), failed.encode(), placed.encode(), b"{not json"]
+
+    plan = plan_replay(bodies)
+
+    assert [o.body for o in plan.outgoing] == _bodies()
+    assert all(o.event_id == json.loads(o.body)["id"] for o in plan.outgoing)
+    assert plan.rounds == list(ROUNDS) and plan.skipped == 2
+    assert plan.originals == {ROUNDS[0]: "sha256:aa"}
+    assert plan.by_subject()["jip.round.requested"] == 2
+
+
+def test_the_guard_needs_the_named_environment_and_a_target_broker(tmp_path):
+    staging = _settings("staging", "nats://127.0.0.1:4222", "sqlite://", tmp_path)
+    production = _settings("production", "nats://127.0.0.1:4222", "sqlite://", tmp_path)
+
+    check_target(staging, "staging", yes_production=False)
+    check_target(production, "production", yes_production=True)
+    with pytest.raises(ReplayRefusedError, match="does not match"):
+        check_target(staging, "production", yes_production=True)
+    with pytest.raises(ReplayRefusedError, match="--yes-production"):
+        check_target(production, "production", yes_production=False)
+    with pytest.raises(ReplayRefusedError, match="BROKER_URL"):
+        check_target(staging.model_copy(update={"broker_url": None}), "staging", False)
+
+
+def test_a_multi_line_json_body_is_compacted_onto_one_json_lines_record():
+    text, compacted = to_jsonl([b'{"a":\n 1}', b'{"b":2}'])
+
+    assert text == b'{"a":1}\n{"b":2}\n' and compacted == 1
