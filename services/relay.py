@@ -42,19 +42,29 @@ class OutboxRelay:
         self.backoff = backoff or Backoff(initial=0.2, cap=10.0)
         self.published = 0
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     def wake(self) -> None:
         """Publish now (called after each committed intake batch)."""
         self._wake.set()
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
+        """Let the loop finish the rows in flight, then end it (cancelled after `grace` s)."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            async with asyncio.timeout(grace):
+                await asyncio.shield(task)
+        except TimeoutError:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -78,7 +88,7 @@ class OutboxRelay:
         return len(rows)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 sent = await self.relay_once()
             except Exception as error:  # the broker or the database is away: retry later
@@ -87,15 +97,17 @@ class OutboxRelay:
                     "outbox relay retrying",
                     extra={"error": type(error).__name__, "retry_in_seconds": delay},
                 )
-                await asyncio.sleep(delay)
+                await self._idle(delay)
                 continue
             self.backoff.reset()
             if sent == 0:
-                await self._idle()
+                await self._idle(self.poll)
 
-    async def _idle(self) -> None:
+    async def _idle(self, seconds: float) -> None:
+        """Sleep until woken or `seconds` pass (asyncio.timeout: a stop is never lost)."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self.poll)
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
         self._wake.clear()
 
     async def _publish(self, rows: Sequence[OutboxRow]) -> None:

@@ -1,7 +1,10 @@
 """The whole service over real NATS JetStream and PostgreSQL: events in, placements out."""
 
+import asyncio
 import datetime as dt
 import json
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -182,3 +185,37 @@ async def test_a_batch_that_fails_to_commit_is_redelivered_and_applied_without_l
 def _offline_completed(settings: Settings, bodies: list[bytes]) -> dict:
     offline = run_offline(bodies, rulesets_for(settings), None, _now)
     return next(json.loads(b) for b in offline if b'"jip.round.completed.v1"' in b)
+
+
+async def test_stopping_the_service_finishes_and_acknowledges_the_batch_in_flight(service):
+    settings, svc = service
+    consumer = svc.parts.consumer
+    apply, started, finished = consumer.process, threading.Event(), []
+
+    def slow(batch):
+        started.set()
+        time.sleep(1.0)
+        outcome = apply(batch)
+        finished.append(len(batch))
+        return outcome
+
+    consumer.process = slow
+    await publish_events(settings, _year()[:50], broker_url=svc.broker_url)
+    assert await asyncio.to_thread(started.wait, 30)
+
+    await svc.stop()
+
+    assert finished == [50] and consumer.batches == 1
+    info = await _consumer_info(settings, svc.broker_url)
+    assert info.num_ack_pending == 0 and info.num_pending == 0
+
+
+async def _consumer_info(settings: Settings, url: str):
+    from services.broker import INTAKE_DURABLE
+    from services.client import connect
+
+    client = await connect(settings, url)
+    try:
+        return await client.jetstream().consumer_info("JIP", INTAKE_DURABLE)
+    finally:
+        await client.close()
