@@ -1,0 +1,271 @@
+"""Drives the fault tests: the service as a separate OS process (`intern-match serve`), a raw
+publisher, a probe of consumer and outbox progress, and a recorder of every outbound publish.
+Imports nats-py, sqlalchemy and services' names and tables; never the service's internals.
+"""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nats
+from corpus import Delivery
+from nats.aio.client import Client
+from nats.js.api import ConsumerInfo, DeliverPolicy, StorageType
+from sqlalchemy import Engine, func, select
+
+from contracts import STREAM
+from services.broker import DUPLICATE_WINDOW_SECONDS, INTAKE_DURABLE
+from services.tables import OutboxEntry, RoundRow
+
+OUTBOUND = [
+    "jip.placement.>",
+    "jip.applicant.unplaced",
+    "jip.round.completed",
+    "jip.round.failed",
+    "jip.dlq.>",
+]
+
+
+def _console_script() -> list[str]:
+    beside = Path(sys.executable).parent / "intern-match"
+    if beside.exists():
+        return [str(beside)]
+    return [sys.executable, "-c", "from services.cli import main; main()"]
+
+
+class ServiceProcess:
+    """`intern-match serve` with INTERN_MATCH_* settings, restartable and killable."""
+
+    def __init__(self, settings: dict[str, str], log_path: Path) -> None:
+        self.env = {**os.environ, **{f"INTERN_MATCH_{k.upper()}": v for k, v in settings.items()}}
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        assert not self.alive, "already running"
+        log = self.log_path.open("ab")
+        log.write(f"--- start {self.starts + 1}\n".encode())
+        self.process = subprocess.Popen(
+            [*_console_script(), "-v", "serve"],
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        self.starts += 1
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+    def terminate(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
+        """Send `sig` and return the exit code."""
+        assert self.process is not None
+        self.process.send_signal(sig)
+        return self.process.wait(timeout)
+
+    def close(self) -> None:
+        if self.alive:
+            self.kill()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+async def connect(url: str) -> Client:
+    return await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+
+
+async def ensure_stream(url: str) -> None:
+    client = await connect(url)
+    try:
+        await client.jetstream().add_stream(
+            name=STREAM,
+            subjects=["jip.>"],
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        )
+    finally:
+        await client.close()
+
+
+async def publish(url: str, deliveries: Sequence[Delivery], window: int = 512) -> list[int]:
+    """Publish in order with up to `window` acks in flight; returns the stream sequences."""
+    client = await connect(url)
+    js = client.jetstream()
+    seqs: list[int] = []
+    try:
+        for start in range(0, len(deliveries), window):
+            chunk = deliveries[start : start + window]
+            acks = await asyncio.gather(
+                *(
+                    js.publish(
+                        d.subject,
+                        d.body,
+                        stream=STREAM,
+                        headers={"Nats-Msg-Id": d.msg_id} if d.msg_id else None,
+                    )
+                    for d in chunk
+                )
+            )
+            seqs += [a.seq for a in acks]
+    finally:
+        await client.drain()
+    return seqs
+
+
+@dataclass
+class Recorder:
+    """Every outbound publish seen on core NATS (re-sends the stream drops included), by id."""
+
+    bodies: dict[str, set[bytes]] = field(default_factory=lambda: defaultdict(set))
+    copies: int = 0
+    client: Client | None = None
+
+    async def start(self, url: str) -> None:
+        self.client = await connect(url)
+        for subject in OUTBOUND:
+            await self.client.subscribe(
+                subject, cb=self._on_message, pending_msgs_limit=-1, pending_bytes_limit=-1
+            )
+        await self.client.flush()
+
+    async def _on_message(self, msg: Any) -> None:
+        self.copies += 1
+        self.bodies[json.loads(msg.data)["id"]].add(msg.data)
+
+    def divergent(self) -> list[str]:
+        """Ids published more than once with different bodies."""
+        return [i for i, found in self.bodies.items() if len(found) > 1]
+
+    async def stop(self) -> None:
+        if self.client is not None:
+            await self.client.drain()
+
+
+async def stream_outbound(url: str) -> list[tuple[str, bytes]]:
+    """(id, body) of every outbound message stored in the stream, in stream order."""
+    client = await connect(url)
+    found: list[tuple[str, bytes]] = []
+    try:
+        js = client.jetstream()
+        info = await js.stream_info(STREAM)
+        if info.state.messages == 0:
+            return found
+        sub = await js.subscribe(
+            "jip.>", stream=STREAM, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+        )
+        while True:
+            msg = await sub.next_msg(timeout=10)
+            if not msg.subject.startswith(
+                (
+                    "jip.applicant.registered",
+                    "jip.applicant.withdrawn",
+                    "jip.vacancy.",
+                    "jip.round.requested",
+                )
+            ):
+                found.append((json.loads(msg.data)["id"], msg.data))
+            if msg.metadata.num_pending == 0:
+                break
+    finally:
+        await client.close()
+    return found
+
+
+@dataclass
+class Progress:
+    acked_through: int
+    delivered_through: int
+    ack_pending: int
+    rounds: int
+    outbox: int
+    sent: int
+
+
+class Probe:
+    """Reads the durable consumer's and the outbox's progress from outside the service."""
+
+    def __init__(self, url: str, engine: Engine) -> None:
+        self.url = url
+        self.engine = engine
+        self.client: Client | None = None
+
+    async def consumer(self) -> ConsumerInfo | None:
+        if self.client is None:
+            self.client = await connect(self.url)
+        try:
+            return await self.client.jetstream().consumer_info(STREAM, INTAKE_DURABLE, timeout=2)
+        except Exception:  # not created yet, or the server is away
+            return None
+
+    def _tables(self) -> tuple[int, int, int]:
+        try:
+            with self.engine.connect() as c:
+                rounds = c.execute(select(func.count()).select_from(RoundRow)).scalar_one()
+                total, unsent = c.execute(
+                    select(func.count(), func.count().filter(OutboxEntry.sent_at.is_(None)))
+                ).one()
+        except Exception:  # not migrated yet, or the database is away
+            return -1, -1, -1
+        return rounds, total, total - unsent
+
+    async def progress(self) -> Progress:
+        info = await self.consumer()
+        rounds, total, sent = await asyncio.to_thread(self._tables)
+        if info is None:
+            return Progress(-1, -1, -1, rounds, total, sent)
+        return Progress(
+            info.ack_floor.stream_seq,
+            info.delivered.stream_seq,
+            info.num_ack_pending,
+            rounds,
+            total,
+            sent,
+        )
+
+    async def until(
+        self, condition: Callable[[Progress], bool], timeout: float, poll: float = 0.05
+    ) -> Progress:
+        deadline = time.monotonic() + timeout
+        while True:
+            progress = await self.progress()
+            if condition(progress):
+                return progress
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"condition not met in {timeout} s; last {progress}")
+            await asyncio.sleep(poll)
+
+    async def settled(self, last_seq: int, rounds: int, timeout: float = 120.0) -> Progress:
+        """Every inbound message acked and every outbox row sent."""
+
+        def done(p: Progress) -> bool:
+            return (
+                p.acked_through >= last_seq
+                and p.ack_pending == 0
+                and p.rounds >= rounds
+                and p.sent == p.outbox > 0
+            )
+
+        return await self.until(done, timeout, poll=0.2)
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.close()
