@@ -175,11 +175,12 @@ def report(
         _fail(str(error))
     finally:
         engine.dispose()
-    print_report(_out(), data)
     if html is not None:
         from services.report_html import render_html
 
         html.write_text(render_html(data), encoding="utf-8")
+    print_report(_out(), data)
+    if html is not None:
         _out().print(f"wrote {html}")
 
 
