@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from contracts import CloudEvent, ContractError, Kind, parse_event
+from matching.round import run_round
 from services.db import upsert
 from services.outbound import raw_text, to_dead_lettered
 from services.rounds import RoundRunner, RulesetFor, SolveRound
@@ -63,11 +64,10 @@ class Intake:
         solve_round: SolveRound | None = None,
         time_limit_seconds: float = 60.0,
     ) -> None:
-        if solve_round is None:
-            from matching.round import run_round as solve_round
+        """`solve_round` None means `matching.round.run_round`."""
         self.engine = engine
         self.clock = clock
-        self._rounds = RoundRunner(rulesets, solve_round, time_limit_seconds)
+        self._rounds = RoundRunner(rulesets, solve_round or run_round, time_limit_seconds)
 
     def process(self, batch: Sequence[Inbound]) -> BatchOutcome:
         """Apply the batch in one transaction, committed before returning."""
