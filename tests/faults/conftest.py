@@ -12,6 +12,7 @@ from harness import Probe, Recorder, ServiceProcess, ensure_stream
 from oracle import EndState, calm_run
 from pgcluster import PrivatePostgres, free_port
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from services.db import make_engine
 from services.embedded import EmbeddedNats
@@ -41,7 +42,7 @@ def private_pg() -> Iterator[PrivatePostgres]:
 def database_url(private_pg: PrivatePostgres) -> Iterator[str]:
     """A fresh database on the private cluster."""
     name = f"faults_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(private_pg.url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(private_pg.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     yield private_pg.database_url(name)
