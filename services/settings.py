@@ -7,7 +7,9 @@ Imports pydantic only; no other service module.
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from typing import Any
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path(".intern-match")
@@ -28,7 +30,7 @@ class Settings(BaseSettings):
     broker_url: str | None = Field(
         default=None, description="e.g. nats://127.0.0.1:4222; unset: start an embedded nats-server"
     )
-    database_url: str | None = Field(
+    database_url: SecretStr | None = Field(
         default=None, description="SQLAlchemy URL; unset: a SQLite file under data_dir"
     )
     data_dir: Path = Field(
@@ -51,10 +53,31 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="Solver wall-clock limit per round"
     )
 
+    database_url_file: Path | None = Field(
+        default=None, description="File holding the database URL (a Docker or Kubernetes secret)"
+    )
+    broker_password_file: Path | None = Field(default=None, description="File holding the password")
+    broker_token_file: Path | None = Field(default=None, description="File holding the token")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_from_files(cls, data: Any) -> Any:
+        """`<name>_file` fills `<name>` from a secrets file when `<name>` itself is unset."""
+        if not isinstance(data, dict):
+            return data
+        for name in ("database_url", "broker_password", "broker_token"):
+            path = data.get(f"{name}_file")
+            if path and not data.get(name):
+                try:
+                    data[name] = Path(path).read_text(encoding="utf-8").strip()
+                except OSError as error:
+                    raise ValueError(f"{name}_file: cannot read {path}: {error.strerror}") from None
+        return data
+
     def database_url_or_default(self) -> str:
         """The configured database URL, or a SQLite file `intern-match.db` under data_dir."""
         if self.database_url:
-            return self.database_url
+            return self.database_url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'intern-match.db').resolve()}"
 
     def nats_dir(self) -> Path:
