@@ -19,7 +19,7 @@ COPY matching ./matching
 COPY services ./services
 RUN uv sync --frozen --no-dev
 
-USER intern-match
+USER 10001
 ENV PATH="/app/.venv/bin:${PATH}"
 EXPOSE 8080
 ENTRYPOINT ["intern-match"]

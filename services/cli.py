@@ -145,6 +145,28 @@ def _round_online(request: RoundRequested, timeout: float) -> None:
 
 
 @app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (Alembic) of the configured database, then exit."""
+    from sqlalchemy.exc import OperationalError
+
+    from services.db import make_engine
+    from services.db import migrate as upgrade
+    from services.settings import Settings
+
+    settings = Settings()
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url_or_default())
+    try:
+        upgrade(engine)
+    except OperationalError as error:
+        _fail(f"cannot migrate {engine.url.render_as_string()}: {error.orig}")
+    finally:
+        engine.dispose()
+    console.print(f"database schema is up to date ({engine.url.render_as_string()})")
+
+
+@app.command()
 def schema(
     out: Path = typer.Option(Path("schemas"), help="Directory for the JSON Schemas and AsyncAPI"),
 ) -> None:
