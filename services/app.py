@@ -4,18 +4,23 @@ Connects to nothing by itself: `async with service.app:` starts it (see services
 """
 
 import datetime as dt
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 
 from faststream import FastStream
 from faststream.nats import NatsBroker
 from sqlalchemy import Engine
 
+from matching.round import run_round
 from services.broker import IntakeConsumer, make_broker, register_intake
 from services.intake import BatchOutcome, Intake
+from services.metrics import ServiceMetrics
 from services.relay import OutboxRelay
 from services.rounds import SolveRound
 from services.rulesets import RulesetCatalog
 from services.settings import Settings
+
+_FASTSTREAM_LOG = logging.getLogger("services.faststream")
 
 
 @dataclass
@@ -28,6 +33,7 @@ class ServiceParts:
     consumer: IntakeConsumer
     relay: OutboxRelay
     subscriber: object
+    metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
 
 
 def rulesets_for(settings: Settings) -> RulesetCatalog:
@@ -42,23 +48,30 @@ def utc_now() -> dt.datetime:
 def build_service(
     settings: Settings, broker_url: str, engine: Engine, solve_round: SolveRound | None = None
 ) -> ServiceParts:
-    """Wire intake → consumer → relay on one broker; the app's hooks start and stop the relay."""
+    """Wire intake → consumer → relay on one broker; the app's hooks start and stop the relay.
+
+    FastStream logs through `services.faststream`, so its records reach the JSON log handler.
+    """
+    metrics = ServiceMetrics()
     intake = Intake(
         engine,
         rulesets_for(settings),
         utc_now,
-        solve_round,
+        metrics.timed(solve_round or run_round),
         time_limit_seconds=settings.round_time_limit_seconds,
     )
-    broker = make_broker(broker_url, settings)
+    broker = make_broker(
+        broker_url, settings, middlewares=[metrics.broker_middleware()], logger=_FASTSTREAM_LOG
+    )
     relay = OutboxRelay(engine, broker, batch=settings.batch_size)
 
-    def committed(_: BatchOutcome) -> None:
+    def committed(outcome: BatchOutcome) -> None:
+        metrics.count_batch(outcome)
         relay.wake()
 
     consumer = IntakeConsumer(intake.process, on_committed=committed)
     subscriber = register_intake(broker, consumer, settings.batch_size)
-    app = FastStream(broker)
+    app = FastStream(broker, logger=_FASTSTREAM_LOG)
 
     @app.after_startup
     async def start_relay() -> None:
@@ -69,4 +82,4 @@ def build_service(
         await subscriber.stop()  # stops fetching; waits for the batch in flight
         await relay.flush()
 
-    return ServiceParts(app, broker, intake, consumer, relay, subscriber)
+    return ServiceParts(app, broker, intake, consumer, relay, subscriber, metrics)

@@ -12,8 +12,6 @@ from typing import Any
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.annotations import NatsMessage
-from faststream.nats.security import NatsToken
-from faststream.security import BaseSecurity, SASLPlaintext
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, StorageType
@@ -21,6 +19,7 @@ from nats.js.api import ConsumerConfig, StorageType
 from contracts import INBOUND_KINDS, STREAM, subject_of
 from services.backoff import Backoff
 from services.intake import BatchOutcome, Inbound
+from services.security import FirstConnectGuard, broker_security
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,35 +40,26 @@ def jip_stream() -> JStream:
     )
 
 
-def connect_options(settings: Settings) -> dict[str, Any]:
-    """nats-py `connect` credentials from settings (user/password or token), secrets unwrapped."""
-    options: dict[str, Any] = {}
-    if settings.broker_user:
-        options["user"] = settings.broker_user
-        options["password"] = (
-            settings.broker_password.get_secret_value() if settings.broker_password else ""
-        )
-    if settings.broker_token:
-        options["token"] = settings.broker_token.get_secret_value()
-    return options
-
-
-def make_broker(url: str, settings: Settings, graceful_timeout: float | None = None) -> NatsBroker:
-    """A broker that reconnects forever, authenticating as the settings say."""
-    security: BaseSecurity | None = None
-    if settings.broker_user:
-        password = settings.broker_password.get_secret_value() if settings.broker_password else ""
-        security = SASLPlaintext(username=settings.broker_user, password=password)
-    elif settings.broker_token:
-        security = NatsToken(settings.broker_token.get_secret_value())
-    broker = NatsBroker(
+def make_broker(
+    url: str,
+    settings: Settings,
+    graceful_timeout: float | None = None,
+    middlewares: Sequence[Any] = (),
+    logger: logging.Logger | None = None,
+) -> NatsBroker:
+    """A broker that authenticates as the settings say, fails fast when the broker refuses it at
+    the first connect (BrokerAccessError), and once connected reconnects forever."""
+    guard = FirstConnectGuard(url)
+    return NatsBroker(
         url,
-        security=security,
+        security=broker_security(settings),
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         graceful_timeout=graceful_timeout or settings.round_time_limit_seconds + 60.0,
+        middlewares=tuple(middlewares),
+        **({"logger": logger} if logger else {}),
+        **guard.callbacks(),
     )
-    return broker
 
 
 def intake_consumer_config(batch_size: int) -> ConsumerConfig:

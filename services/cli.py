@@ -48,11 +48,21 @@ def demo(
 
 @app.command()
 def serve() -> None:
-    """Run the service (intake, rounds, outbox relay) until SIGTERM or SIGINT."""
+    """Run the service (intake, rounds, outbox relay, probes on INTERN_MATCH_HTTP_PORT) until
+    SIGTERM or SIGINT; logs JSON lines at INFO on stderr."""
+    from services.logs import configure_logging
     from services.runtime import serve_forever
+    from services.security import BrokerAccessError
     from services.settings import Settings
 
-    asyncio.run(serve_forever(Settings(), console))
+    configure_logging(logging.INFO)
+    try:
+        asyncio.run(serve_forever(Settings(), console))
+    except BrokerAccessError as error:
+        from rich.markup import escape
+
+        console.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(1) from None
 
 
 @app.command()

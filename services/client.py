@@ -17,7 +17,7 @@ from nats.js.api import DeliverPolicy
 
 from contracts import STREAM, Kind, RoundRequested, make_event, subject_of, to_json_bytes
 from contracts.subjects import kind_of_type
-from services.broker import connect_options
+from services.security import FirstConnectGuard, connect_options
 from services.settings import Settings
 
 OPERATOR_SOURCE = "/intern-match-cli"
@@ -36,11 +36,15 @@ class _Route:
 
 
 async def connect(settings: Settings, broker_url: str | None = None) -> Client:
-    """A nats-py connection to `broker_url` (default: the configured one) with its credentials."""
+    """A nats-py connection to `broker_url` (default: the configured one) with its credentials
+    and TLS; raises BrokerAccessError at once when the broker refuses them."""
     url = broker_url or settings.broker_url
     if not url:
         raise ValueError("no broker URL: set INTERN_MATCH_BROKER_URL or pass broker_url")
-    return await nats.connect(url, max_reconnect_attempts=5, **connect_options(settings))
+    guard = FirstConnectGuard(url)
+    return await nats.connect(
+        url, max_reconnect_attempts=5, **connect_options(settings), **guard.callbacks()
+    )
 
 
 async def publish_events(

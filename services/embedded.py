@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -42,14 +43,21 @@ class EmbeddedNats:
     """A nats-server with JetStream on 127.0.0.1 and a free port, storing under `data_dir/nats`.
 
     Use as `with` or `async with`; `.url` is set once the server accepts connections. A given
-    `port` (instead of a free one) lets a restarted server keep its URL.
+    `port` (instead of a free one) lets a restarted server keep its URL. `extra_args` go to the
+    command line as they are, e.g. `["--user", "u", "--pass", "p"]`, `["--auth", TOKEN]` or
+    `["--tls", "--tlscert", CERT, "--tlskey", KEY]`.
     """
 
     def __init__(
-        self, data_dir: Path | str, startup_timeout: float = 15.0, port: int | None = None
+        self,
+        data_dir: Path | str,
+        startup_timeout: float = 15.0,
+        port: int | None = None,
+        extra_args: Sequence[str] = (),
     ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port
+        self.extra_args = list(extra_args)
         self.startup_timeout = startup_timeout
         self.url: str = ""
         self._process: subprocess.Popen[bytes] | None = None
@@ -66,7 +74,7 @@ class EmbeddedNats:
         self.log_file.unlink(missing_ok=True)
         command = [str(binary), "-js", "-sd", str(store), "-a", "127.0.0.1"]
         command += ["-p", str(self.port or -1)]
-        command += ["-l", str(self.log_file)]
+        command += ["-l", str(self.log_file), *self.extra_args]
         self._process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )

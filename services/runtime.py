@@ -17,7 +17,9 @@ from services.app import ServiceParts, build_service
 from services.client import publish_events, read_stream, request_round, wait_round
 from services.db import make_engine, migrate
 from services.embedded import EmbeddedNats
+from services.health import HealthServer
 from services.rounds import SolveRound
+from services.security import without_credentials
 from services.settings import Settings
 
 __all__ = [
@@ -40,6 +42,7 @@ class RunningService:
     broker_url: str
     engine: Engine
     parts: ServiceParts
+    probes: HealthServer | None = None
     _stopped: bool = field(default=False, repr=False)
 
     async def stop(self) -> None:
@@ -52,9 +55,13 @@ class RunningService:
 
 @contextlib.asynccontextmanager
 async def running_service(
-    settings: Settings, solve_round: SolveRound | None = None
+    settings: Settings, solve_round: SolveRound | None = None, *, serve_http: bool = False
 ) -> AsyncIterator[RunningService]:
-    """Start everything the settings describe; stop it gracefully on exit."""
+    """Start everything the settings describe; stop it gracefully on exit.
+
+    With `serve_http` and a non-zero INTERN_MATCH_HTTP_PORT the probes listen too. A broker
+    that refuses the credentials or the TLS handshake raises BrokerAccessError within seconds.
+    """
     async with contextlib.AsyncExitStack() as stack:
         broker_url = settings.broker_url
         if not broker_url:
@@ -68,9 +75,15 @@ async def running_service(
         await asyncio.to_thread(migrate, engine)
         parts = build_service(settings, broker_url, engine, solve_round)
         service = RunningService(broker_url, engine, parts)
+        if serve_http and settings.http_port:  # up before the broker: /readyz says what waits
+            service.probes = HealthServer(
+                parts.broker, engine, parts.metrics, max_lag=settings.ready_max_lag
+            )
+            await service.probes.start(settings.http_host, settings.http_port)
+            stack.push_async_callback(service.probes.stop)
         await parts.app.start()
         stack.push_async_callback(service.stop)
-        log.info("service started", extra={"broker_url": _without_credentials(broker_url)})
+        log.info("service started", extra={"broker_url": without_credentials(broker_url)})
         yield service
 
 
@@ -81,13 +94,8 @@ async def serve_forever(settings: Settings, console: Any = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    async with running_service(settings) as service:
+    async with running_service(settings, serve_http=True) as service:
         if console is not None:
-            url = _without_credentials(service.broker_url)
+            url = without_credentials(service.broker_url)
             console.print(f"intern-match serving: broker {url}; stop with Ctrl+C")
         await stop.wait()
-
-
-def _without_credentials(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    return scheme + sep + rest.rpartition("@")[2] if sep else url

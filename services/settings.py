@@ -6,7 +6,6 @@ Imports pydantic only; no other service module.
 
 from enum import StrEnum
 from pathlib import Path
-
 from typing import Any
 
 from pydantic import Field, SecretStr, model_validator
@@ -48,6 +47,22 @@ class Settings(BaseSettings):
     broker_user: str | None = None
     broker_password: SecretStr | None = None
     broker_token: SecretStr | None = None
+    broker_tls_ca: Path | None = Field(
+        default=None, description="PEM file of the CA that signed the broker's certificate"
+    )
+    broker_tls_cert: Path | None = Field(default=None, description="PEM client certificate (mTLS)")
+    broker_tls_key: Path | None = Field(
+        default=None, description="PEM key of the client certificate"
+    )
+    http_host: str = Field(
+        default="127.0.0.1", description="Bind address of /healthz, /readyz, /metrics"
+    )
+    http_port: int = Field(
+        default=8080, ge=0, le=65535, description="Port of /healthz, /readyz, /metrics; 0 disables"
+    )
+    ready_max_lag: int | None = Field(
+        default=None, ge=0, description="/readyz fails above this intake consumer lag; unset: never"
+    )
     batch_size: int = Field(default=500, ge=1, le=10_000, description="Inbound events per batch")
     round_time_limit_seconds: float = Field(
         default=60.0, gt=0, description="Solver wall-clock limit per round"

@@ -1,0 +1,153 @@
+"""HTTP probes of a running service on plain asyncio streams: /healthz (liveness), /readyz
+(broker connected, database answers SELECT 1, intake consumer lag) and /metrics (Prometheus).
+Imports the broker's names, metrics, tables and SQLAlchemy; never matching or the intake logic.
+"""
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from faststream.nats import NatsBroker
+from sqlalchemy import Engine, func, select, text
+
+from contracts import STREAM
+from services.broker import INTAKE_DURABLE
+from services.metrics import CONTENT_TYPE, ServiceMetrics
+from services.tables import OutboxEntry
+
+log = logging.getLogger(__name__)
+
+_OUTBOX = OutboxEntry.__table__  # type: ignore[attr-defined]
+_REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
+Check = dict[str, Any]
+
+
+class HealthServer:
+    """Serves the probes of one service on `host:port` (port 0: any free port, see `.port`)."""
+
+    def __init__(
+        self,
+        broker: NatsBroker,
+        engine: Engine,
+        metrics: ServiceMetrics,
+        *,
+        max_lag: int | None = None,
+        check_timeout: float = 2.0,
+    ) -> None:
+        self.broker = broker
+        self.engine = engine
+        self.metrics = metrics
+        self.max_lag = max_lag
+        self.check_timeout = check_timeout
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen; returns the bound port. An address in use raises OSError."""
+        self._server = await asyncio.start_server(self._serve, host, port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("probes listening", extra={"http_host": host, "http_port": self.port})
+        return self.port
+
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+
+    async def readiness(self) -> tuple[bool, dict[str, Check]]:
+        """Each check with `ok`; ready when all are ok."""
+        broker, database, lag = await asyncio.gather(
+            self._check_broker(), self._check_database(), self._check_lag()
+        )
+        checks = {"broker": broker, "database": database, "consumer_lag": lag}
+        return all(c["ok"] for c in checks.values()), checks
+
+    async def _check_broker(self) -> Check:
+        connected = await self.broker.ping(timeout=self.check_timeout)
+        return {"ok": connected}
+
+    async def _check_database(self) -> Check:
+        return await self._bounded(asyncio.to_thread(_select_one, self.engine))
+
+    async def _check_lag(self) -> Check:
+        async def lag() -> Check:
+            info = await self.broker.connection.jetstream().consumer_info(
+                STREAM, INTAKE_DURABLE, timeout=self.check_timeout
+            )
+            pending = int(info.num_pending or 0)
+            self.metrics.consumer_lag.set(pending)
+            ok = self.max_lag is None or pending <= self.max_lag
+            return {"ok": ok, "num_pending": pending, "durable": INTAKE_DURABLE}
+
+        return await self._bounded(lag())
+
+    async def _bounded(self, check: Any) -> Check:
+        """The check's result, or not ok with the error's type name (never its text)."""
+        try:
+            async with asyncio.timeout(self.check_timeout):
+                result: Check = await check
+                return result
+        except Exception as error:
+            return {"ok": False, "error": type(error).__name__}
+
+    async def refresh_gauges(self) -> None:
+        """Outbox backlog and consumer lag as of now (each left as it was if it cannot be read)."""
+        backlog = await self._bounded(asyncio.to_thread(_outbox_backlog, self.engine))
+        if backlog["ok"]:
+            self.metrics.outbox_backlog.set(backlog["rows"])
+        await self._check_lag()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            async with asyncio.timeout(10):
+                method, path = await _read_request(reader)
+                status, content_type, body = await self._route(method, path)
+                head = (
+                    f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: {content_type}\r\n"
+                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+                )
+                writer.write(head.encode() + (b"" if method == "HEAD" else body))
+                await writer.drain()
+        except (TimeoutError, ConnectionError, ValueError):
+            pass  # a client that sent no request or went away gets no answer
+        finally:
+            writer.close()
+
+    async def _route(self, method: str, path: str) -> tuple[int, str, bytes]:
+        if method not in ("GET", "HEAD"):
+            return 405, "text/plain", b"method not allowed\n"
+        route = path.split("?", 1)[0]
+        if route == "/healthz":
+            return 200, "application/json", b'{"status": "alive"}\n'
+        if route == "/readyz":
+            ready, checks = await self.readiness()
+            body = json.dumps({"ready": ready, "checks": checks}).encode() + b"\n"
+            return (200 if ready else 503), "application/json", body
+        if route == "/metrics":
+            await self.refresh_gauges()
+            return 200, CONTENT_TYPE, self.metrics.exposition()
+        return 404, "text/plain", b"not found\n"
+
+
+async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str]:
+    """Method and path of the request line; the headers are read and ignored."""
+    parts = (await reader.readline()).decode("latin-1").split()
+    if len(parts) < 2:
+        raise ValueError("no request line")
+    while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+        pass
+    return parts[0].upper(), parts[1]
+
+
+def _select_one(engine: Engine) -> Check:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    return {"ok": True}
+
+
+def _outbox_backlog(engine: Engine) -> Check:
+    query = select(func.count()).select_from(_OUTBOX).where(_OUTBOX.c.sent_at.is_(None))
+    with engine.connect() as connection:
+        return {"ok": True, "rows": int(connection.execute(query).scalar_one())}
