@@ -102,12 +102,12 @@ def parse_event(body: bytes | str, subject: str | None = None) -> CloudEvent[Any
             where,
         )
     try:
-        doc = json.loads(raw)
+        doc = json.loads(raw.decode("utf-8"))  # strict: no lone surrogates smuggled in as bytes
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ContractError([FieldError("body", f"not JSON: {exc}")], None, where) from None
     if not isinstance(doc, dict):
         raise ContractError([FieldError("body", "a CloudEvent must be a JSON object")], None, where)
-    original_id = doc.get("id") if isinstance(doc.get("id"), str) else None
+    original_id = _readable_id(doc.get("id"))
     event_type = doc.get("type")
     kind = kind_of_type(event_type) if isinstance(event_type, str) else None
     if kind is None:
@@ -123,6 +123,19 @@ def parse_event(body: bytes | str, subject: str | None = None) -> CloudEvent[Any
         return _ENVELOPES[kind].model_validate_json(raw)
     except ValidationError as exc:
         raise ContractError(_field_errors(exc), original_id, subject_of(kind)) from None
+
+
+def _readable_id(value: Any) -> str | None:
+    """The id when it can be stored and published as it is: 1-256 characters of UTF-8 text
+    without NUL (PostgreSQL text cannot hold NUL; a lone surrogate from a JSON escape is no UTF-8).
+    """
+    if not isinstance(value, str) or not 0 < len(value) <= 256 or "\x00" in value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
 
 
 def _field_errors(exc: ValidationError) -> list[FieldError]:

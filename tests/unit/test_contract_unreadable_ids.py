@@ -1,0 +1,48 @@
+"""A rejected body's id is reported only when it can be stored and published as text; an id that
+cannot (too long, NUL, lone surrogate) must not turn the dead letter itself into a poison pill."""
+
+import json
+
+import pytest
+
+from contracts import ContractError, parse_event
+
+_BAD_VERSION = {
+    "specversion": "1.0",
+    "source": "/applicant-portal",
+    "type": "jip.applicant.withdrawn.v1",
+    "time": "2023-01-01T00:00:00Z",
+    "datacontenttype": "application/json",
+    "data": {"applicant_id": "A-1", "version": "x"},
+}
+
+
+def _body(id_json: bytes) -> bytes:
+    return json.dumps({**_BAD_VERSION, "id": "ID"}).encode().replace(b'"ID"', id_json)
+
+
+@pytest.mark.parametrize(
+    "id_json",
+    [b'"' + b"i" * 257 + b'"', b'"a\\u0000b"', b'"\\ud800x"', b'""'],
+    ids=["257 characters", "NUL escape", "lone surrogate escape", "empty"],
+)
+def test_an_id_that_cannot_be_stored_as_text_is_reported_as_unreadable(id_json: bytes) -> None:
+    with pytest.raises(ContractError) as caught:
+        parse_event(_body(id_json), "jip.applicant.withdrawn")
+    assert caught.value.original_id is None
+    assert "data.version" in [e.loc for e in caught.value.errors]
+
+
+def test_an_id_of_256_characters_is_reported_as_it_is() -> None:
+    with pytest.raises(ContractError) as caught:
+        parse_event(_body(b'"' + b"i" * 256 + b'"'), "jip.applicant.withdrawn")
+    assert caught.value.original_id == "i" * 256
+
+
+def test_a_surrogate_encoded_as_bytes_is_not_utf8_and_so_not_json() -> None:
+    body = _body(b'"\xed\xa0\x80x"')
+    with pytest.raises(ContractError) as caught:
+        parse_event(body, "jip.applicant.withdrawn")
+    assert caught.value.original_id is None
+    assert caught.value.errors[0].loc == "body"
+    assert caught.value.errors[0].msg.startswith("not JSON")
