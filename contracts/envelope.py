@@ -29,8 +29,12 @@ from contracts.subjects import MAX_BODY_BYTES, SUBJECT_PREFIX, Kind, kind_of_typ
 
 D = TypeVar("D", bound=Payload)
 
-EventId = Annotated[str, Field(pattern=r"^\S{1,256}$", description="Unique per source; no spaces")]
-Source = Annotated[str, Field(pattern=r"^\S{1,256}$", description="URI reference of the producer")]
+EventId = Annotated[
+    str, Field(pattern=r"^[^\s\x00-\x1f\x7f]{1,256}$", description="Unique per source; no spaces")
+]
+Source = Annotated[
+    str, Field(pattern=r"^[^\s\x00-\x1f\x7f]{1,256}$", description="URI reference of the producer")
+]
 
 
 class CloudEvent(BaseModel, Generic[D]):

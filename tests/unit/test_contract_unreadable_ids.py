@@ -45,3 +45,12 @@ def test_a_surrogate_encoded_as_bytes_is_not_utf8_and_so_not_json() -> None:
     assert caught.value.original_id is None
     assert caught.value.errors[0].loc == "body"
     assert caught.value.errors[0].msg.startswith("not JSON")
+
+
+@pytest.mark.parametrize("field", ["id", "source"])
+def test_an_id_or_source_with_a_control_character_is_rejected_naming_the_field(field: str) -> None:
+    doc = {**_BAD_VERSION, "id": "ok-1", "data": {"applicant_id": "A-1", "version": 2}}
+    doc[field] = "a\u0000b" if field == "id" else "/portal\u0007"
+    with pytest.raises(ContractError) as caught:
+        parse_event(json.dumps(doc).encode(), "jip.applicant.withdrawn")
+    assert [e.loc for e in caught.value.errors] == [field]
