@@ -42,8 +42,9 @@ def subject_for(body: bytes) -> str:
     """`jip.<kind>` of the body's type, else the fallback inbound subject."""
     try:
         doc = json.loads(body)
-        kind = kind_of_type(doc["type"]) if isinstance(doc, dict) else None
-    except (ValueError, KeyError, TypeError, RecursionError):
+        event_type = doc.get("type") if isinstance(doc, dict) else None
+        kind = kind_of_type(event_type) if isinstance(event_type, str) else None
+    except (ValueError, RecursionError):
         kind = None
     return subject_of(kind) if kind is not None else FALLBACK_SUBJECT
 
