@@ -1,0 +1,130 @@
+"""Operators' dead-letter commands of `intern-match`: list, show and resubmit, added by `register`.
+
+Entry point only: options in, calls on services.deadletters out; never brokers or matching.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+dead_letters = typer.Typer(
+    help="Rejected inbound events: list them, show one, resubmit a corrected body.",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `dead-letters` command group to `app`."""
+    app.add_typer(dead_letters, name="dead-letters")
+
+
+def _engine() -> Any:
+    from services.db import make_engine
+    from services.settings import Settings
+
+    return make_engine(Settings().database_url_or_default())
+
+
+@dead_letters.command("list")
+def list_(
+    all_: bool = typer.Option(False, "--all", help="Include resubmitted dead letters"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object a line, without bodies"),
+) -> None:
+    """Dead letters by receipt time, oldest first; bodies are not shown (they may hold personal
+    data): use `show ID`."""
+    from services.deadletters import list_dead_letters
+
+    engine = _engine()
+    try:
+        found = list_dead_letters(engine, include_resubmitted=all_)
+    finally:
+        engine.dispose()
+    if as_json:
+        for d in found:
+            typer.echo(json.dumps(_summary(d), ensure_ascii=False))
+        return
+    table = Table("id", "subject", "original id", "received", "first error", "resubmitted")
+    for d in found:
+        s = _summary(d)
+        table.add_row(s["id"], s["subject"], s["original_id"] or "-", s["received_at"],
+                      s["first_error"], s["resubmitted_at"] or "-")  # fmt: skip
+    Console().print(table)
+    Console(stderr=True).print(f"{len(found)} dead letters")
+
+
+def _summary(d: Any) -> dict[str, Any]:
+    first = d.errors[0] if d.errors else {"loc": "", "msg": ""}
+    return {
+        "id": d.id,
+        "subject": d.subject,
+        "original_id": d.original_id,
+        "received_at": d.received_at.isoformat(),
+        "errors": len(d.errors),
+        "first_error": f"{first['loc']}: {first['msg']}"[:120],
+        "resubmitted_at": d.resubmitted_at.isoformat() if d.resubmitted_at else None,
+    }
+
+
+@dead_letters.command("show")
+def show(dead_letter_id: str = typer.Argument(..., help="Id from `dead-letters list`")) -> None:
+    """Write one dead letter's errors to stderr and its original body to stdout (to correct it)."""
+    from services.deadletters import list_dead_letters
+
+    engine = _engine()
+    try:
+        found = [d for d in list_dead_letters(engine, True) if d.id == dead_letter_id]
+    finally:
+        engine.dispose()
+    if not found:
+        _fail(f"no dead letter {dead_letter_id}", 2)
+    err = Console(stderr=True)
+    for e in found[0].errors:
+        err.print(f"{e['loc']}: {e['msg']}", markup=False, highlight=False)
+    typer.echo(found[0].raw)
+
+
+@dead_letters.command("resubmit")
+def resubmit(
+    dead_letter_id: str = typer.Argument(..., help="Id from `dead-letters list`"),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The corrected body"),
+) -> None:
+    """Apply a corrected body through the intake and mark the dead letter resubmitted.
+
+    Exit 1 when the corrected body is still invalid, 2 when the id is unknown or was already
+    resubmitted; nothing changes in either case.
+    """
+    from contracts import ContractError
+    from services.app import rulesets_for, utc_now
+    from services.deadletters import UnknownDeadLetter
+    from services.deadletters import resubmit as apply_corrected
+    from services.intake import Intake
+    from services.settings import Settings
+
+    settings = Settings()
+    engine = _engine()
+    intake = Intake(engine, rulesets_for(settings), utc_now,
+                    time_limit_seconds=settings.round_time_limit_seconds)  # fmt: skip
+    try:
+        outcome = apply_corrected(intake, dead_letter_id, file.read_bytes().strip())
+    except ContractError as error:
+        for e in error.errors:
+            Console(stderr=True).print(f"still invalid: {e.loc}: {e.msg}", markup=False)
+        raise typer.Exit(1) from None
+    except UnknownDeadLetter:
+        _fail(f"no dead letter {dead_letter_id} waiting for resubmission", 2)
+        return
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"resubmitted {dead_letter_id}: accepted {outcome.accepted}, stale {outcome.stale}, "
+        f"duplicate {outcome.duplicate}, rounds {len(outcome.rounds)}"
+    )
+
+
+def _fail(message: str, code: int) -> None:
+    Console(stderr=True).print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
