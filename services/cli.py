@@ -215,3 +215,7 @@ def main() -> None:
 from services.cli_ops import register as _register_ops  # noqa: E402
 
 _register_ops(app)
+
+from services.cli_deadletters import register as _register_dead_letters  # noqa: E402
+
+_register_dead_letters(app)
