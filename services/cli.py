@@ -57,7 +57,7 @@ def serve() -> None:
 
     configure_logging(logging.INFO)
     try:
-        asyncio.run(serve_forever(Settings(), console))
+        asyncio.run(serve_forever(Settings()))  # stderr carries JSON lines only
     except BrokerAccessError as error:
         from rich.markup import escape
 
