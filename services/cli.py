@@ -50,6 +50,7 @@ def demo(
 def serve() -> None:
     """Run the service (intake, rounds, outbox relay, probes on INTERN_MATCH_HTTP_PORT) until
     SIGTERM or SIGINT; logs JSON lines at INFO on stderr."""
+    from services.health import ProbesUnavailableError
     from services.logs import configure_logging
     from services.runtime import serve_forever
     from services.security import BrokerAccessError
@@ -58,7 +59,7 @@ def serve() -> None:
     configure_logging(logging.INFO)
     try:
         asyncio.run(serve_forever(Settings()))  # stderr carries JSON lines only
-    except BrokerAccessError as error:
+    except (BrokerAccessError, ProbesUnavailableError) as error:
         from rich.markup import escape
 
         console.print(f"[red]error:[/red] {escape(str(error))}")

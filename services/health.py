@@ -23,6 +23,10 @@ _REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Servic
 Check = dict[str, Any]
 
 
+class ProbesUnavailableError(OSError):
+    """The probes cannot listen where INTERN_MATCH_HTTP_HOST/PORT say (e.g. the port is taken)."""
+
+
 class HealthServer:
     """Serves the probes of one service on `host:port` (port 0: any free port, see `.port`)."""
 
@@ -44,8 +48,15 @@ class HealthServer:
         self._server: asyncio.Server | None = None
 
     async def start(self, host: str, port: int) -> int:
-        """Listen; returns the bound port. An address in use raises OSError."""
-        self._server = await asyncio.start_server(self._serve, host, port)
+        """Listen; returns the bound port. An address in use raises ProbesUnavailableError."""
+        try:
+            self._server = await asyncio.start_server(self._serve, host, port)
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise ProbesUnavailableError(
+                f"cannot listen on {host}:{port} for /healthz, /readyz, /metrics ({reason}); "
+                "set INTERN_MATCH_HTTP_PORT to a free port, or 0 to disable them"
+            ) from None
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("probes listening", extra={"http_host": host, "http_port": self.port})
         return self.port

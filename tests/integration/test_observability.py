@@ -17,7 +17,7 @@ from sqlalchemy import create_engine
 
 from services.broker import make_broker
 from services.embedded import EmbeddedNats
-from services.health import HealthServer
+from services.health import HealthServer, ProbesUnavailableError
 from services.logs import JsonFormatter
 from services.metrics import ServiceMetrics
 from services.runtime import RunningService, publish_events, running_service, wait_round
@@ -259,3 +259,27 @@ async def test_readyz_fails_above_the_configured_lag_and_reports_num_pending(
     assert json.loads(body)["checks"]["consumer_lag"]["num_pending"] == len(waiting)
     assert json.loads(body)["checks"]["consumer_lag"]["ok"] is False
     assert metrics[("intern_match_consumer_lag", frozenset())] == len(waiting)
+
+
+async def test_a_taken_probe_port_stops_the_service_with_a_message_naming_the_setting(
+    fresh_nats_url: str, fresh_database_url: str, tmp_path: Path
+):
+    settings = _settings(fresh_nats_url, fresh_database_url, tmp_path)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", settings.http_port))
+        squatter.listen()
+        with pytest.raises(ProbesUnavailableError, match="INTERN_MATCH_HTTP_PORT") as raised:
+            async with served(settings):
+                pass
+
+    assert f"127.0.0.1:{settings.http_port}" in str(raised.value)
+
+
+async def test_http_port_0_serves_no_probes(
+    fresh_nats_url: str, fresh_database_url: str, tmp_path: Path
+):
+    settings = _settings(fresh_nats_url, fresh_database_url, tmp_path).model_copy(
+        update={"http_port": 0}
+    )
+    async with running_service(settings, serve_http=True) as service:
+        assert service.probes is None
