@@ -3,7 +3,7 @@
 Imports the standard library and pydantic only.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import StringConstraints
 
@@ -51,16 +51,6 @@ ReasonCode = Literal[
     "already_placed",
 ]
 
-PREFECTURES: tuple[str, ...] = (
-    "Hokkaido", "Aomori", "Iwate", "Miyagi", "Akita", "Yamagata", "Fukushima",
-    "Ibaraki", "Tochigi", "Gunma", "Saitama", "Chiba", "Tokyo", "Kanagawa",
-    "Niigata", "Toyama", "Ishikawa", "Fukui", "Yamanashi", "Nagano", "Gifu",
-    "Shizuoka", "Aichi", "Mie", "Shiga", "Kyoto", "Osaka", "Hyogo", "Nara",
-    "Wakayama", "Tottori", "Shimane", "Okayama", "Hiroshima", "Yamaguchi",
-    "Tokushima", "Kagawa", "Ehime", "Kochi", "Fukuoka", "Saga", "Nagasaki",
-    "Kumamoto", "Oita", "Miyazaki", "Kagoshima", "Okinawa",
-)  # fmt: skip
-
 Prefecture = Literal[
     "Hokkaido", "Aomori", "Iwate", "Miyagi", "Akita", "Yamagata", "Fukushima",
     "Ibaraki", "Tochigi", "Gunma", "Saitama", "Chiba", "Tokyo", "Kanagawa",
@@ -70,3 +60,6 @@ Prefecture = Literal[
     "Tokushima", "Kagawa", "Ehime", "Kochi", "Fukuoka", "Saga", "Nagasaki",
     "Kumamoto", "Oita", "Miyazaki", "Kagoshima", "Okinawa",
 ]  # fmt: skip
+
+PREFECTURES: tuple[str, ...] = get_args(Prefecture)
+"""Japan's 47 prefectures by English name, in JIS X 0401 order."""
