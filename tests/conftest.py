@@ -9,6 +9,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,24 @@ def fresh_database_url(postgres_url: str) -> Iterator[str]:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def every_round_is_audited(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every round a service or offline run makes in this process is checked by the solver-free
+    rules validator (matching.audit_round); a violation fails the test that ran the round."""
+    import services.app
+    import services.intake
+    from matching import audit_round, run_round
+
+    violations: list[str] = []
+
+    def audited_run_round(snapshot: Any, *args: Any, **kwargs: Any) -> Any:
+        result = run_round(snapshot, *args, **kwargs)
+        violations.extend(f"{result.round_id}: {v}" for v in audit_round(snapshot, result))
+        return result
+
+    monkeypatch.setattr(services.app, "run_round", audited_run_round)
+    monkeypatch.setattr(services.intake, "run_round", audited_run_round)
+    yield violations
+    assert violations == [], violations[:10]
