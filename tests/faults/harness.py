@@ -75,9 +75,19 @@ class ServiceProcess:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(30)
 
+    def wait_started(self, timeout: float = 60.0) -> None:
+        """Until this start logged "service started" (its signal handlers are in place)."""
+        deadline = time.monotonic() + timeout
+        while self.log_text().count('"service started"') < self.starts:
+            assert self.alive, "the service exited while starting"
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"service not started in {timeout} s")
+            time.sleep(0.05)
+
     def terminate(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
-        """Send `sig` and return the exit code."""
+        """Once started, send `sig` and return the exit code."""
         assert self.process is not None
+        self.wait_started()
         self.process.send_signal(sig)
         return self.process.wait(timeout)
 
