@@ -63,6 +63,12 @@ def mark_sent(engine: Engine, seqs: Sequence[int], now: dt.datetime | None = Non
         return
     sent_at = now or dt.datetime.now(dt.UTC)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # one array parameter, not one per row
+            connection.exec_driver_sql(
+                "UPDATE outbox SET sent_at = %(at)s WHERE seq = ANY(%(seqs)s::bigint[])",
+                {"at": sent_at, "seqs": list(seqs)},
+            )
+            return
         connection.execute(
             update(_OUTBOX).where(_OUTBOX.c.seq.in_(list(seqs))).values(sent_at=sent_at)
         )
