@@ -50,12 +50,28 @@ async def run_demo(
             with console.status(f"round {round_id} ({mode}) running"):
                 await wait_round(demo_settings, round_id, timeout=300, broker_url=svc.broker_url)
             outcomes.append(round_outcome(svc.engine, round_id))
+        pages = _write_reports(demo_settings, svc.engine, [o.round_id for o in outcomes])
     finally:
         with console.status("stopping the service"):
             await service.__aexit__(None, None, None)
     _print_summary(console, outcomes)
+    for page in pages:
+        console.print(f"[bold]HTML report[/bold]: {page}")
     console.print(f"demo finished in {time.monotonic() - started:.1f} s")
     return 0 if all(o.completed and "placements_digest" in o.completed for o in outcomes) else 1
+
+
+def _write_reports(settings: Settings, engine, round_ids: list[str]) -> list[Path]:  # type: ignore[no-untyped-def]
+    from services.app import rulesets_for
+    from services.report import load_report
+    from services.report_html import render_html
+
+    pages = []
+    for round_id in round_ids:
+        page = Path(settings.data_dir) / f"report-{round_id}.html"
+        page.write_text(render_html(load_report(engine, round_id, rulesets_for(settings))))
+        pages.append(page)
+    return pages
 
 
 async def _publish(console, settings, broker_url, bodies, publish_events) -> None:  # type: ignore[no-untyped-def]
