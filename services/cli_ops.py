@@ -39,12 +39,10 @@ def export(
     subjects: str = typer.Option("inbound", help="inbound (upstream events) or all"),
 ) -> None:
     """Write stream JIP's events (a sequence or time range) as JSON Lines with original bodies."""
-    from services.export import StreamRange, read_range, write_export
+    from services.export import StreamRange, write_export
     from services.settings import Settings
 
     settings = Settings()
-    if not settings.broker_url:
-        _fail("INTERN_MATCH_BROKER_URL is not set: export reads the configured broker")
     try:
         wanted = StreamRange(from_seq, to_seq, _time(since), _time(until), subjects)
     except ValueError as error:
@@ -52,7 +50,7 @@ def export(
     with _progress("reading stream JIP") as progress:
         task = progress.add_task("seq", total=None)
         messages = _run(
-            read_range(
+            _read_configured(
                 settings,
                 wanted,
                 on_progress=lambda n, end: progress.update(task, completed=n, total=end),
@@ -64,6 +62,19 @@ def export(
     if messages:
         table.caption = f"stream sequences {messages[0].seq}..{messages[-1].seq}"
     _out().print(table)
+
+
+async def _read_configured(settings, wanted, on_progress):  # type: ignore[no-untyped-def]
+    """Read the configured broker, or with none the embedded one's store in the data directory."""
+    from services.embedded import EmbeddedNats
+    from services.export import read_range
+
+    if settings.broker_url:
+        return await read_range(settings, wanted, on_progress=on_progress)
+    if not (settings.nats_dir()).is_dir():
+        _fail(f"INTERN_MATCH_BROKER_URL is not set and {settings.nats_dir()} holds no stream")
+    async with EmbeddedNats(settings.data_dir) as server:
+        return await read_range(settings, wanted, broker_url=server.url, on_progress=on_progress)
 
 
 def replay(
@@ -108,18 +119,31 @@ def replay(
     if dry_run:
         _out().print("dry run: nothing was sent")
         return
+    from services.app import rulesets_for
+
     with _progress(f"replaying into {target_env}") as progress:
         task = progress.add_task("events", total=len(plan.outgoing))
-        summary = _run(
-            rp.send(settings, plan, on_progress=lambda n: progress.update(task, completed=n)),
-            "publishing to the target broker",
-        )
+        try:
+            summary, verdicts = _run(
+                rp.replay_into(
+                    settings,
+                    plan,
+                    rulesets_for(settings),
+                    verify_rounds=verify,
+                    timeout=timeout,
+                    on_progress=lambda n: progress.update(task, completed=n),
+                ),
+                "replaying into the target",
+            )
+        except TimeoutError:
+            _err().print(f"[red]a replayed round got no answer within {timeout:g} s[/red]")
+            raise typer.Exit(1) from None
     _out().print(
         f"sent {summary.sent}; duplicates acknowledged by the stream {summary.duplicates}; "
         f"rounds found {len(plan.rounds)}"
     )
-    if verify:
-        _verify(settings, plan, timeout)
+    if verdicts is not None:
+        _print_verdicts(verdicts)
 
 
 def _source(settings, file, from_broker, from_seq, to_seq) -> list[bytes]:  # type: ignore[no-untyped-def]
@@ -133,16 +157,7 @@ def _source(settings, file, from_broker, from_seq, to_seq) -> list[bytes]:  # ty
     return [m.body for m in messages]
 
 
-def _verify(settings, plan, timeout: float) -> None:  # type: ignore[no-untyped-def]
-    from services.app import rulesets_for
-    from services.replay import verify
-
-    with _err().status(f"waiting for {len(plan.rounds)} rounds in the target"):
-        try:
-            verdicts = asyncio.run(verify(settings, plan, rulesets_for(settings), timeout))
-        except TimeoutError:
-            _err().print(f"[red]a replayed round got no answer within {timeout:g} s[/red]")
-            raise typer.Exit(1) from None
+def _print_verdicts(verdicts) -> None:  # type: ignore[no-untyped-def]
     table = Table(title="replay verification")
     for column in ("round", "original", "replayed", "compared with", "result"):
         table.add_column(column, overflow="fold")

@@ -26,7 +26,10 @@ class ReplayRefusedError(Exception):
 
 
 def check_target(settings: Settings, target_env: str, yes_production: bool) -> None:
-    """Refuse unless `target_env` names the target's environment (and production is confirmed)."""
+    """Refuse unless `target_env` names the target's environment (and production is confirmed).
+
+    A target without a broker URL is the embedded service on the target's data directory.
+    """
     if target_env != settings.environment.value:
         raise ReplayRefusedError(
             f"--target-env {target_env} does not match the target settings' environment "
@@ -37,8 +40,6 @@ def check_target(settings: Settings, target_env: str, yes_production: bool) -> N
             "the target is production: replaying there needs --target-env production "
             "--yes-production; nothing was sent"
         )
-    if not settings.broker_url:
-        raise ReplayRefusedError("INTERN_MATCH_BROKER_URL is not set: replay needs a target broker")
 
 
 @dataclass(frozen=True)
@@ -177,3 +178,31 @@ def _offline_outcomes(plan: ReplayPlan, rulesets: RulesetFor) -> dict[str, str]:
 
 def _fixed_clock() -> dt.datetime:
     return dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+async def replay_into(
+    settings: Settings,
+    plan: ReplayPlan,
+    rulesets: RulesetFor,
+    *,
+    verify_rounds: bool,
+    timeout: float = 600.0,
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[SendSummary, list[Verdict] | None]:
+    """Send the plan to the target and, if asked, verify its rounds.
+
+    With no broker URL the target is started here: the embedded broker and database on the
+    target's data directory, run for the length of the replay (a self-contained staging).
+    """
+    if not settings.broker_url:
+        from services.runtime import running_service
+
+        async with running_service(settings) as service:
+            target = settings.model_copy(update={"broker_url": service.broker_url})
+            return await replay_into(
+                target, plan, rulesets, verify_rounds=verify_rounds, timeout=timeout,
+                on_progress=on_progress,
+            )  # fmt: skip
+    summary = await send(settings, plan, on_progress=on_progress)
+    verdicts = await verify(settings, plan, rulesets, timeout) if verify_rounds else None
+    return summary, verdicts

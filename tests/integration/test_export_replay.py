@@ -51,7 +51,9 @@ def _env(settings: Settings) -> dict[str, str]:
     return {
         "INTERN_MATCH_ENVIRONMENT": settings.environment.value,
         "INTERN_MATCH_BROKER_URL": settings.broker_url or "",
-        "INTERN_MATCH_DATABASE_URL": settings.database_url_or_default(),
+        "INTERN_MATCH_DATABASE_URL": settings.database_url_or_default()
+        if settings.database_url
+        else "",
         "INTERN_MATCH_DATA_DIR": str(settings.data_dir),
         "COLUMNS": "200",
     }
@@ -225,7 +227,7 @@ async def test_export_and_replay_against_a_broker_that_is_away_exit_2_with_a_mes
     replayed = await _cli(away, "replay", "--file", str(source), "--target-env", "staging")
 
     assert exported.exit_code == 2 and "reading the configured broker" in exported.output
-    assert replayed.exit_code == 2 and "publishing to the target broker" in replayed.output
+    assert replayed.exit_code == 2 and "replaying into the target" in replayed.output
 
 
 def test_a_replay_plan_sends_inbound_events_only_and_keeps_each_rounds_first_answer():
@@ -249,7 +251,7 @@ def test_a_replay_plan_sends_inbound_events_only_and_keeps_each_rounds_first_ans
     assert plan.by_subject()["jip.round.requested"] == 2
 
 
-def test_the_guard_needs_the_named_environment_and_a_target_broker(tmp_path):
+def test_the_guard_needs_the_named_environment_and_a_confirmed_production(tmp_path):
     staging = _settings("staging", "nats://127.0.0.1:4222", "sqlite://", tmp_path)
     production = _settings("production", "nats://127.0.0.1:4222", "sqlite://", tmp_path)
 
@@ -259,8 +261,28 @@ def test_the_guard_needs_the_named_environment_and_a_target_broker(tmp_path):
         check_target(staging, "production", yes_production=True)
     with pytest.raises(ReplayRefusedError, match="--yes-production"):
         check_target(production, "production", yes_production=False)
-    with pytest.raises(ReplayRefusedError, match="BROKER_URL"):
-        check_target(staging.model_copy(update={"broker_url": None}), "staging", False)
+    check_target(staging.model_copy(update={"broker_url": None}), "staging", False)
+
+
+async def test_an_embedded_service_exports_and_replays_into_an_embedded_staging_that_matches(
+    tmp_path: Path,
+) -> None:
+    prod = Settings(data_dir=tmp_path / "prod", http_port=0, round_time_limit_seconds=20)
+    async with running_service(prod) as service:
+        await publish_events(prod, _bodies(), broker_url=service.broker_url)
+        for round_id in ROUNDS:
+            await wait_round(prod, round_id, timeout=120, broker_url=service.broker_url)
+    exported = tmp_path / "all.jsonl"
+    embedded = _settings("development", "", "", tmp_path / "prod")
+    result = await _cli(embedded, "export", str(exported), "--subjects", "all")
+    assert result.exit_code == 0, result.output
+    staging = _settings("staging", "", "", tmp_path / "staging")
+    verified = await _cli(
+        staging, "replay", "--file", str(exported), "--target-env", "staging", "--verify"
+    )
+    assert verified.exit_code == 0, verified.output
+    assert "all digests match (2 rounds)" in verified.output
+    assert verified.output.count("source") >= 2  # compared with production's own answers
 
 
 def test_a_multi_line_json_body_is_compacted_onto_one_json_lines_record():
