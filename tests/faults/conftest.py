@@ -85,6 +85,7 @@ def start_service(
             "data_dir": str(tmp_path / "service"),
             "batch_size": "500",
             "round_time_limit_seconds": "30",
+            "http_port": "0",  # no probe server: another process may hold 8080
             **settings,
         }
         service = ServiceProcess(values, tmp_path / f"service-{len(made)}.log")
