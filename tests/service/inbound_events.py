@@ -8,18 +8,16 @@ import hashlib
 from typing import Any
 
 from contracts import (
-    ApplicantRegistered,
     ApplicantWithdrawn,
     Kind,
     RoundRequested,
     VacancyClosed,
-    VacancyPosted,
     make_event,
     to_json_bytes,
 )
 from matching.snapshot import Placement, RoundResult, Snapshot, Unplaced, UnplacedReason
+from tests.unit.factories import YEAR, applicant, vacancy
 
-YEAR = 2023
 T0 = dt.datetime(2023, 3, 1, 9, 0, tzinfo=dt.UTC)
 SUMMER = {"A", "B", "C"}
 
@@ -32,24 +30,9 @@ def body(kind: Kind, data: Any, event_id: str, source: str = "/test") -> bytes:
 def registered(
     applicant_id: str, version: int = 1, event_id: str | None = None, **kw: Any
 ) -> bytes:
-    fields: dict[str, Any] = {
-        "applicant_id": applicant_id,
-        "version": version,
-        "program_year": YEAR,
-        "given_name": "Test",
-        "family_name": "Person",
-        "date_of_birth": dt.date(2000, 4, 17),
-        "nationality": "PK",
-        "residence": {"country": "PK"},
-        "languages": [{"language": "en", "test": "IELTS", "score": "6.5"}],
-        "education": {"status": "enrolled"},
-        "courses": ["B"],
-    }
-    fields.update(kw)
+    data = applicant(applicant_id, version=version, **kw)
     event_id = event_id or f"reg-{applicant_id}-{version}"
-    return body(
-        Kind.APPLICANT_REGISTERED, ApplicantRegistered(**fields), event_id, "/applicant-portal"
-    )
+    return body(Kind.APPLICANT_REGISTERED, data, event_id, "/applicant-portal")
 
 
 def withdrawn(applicant_id: str, version: int, event_id: str | None = None) -> bytes:
@@ -59,28 +42,9 @@ def withdrawn(applicant_id: str, version: int, event_id: str | None = None) -> b
 
 
 def posted(vacancy_id: str, version: int = 1, capacity: int = 1, **kw: Any) -> bytes:
-    fields: dict[str, Any] = {
-        "vacancy_id": vacancy_id,
-        "version": version,
-        "program_year": YEAR,
-        "company": {
-            "company_id": "C-1",
-            "name": "Test K.K.",
-            "industry": "manufacturing",
-            "capital_jpy": 50_000_000,
-            "employees": 42,
-            "legal_form": "company",
-            "head_office_country": "JP",
-        },
-        "title": "Assistant",
-        "location": {"prefecture": "Tokyo"},
-        "slots": [{"course": "B", "capacity": capacity}],
-        "accommodation": True,
-    }
-    fields.update(kw)
-    return body(
-        Kind.VACANCY_POSTED, VacancyPosted(**fields), f"post-{vacancy_id}-{version}", "/sme"
-    )
+    kw.setdefault("slots", [{"course": "B", "capacity": capacity}])
+    data = vacancy(vacancy_id, version=version, **kw)
+    return body(Kind.VACANCY_POSTED, data, f"post-{vacancy_id}-{version}", "/sme")
 
 
 def closed(vacancy_id: str, version: int) -> bytes:
