@@ -1,2 +1,3 @@
-"""Puts the project root first on sys.path: our `matching` package must shadow the PyPI `matching`
-library (dev dependency, a test oracle) that pytest would otherwise import from site-packages."""
+"""Puts the project root on sys.path for the test suite, so tests import `tests.*` helpers and
+always our own `matching` package (the PyPI library of that name is loaded only by
+tests/hr_oracle.py, by path)."""

@@ -7,15 +7,15 @@ from the pgserver package). Test folders add their own.
 
 import asyncio
 import os
-import uuid
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, make_url
 
 from services.embedded import EmbeddedNats
+from tests.databases import throwaway_database
 
 NATS_ENV = "INTERN_MATCH_TEST_NATS_URL"
 DATABASE_ENV = "INTERN_MATCH_TEST_DATABASE_URL"
@@ -86,9 +86,7 @@ async def _delete_stream(url: str, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(
-    docker_available: bool, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+def postgres_url(docker_available: bool, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A PostgreSQL server URL (SQLAlchemy, psycopg 3) shared by the session."""
     if os.environ.get(DATABASE_ENV):
         yield os.environ[DATABASE_ENV]
@@ -129,16 +127,8 @@ def _suite_postgres(directory: Path) -> Iterator[str]:
 @pytest.fixture
 def fresh_database_url(postgres_url: str) -> Iterator[str]:
     """A throwaway database on the session's server, dropped after the test."""
-    name = f"im_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with throwaway_database(postgres_url) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)

@@ -1,21 +1,18 @@
 """Persistence, intake, rounds and offline equivalence on a real PostgreSQL.
 
-The server comes from INTERN_MATCH_TEST_DATABASE_URL (else the local default); the session
-creates its own throwaway database and drops it at the end.
+The server is the suite's (`postgres_url` in tests/conftest.py); this module creates its own
+throwaway database and drops it at the end.
 """
 
 import datetime as dt
 import json
-import os
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from threading import Barrier, Thread
 
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
@@ -34,10 +31,10 @@ from services.intake import Inbound, Intake  # noqa: E402
 from services.offline import run_offline  # noqa: E402
 from services.outbox import mark_sent, pending  # noqa: E402
 from services.tables import ApplicantRow, DeadLetterRow, PlacementRow  # noqa: E402
+from tests.databases import throwaway_database  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 RULESET = load_ruleset()
 TABLES = "applicants, vacancies, event_log, inbox, dead_letters, rounds, placements, outbox"
 
@@ -51,20 +48,10 @@ def now():
 
 
 @pytest.fixture(scope="module")
-def database_url() -> Iterator[str]:
-    server = make_url(os.environ.get("INTERN_MATCH_TEST_DATABASE_URL", DEFAULT_URL))
-    name = f"im_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as error:
-        admin.dispose()
-        pytest.skip(f"no PostgreSQL at {server.render_as_string(hide_password=True)}: {error}")
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+def database_url(postgres_url: str) -> Iterator[str]:
+    """A throwaway database on the suite's PostgreSQL, shared by this module's tests."""
+    with throwaway_database(postgres_url, prefix="im_t") as url:
+        yield url
 
 
 @pytest.fixture
