@@ -120,8 +120,8 @@ def round_(
 def _round_offline(request: RoundRequested | None, events: Path | None, out: Path | None) -> None:
     from datetime import UTC, datetime
 
+    from services.app import rulesets_for
     from services.offline import run_offline
-    from services.rulesets import RulesetCatalog
     from services.settings import Settings
 
     if events is None or out is None:
@@ -133,7 +133,7 @@ def _round_offline(request: RoundRequested | None, events: Path | None, out: Pat
     with console.status(f"applying {events} offline"):
         bodies = run_offline(
             _read_lines(events),
-            RulesetCatalog(settings.ruleset, settings.rulesets),
+            rulesets_for(settings),
             request,
             clock=lambda: datetime.now(UTC),
         )

@@ -66,10 +66,10 @@ def _write_reports(settings: Settings, engine, round_ids: list[str]) -> list[Pat
     from services.report import load_report
     from services.report_html import render_html
 
-    pages = []
+    rulesets, pages = rulesets_for(settings), []
     for round_id in round_ids:
         page = Path(settings.data_dir) / f"report-{round_id}.html"
-        page.write_text(render_html(load_report(engine, round_id, rulesets_for(settings))))
+        page.write_text(render_html(load_report(engine, round_id, rulesets)))
         pages.append(page)
     return pages
 
