@@ -2,9 +2,9 @@
 in event order. Imports sqlalchemy, contracts and services tables; never matching or brokers.
 """
 
-import json
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import Connection, func, insert
 
 from contracts import CloudEvent, ContractError, subject_of
@@ -42,7 +42,10 @@ class Segment:
         )
 
     def snapshot(self, aggregate: str, row: dict[str, Any]) -> None:
-        """Stage the newest row; a withdrawal or closure keeps a staged payload and year."""
+        """Stage the newest row; a withdrawal or closure keeps a staged payload and year.
+
+        `payload` is the payload model (or None): it becomes JSON only when written.
+        """
         _, id_field, _ = _TABLES[aggregate]
         staged = self._snapshots[aggregate]
         earlier = staged.get(row[id_field])
@@ -96,6 +99,7 @@ def _upsert_snapshots(connection: Connection, aggregate: str, rows: list[dict[st
     if connection.dialect.name == "postgresql":
         _copy_upsert(connection, table.name, id_field, flag, rows)
         return
+    rows = [{**row, "payload": _as_json_doc(row["payload"])} for row in rows]
     stmt = upsert(connection, table)
     new = stmt.excluded
     stmt = stmt.on_conflict_do_update(
@@ -111,6 +115,10 @@ def _upsert_snapshots(connection: Connection, aggregate: str, rows: list[dict[st
     connection.execute(stmt, rows)
 
 
+def _as_json_doc(payload: BaseModel | None) -> dict[str, Any] | None:
+    return None if payload is None else payload.model_dump(mode="json")
+
+
 def _copy_upsert(
     connection: Connection, table: str, id_field: str, flag: str, rows: list[dict[str, Any]]
 ) -> None:
@@ -124,7 +132,7 @@ def _copy_upsert(
         for row in rows:
             payload = row["payload"]
             values = [row[c] for c in columns[:4]]
-            copy.write_row([*values, None if payload is None else json.dumps(payload)])
+            copy.write_row([*values, None if payload is None else payload.model_dump_json()])
     cursor.execute(
         f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {stage} "
         f"ON CONFLICT ({id_field}) DO UPDATE SET version = EXCLUDED.version, "

@@ -131,3 +131,35 @@ def test_rejection_keeps_the_original_id_and_subject_for_the_dead_letter() -> No
         parse_event(body)
     assert caught.value.original_id == "ap-1"
     assert caught.value.subject == "jip.applicant.registered"
+
+
+SAME_TYPE = [c for c in MALFORMED if c[1](copy.deepcopy(VALID)).get("type") == VALID["type"]]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"), [c[1:] for c in SAME_TYPE], ids=[c[0] for c in SAME_TYPE]
+)
+def test_on_its_own_subject_the_errors_are_those_of_a_file(
+    change: Callable[[Doc], Doc], field: str
+) -> None:
+    """A body on its NATS subject is parsed once when valid; an invalid one must still get the
+    same field errors, id and dead-letter subject as the step-by-step parse of file input."""
+    body = json.dumps(change(copy.deepcopy(VALID)))
+    with pytest.raises(ContractError) as from_file:
+        parse_event(body)
+    with pytest.raises(ContractError) as on_subject:
+        parse_event(body, subject="jip.applicant.registered")
+    assert on_subject.value.errors == from_file.value.errors
+    assert field in [e.loc for e in on_subject.value.errors]
+    assert (on_subject.value.original_id, on_subject.value.subject) == (
+        from_file.value.original_id,
+        from_file.value.subject,
+    )
+
+
+def test_a_valid_payload_under_another_type_is_rejected_on_the_subject() -> None:
+    doc = _set("type", "jip.applicant.withdrawn.v1")(copy.deepcopy(VALID))
+    with pytest.raises(ContractError) as caught:
+        parse_event(json.dumps(doc), subject="jip.applicant.registered")
+    assert [e.loc for e in caught.value.errors] == ["type"]
+    assert "does not belong" in caught.value.errors[0].msg
