@@ -1,6 +1,6 @@
-"""Measure intake throughput: 20,000 generated applicant events in batches of 500 into the
-PostgreSQL (or SQLite) database named by --database-url; prints events/s. Run from the project
-root: `uv run python -m scripts.bench_intake --database-url postgresql+psycopg://...`.
+"""Measure intake processing alone (no broker): 20,000 generated applicant events in batches of
+500 into the PostgreSQL (or SQLite) database named by --database-url, with the garbage collector
+tuned as the service tunes it; prints events/s and the CPU per event. Run from the project root: `uv run python -m scripts.bench_intake --database-url postgresql+psycopg://...`.
 """
 
 import argparse
@@ -12,6 +12,7 @@ from contracts import ApplicantRegistered, Kind, make_event, to_json_bytes
 from matching import load_ruleset
 from services.db import make_engine, migrate
 from services.intake import Inbound, Intake
+from services.runtime import tune_gc
 
 T0 = dt.datetime(2023, 3, 1, tzinfo=dt.UTC)
 
@@ -54,7 +55,8 @@ def main() -> None:
     bodies = generate(args.events, uuid.uuid4().hex[:8])
     ruleset = load_ruleset()
     intake = Intake(engine, lambda _: ruleset, lambda: dt.datetime.now(dt.UTC))
-    started = time.perf_counter()
+    tune_gc()
+    started, cpu = time.perf_counter(), time.thread_time()
     accepted = 0
     for start in range(0, len(bodies), args.batch):
         batch = [
@@ -62,9 +64,10 @@ def main() -> None:
             for k, b in enumerate(bodies[start : start + args.batch])
         ]
         accepted += intake.process(batch).accepted
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.thread_time() - cpu
     rate = len(bodies) / seconds
-    print(f"{len(bodies)} events ({accepted} accepted) in {seconds:.2f} s: {rate:,.0f} events/s")
+    print(f"{len(bodies)} events ({accepted} accepted) in {seconds:.2f} s: {rate:,.0f} events/s, "
+          f"{cpu / len(bodies) * 1e6:.0f} µs CPU per event in this process")  # fmt: skip
     engine.dispose()
 
 
