@@ -1,6 +1,7 @@
 """Measure intake processing alone (no broker): 20,000 generated applicant events in batches of
 500 into the PostgreSQL (or SQLite) database named by --database-url, with the garbage collector
-tuned as the service tunes it; prints events/s and the CPU per event. Run from the project root: `uv run python -m scripts.bench_intake --database-url postgresql+psycopg://...`.
+tuned as the service tunes it; prints events/s and the CPU per event. Run from the project
+root: `uv run python -m scripts.bench_intake --database-url postgresql+psycopg://...`.
 """
 
 import argparse
