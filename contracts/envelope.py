@@ -97,6 +97,10 @@ class ContractError(ValueError):
         self.subject = subject
         super().__init__("; ".join(f"{e.loc}: {e.msg}" for e in errors))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole, so an error found in a worker process reaches the intake intact."""
+        return (type(self), (self.errors, self.original_id, self.subject))
+
 
 def parse_event(body: bytes | str, subject: str | None = None) -> CloudEvent[Any]:
     """Validate a raw body as a CloudEvent of contract v1.

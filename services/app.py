@@ -5,6 +5,7 @@ Connects to nothing by itself: `async with service.app:` starts it (see services
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from faststream import FastStream
@@ -13,8 +14,9 @@ from sqlalchemy import Engine
 
 from matching.round import run_round
 from services.broker import IntakeConsumer, make_broker, register_intake
-from services.intake import BatchOutcome, Intake
+from services.intake import BatchOutcome, Inbound, Intake
 from services.metrics import ServiceMetrics
+from services.parsing import BatchParser, Parsed
 from services.relay import OutboxRelay
 from services.rounds import SolveRound
 from services.rulesets import RulesetCatalog
@@ -69,9 +71,18 @@ def build_service(
         metrics.count_batch(outcome)
         relay.wake()
 
-    consumer = IntakeConsumer(intake.process, on_committed=committed)
+    parser = BatchParser(settings.parse_workers)
+
+    async def parse(batch: Sequence[Inbound]) -> list[Parsed]:
+        return await parser.parse([(m.subject, m.body) for m in batch])
+
+    consumer = IntakeConsumer(intake.process, parse, on_committed=committed)
     subscriber = register_intake(broker, consumer, settings.batch_size)
     app = FastStream(broker, logger=_FASTSTREAM_LOG)
+
+    @app.on_startup
+    async def start_parser() -> None:
+        await parser.start()
 
     @app.after_startup
     async def start_relay() -> None:
@@ -79,7 +90,9 @@ def build_service(
 
     @app.on_shutdown
     async def finish_in_flight() -> None:
-        await subscriber.stop()  # stops fetching; waits for the batch in flight
+        await subscriber.stop()  # stops fetching
+        await consumer.drain(timeout=settings.round_time_limit_seconds + 60.0)
+        await parser.close()
         await relay.flush()
 
     return ServiceParts(app, broker, intake, consumer, relay, subscriber, metrics)

@@ -61,3 +61,24 @@ def upsert(connection: Connection, table: Table) -> Any:
     if connection.dialect.name == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"no upsert for dialect {connection.dialect.name}")
+
+
+# PostgreSQL gets a batch's values as one newline-joined text parameter per column, split by the
+# server with string_to_array: psycopg rewrites a statement with thousands of placeholders on
+# every call, and dumping a list as an array costs more in Python than the statement itself.
+
+
+def lines(values: list[str]) -> str:
+    """`values` joined by newlines, for `string_to_array(%s, E'\\n')`; none may hold a newline
+    (ids and sources cannot by the contract's patterns, nor can compact JSON)."""
+    text = "\n".join(values)
+    if text.count("\n") != len(values) - 1:
+        raise ValueError("a value holds a newline")
+    return text
+
+
+def fetch_all(connection: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run `sql` on the driver's cursor and return all rows as tuples (no SQLAlchemy rows)."""
+    with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []

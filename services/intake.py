@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from contracts import CloudEvent, ContractError, Kind, parse_event
+from contracts import ContractError, Kind, parse_event
 from matching.round import run_round
-from services.db import upsert
+from services.db import fetch_all, lines, upsert
 from services.outbound import raw_text, to_dead_lettered
+from services.parsing import AGGREGATE_OF, ENDS, Accepted, Parsed, parse_batch
 from services.rounds import RoundRunner, RulesetFor, SolveRound
 from services.segment import Segment
 from services.tables import ApplicantRow, InboxRow, VacancyRow
@@ -20,14 +21,6 @@ from services.tables import ApplicantRow, InboxRow, VacancyRow
 _INBOX = InboxRow.__table__  # type: ignore[attr-defined]
 _APPLICANTS = ApplicantRow.__table__  # type: ignore[attr-defined]
 _VACANCIES = VacancyRow.__table__  # type: ignore[attr-defined]
-
-_AGGREGATE = {
-    Kind.APPLICANT_REGISTERED: ("applicant", "applicant_id"),
-    Kind.APPLICANT_WITHDRAWN: ("applicant", "applicant_id"),
-    Kind.VACANCY_POSTED: ("vacancy", "vacancy_id"),
-    Kind.VACANCY_CLOSED: ("vacancy", "vacancy_id"),
-}
-_ENDS = {Kind.APPLICANT_WITHDRAWN, Kind.VACANCY_CLOSED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +40,11 @@ class BatchOutcome:
     rejected: int = 0
     rounds: list[str] = field(default_factory=list)
     """Ids of the rounds that ran (a repeated round id is not listed)."""
+
+
+def parse_inbound(batch: Sequence[Inbound]) -> list[Parsed]:
+    """Validate a batch here, in this thread (the consumer may do it in a worker process)."""
+    return parse_batch([(m.subject, m.body) for m in batch])
 
 
 class Intake:
@@ -69,20 +67,30 @@ class Intake:
         self.clock = clock
         self._rounds = RoundRunner(rulesets, solve_round or run_round, time_limit_seconds)
 
-    def process(self, batch: Sequence[Inbound]) -> BatchOutcome:
-        """Apply the batch in one transaction, committed before returning."""
-        with self.engine.begin() as connection:
-            return self.apply(connection, batch)
+    def process(
+        self, batch: Sequence[Inbound], parsed: Sequence[Parsed] | None = None
+    ) -> BatchOutcome:
+        """Apply the batch in one transaction, committed before returning.
 
-    def apply(self, connection: Connection, batch: Sequence[Inbound]) -> BatchOutcome:
+        `parsed` is `parse_inbound(batch)` when the caller has it already.
+        """
+        with self.engine.begin() as connection:
+            return self.apply(connection, batch, parsed)
+
+    def apply(
+        self,
+        connection: Connection,
+        batch: Sequence[Inbound],
+        parsed: Sequence[Parsed] | None = None,
+    ) -> BatchOutcome:
         """Apply the batch inside the caller's transaction.
 
         Every valid event not seen before goes to the event log, stale ones included, so a
         replay of the log reproduces the same state and the same rounds.
         """
         outcome = BatchOutcome()
-        parsed = [self._parse(m) for m in batch]
-        events = [e for e in parsed if isinstance(e, CloudEvent)]
+        parsed = parse_inbound(batch) if parsed is None else parsed
+        events = [e for e in parsed if isinstance(e, Accepted)]
         fresh = _claim_keys(connection, events)
         versions = _current_versions(connection, events)
         segment = Segment()
@@ -90,12 +98,12 @@ class Intake:
             if isinstance(event, ContractError):
                 outcome.rejected += 1
                 segment.dead_letter(to_dead_lettered(event, message.body, self.clock()), event)
-            elif (event.source, event.id) not in fresh:
+            elif (event.source, event.event_id) not in fresh:
                 outcome.duplicate += 1
             else:
-                fresh.discard((event.source, event.id))
+                fresh.discard((event.source, event.event_id))
                 segment.log(message, event, raw_text(message.body))
-                self._on_new_event(connection, segment, versions, event, outcome)
+                self._on_new_event(connection, segment, versions, message, event, outcome)
         segment.flush(connection)
         return outcome
 
@@ -104,53 +112,48 @@ class Intake:
         connection: Connection,
         segment: Segment,
         versions: dict[tuple[str, str], int],
-        event: CloudEvent[Any],
+        message: Inbound,
+        event: Accepted,
         outcome: BatchOutcome,
     ) -> None:
         """A round runs on everything staged before it; a snapshot counts as accepted or stale."""
         if event.kind is Kind.ROUND_REQUESTED:
             outcome.accepted += 1
             segment.flush(connection)
-            if self._rounds.on_round_requested(connection, event):
-                outcome.rounds.append(event.data.round_id)
+            request = parse_event(message.body, message.subject)  # valid: parsed before
+            if self._rounds.on_round_requested(connection, request):
+                outcome.rounds.append(request.data.round_id)
         elif _apply_snapshot(segment, versions, event):
             outcome.accepted += 1
         else:
             outcome.stale += 1
 
-    @staticmethod
-    def _parse(message: Inbound) -> CloudEvent[Any] | ContractError:
-        try:
-            return parse_event(message.body, message.subject)
-        except ContractError as error:
-            return error
 
-
-def _apply_snapshot(segment: Segment, versions: dict[tuple[str, str], int], event: Any) -> bool:
+def _apply_snapshot(
+    segment: Segment, versions: dict[tuple[str, str], int], event: Accepted
+) -> bool:
     """Stage the event's snapshot if its version is newer than any seen; False when stale."""
-    aggregate, id_field = _AGGREGATE[event.kind]
-    data = event.data
-    key = (aggregate, getattr(data, id_field))
-    if data.version <= versions.get(key, 0):
+    aggregate, id_field = AGGREGATE_OF[event.kind]
+    key = (aggregate, event.aggregate_id)
+    if event.version <= versions.get(key, 0):  # type: ignore[arg-type]
         return False
-    versions[key] = data.version
-    ends = event.kind in _ENDS
+    versions[key] = event.version  # type: ignore[index]
     segment.snapshot(
         aggregate,
         {
-            id_field: key[1],
-            "program_year": None if ends else data.program_year,
-            "version": data.version,
-            "withdrawn" if aggregate == "applicant" else "closed": ends,
-            "payload": None if ends else data,
+            id_field: event.aggregate_id,
+            "program_year": event.program_year,
+            "version": event.version,
+            "withdrawn" if aggregate == "applicant" else "closed": event.kind in ENDS,
+            "payload": event.payload,
         },
     )
     return True
 
 
-def _claim_keys(connection: Connection, events: list[CloudEvent[Any]]) -> set[tuple[str, str]]:
+def _claim_keys(connection: Connection, events: list[Accepted]) -> set[tuple[str, str]]:
     """Record every new (source, id) in the inbox; returns the keys that were not there yet."""
-    keys = list(dict.fromkeys((e.source, e.id) for e in events))
+    keys = list(dict.fromkeys((e.source, e.event_id) for e in events))
     if not keys:
         return set()
     if connection.dialect.name == "postgresql":
@@ -161,14 +164,11 @@ def _claim_keys(connection: Connection, events: list[CloudEvent[Any]]) -> set[tu
     return {(r.source, r.event_id) for r in rows}
 
 
-def _current_versions(
-    connection: Connection, events: list[CloudEvent[Any]]
-) -> dict[tuple[str, str], int]:
+def _current_versions(connection: Connection, events: list[Accepted]) -> dict[tuple[str, str], int]:
     ids: dict[str, set[str]] = {"applicant": set(), "vacancy": set()}
     for event in events:
-        if event.kind in _AGGREGATE:
-            aggregate, id_field = _AGGREGATE[event.kind]
-            ids[aggregate].add(getattr(event.data, id_field))
+        if event.aggregate_id is not None:
+            ids[AGGREGATE_OF[event.kind][0]].add(event.aggregate_id)
     versions: dict[tuple[str, str], int] = {}
     for aggregate, column in (
         ("applicant", _APPLICANTS.c.applicant_id),
@@ -181,34 +181,23 @@ def _current_versions(
     return versions
 
 
-# PostgreSQL gets a whole batch as newline-joined text parameters split by the server: psycopg
-# rewrites a statement with thousands of placeholders on every call, and dumping a list as an
-# array costs more in Python than the statement. Sources, event ids and aggregate ids cannot hold
-# whitespace (the contract's patterns), so a newline never occurs inside one.
-
-
 def _claim_keys_pg(connection: Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    rows = connection.exec_driver_sql(
+    rows = fetch_all(
+        connection,
         "INSERT INTO inbox (source, event_id) SELECT * FROM "
         "unnest(string_to_array(%(s)s, E'\\n'), string_to_array(%(i)s, E'\\n')) "
         "ON CONFLICT (source, event_id) DO NOTHING RETURNING source, event_id",
-        {"s": _lines([s for s, _ in keys]), "i": _lines([i for _, i in keys])},
+        {"s": lines([s for s, _ in keys]), "i": lines([i for _, i in keys])},
     )
-    return {(source, event_id) for source, event_id in rows}
+    return set(rows)
 
 
 def _versions(connection: Connection, column: Any, ids: set[str]) -> Any:
     if connection.dialect.name == "postgresql":
-        return connection.exec_driver_sql(
+        return fetch_all(
+            connection,
             f"SELECT {column.name}, version FROM {column.table.name} "
             f"WHERE {column.name} = ANY(string_to_array(%(ids)s, E'\\n'))",
-            {"ids": _lines(list(ids))},
+            {"ids": lines(list(ids))},
         )
     return connection.execute(select(column, column.table.c.version).where(column.in_(ids)))
-
-
-def _lines(values: list[str]) -> str:
-    text = "\n".join(values)
-    if text.count("\n") != len(values) - 1:  # the contract's patterns rule this out
-        raise ValueError("a key holds a newline")
-    return text

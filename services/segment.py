@@ -2,14 +2,15 @@
 in event order. Imports sqlalchemy, contracts and services tables; never matching or brokers.
 """
 
+import json
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import Connection, func, insert
 
 from contracts import CloudEvent, ContractError, subject_of
-from services.db import upsert
+from services.db import fetch_all, lines, upsert
 from services.outbox import enqueue
+from services.parsing import Accepted
 from services.tables import ApplicantRow, DeadLetterRow, EventLogRow, VacancyRow
 
 _TABLES = {
@@ -29,13 +30,13 @@ class Segment:
         self._dead: list[dict[str, Any]] = []
         self._dlq: list[CloudEvent[Any]] = []
 
-    def log(self, message: Any, event: CloudEvent[Any], body: str) -> None:
+    def log(self, message: Any, event: Accepted, body: str) -> None:
         """Record an accepted event in the event log."""
         self._log.append(
             {
                 "stream_seq": message.stream_seq,
                 "source": event.source,
-                "event_id": event.id,
+                "event_id": event.event_id,
                 "subject": message.subject or subject_of(event.kind),
                 "body": body,
             }
@@ -44,7 +45,7 @@ class Segment:
     def snapshot(self, aggregate: str, row: dict[str, Any]) -> None:
         """Stage the newest row; a withdrawal or closure keeps a staged payload and year.
 
-        `payload` is the payload model (or None): it becomes JSON only when written.
+        `payload` is the payload as JSON text (or None).
         """
         _, id_field, _ = _TABLES[aggregate]
         staged = self._snapshots[aggregate]
@@ -99,7 +100,7 @@ def _upsert_snapshots(connection: Connection, aggregate: str, rows: list[dict[st
     if connection.dialect.name == "postgresql":
         _copy_upsert(connection, table.name, id_field, flag, rows)
         return
-    rows = [{**row, "payload": _as_json_doc(row["payload"])} for row in rows]
+    rows = [{**row, "payload": _as_json_doc(row["payload"])} for row in rows]  # JSON column
     stmt = upsert(connection, table)
     new = stmt.excluded
     stmt = stmt.on_conflict_do_update(
@@ -115,30 +116,36 @@ def _upsert_snapshots(connection: Connection, aggregate: str, rows: list[dict[st
     connection.execute(stmt, rows)
 
 
-def _as_json_doc(payload: BaseModel | None) -> dict[str, Any] | None:
-    return None if payload is None else payload.model_dump(mode="json")
+def _as_json_doc(payload: str | None) -> Any:
+    return None if payload is None else json.loads(payload)
 
 
 def _copy_upsert(
     connection: Connection, table: str, id_field: str, flag: str, rows: list[dict[str, Any]]
 ) -> None:
-    """PostgreSQL: COPY into a transaction-scoped staging table, then one INSERT .. SELECT .. ON
-    CONFLICT (a statement per row was the intake's largest cost)."""
-    stage = f"_stage_{table}"
-    columns = (id_field, "program_year", "version", flag, "payload")
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DELETE ROWS")
-    with cursor.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            payload = row["payload"]
-            values = [row[c] for c in columns[:4]]
-            copy.write_row([*values, None if payload is None else payload.model_dump_json()])
-    cursor.execute(
-        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {stage} "
+    """PostgreSQL: one INSERT .. SELECT .. ON CONFLICT over the rows as newline-joined columns
+    (a statement per row was once the intake's largest cost; a staging table the next)."""
+    fetch_all(
+        connection,
+        f"INSERT INTO {table} ({id_field}, program_year, version, {flag}, payload) "
+        f"SELECT i, y::integer, v::integer, f::boolean, p::json FROM unnest("
+        f"string_to_array(%(i)s, E'\\n'), string_to_array(%(y)s, E'\\n', ''), "
+        f"string_to_array(%(v)s, E'\\n'), string_to_array(%(f)s, E'\\n'), "
+        f"string_to_array(%(p)s, E'\\n', '')) AS t(i, y, v, f, p) "
         f"ON CONFLICT ({id_field}) DO UPDATE SET version = EXCLUDED.version, "
         f"{flag} = EXCLUDED.{flag}, "
         f"program_year = COALESCE(EXCLUDED.program_year, {table}.program_year), "
         f"payload = COALESCE(EXCLUDED.payload, {table}.payload) "
-        f"WHERE {table}.version < EXCLUDED.version"
+        f"WHERE {table}.version < EXCLUDED.version",
+        {
+            "i": lines([row[id_field] for row in rows]),
+            "y": lines([_text(row["program_year"]) for row in rows]),
+            "v": lines([str(row["version"]) for row in rows]),
+            "f": lines(["t" if row[flag] else "f" for row in rows]),
+            "p": lines([row["payload"] or "" for row in rows]),
+        },
     )
-    cursor.execute(f"DELETE FROM {stage}")
+
+
+def _text(value: int | None) -> str:
+    return "" if value is None else str(value)

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         default=None, ge=0, description="/readyz fails above this intake consumer lag; unset: never"
     )
     batch_size: int = Field(default=500, ge=1, le=10_000, description="Inbound events per batch")
+    parse_workers: int = Field(
+        default=1,
+        ge=0,
+        le=4,
+        description="Worker processes validating inbound batches (0: in the service process)",
+    )
     round_time_limit_seconds: float = Field(
         default=60.0, gt=0, description="Solver wall-clock limit per round"
     )

@@ -158,16 +158,16 @@ def _is_dead_letter_of(doc: dict, event_id: str) -> bool:
     return str(doc.get("type")).startswith("jip.dlq.") and doc["data"]["original_id"] == event_id
 
 
-async def test_a_batch_that_fails_to_commit_is_redelivered_and_applied_without_loss(service):
+async def test_a_batch_that_fails_to_commit_is_retried_and_applied_without_loss(service):
     settings, svc = service
     consumer = svc.parts.consumer
     apply, failed = consumer.process, []
 
-    def database_away_once(batch):
+    def database_away_once(batch, parsed):
         if not failed:
             failed.append(len(batch))
             raise OperationalError("COMMIT", {}, ConnectionError("server closed the connection"))
-        return apply(batch)
+        return apply(batch, parsed)
 
     consumer.process, consumer.backoff = database_away_once, Backoff(initial=0.1)
     bodies = [*_year(), round_request(ROUND, YEAR, "summer", seq=1)]
@@ -182,6 +182,42 @@ async def test_a_batch_that_fails_to_commit_is_redelivered_and_applied_without_l
     assert pending(svc.engine, limit=None) == []
 
 
+async def test_batches_fetched_ahead_commit_in_stream_order_behind_a_failing_one(
+    fresh_nats_url: str, fresh_database_url: str, tmp_path: Any
+):
+    """The consumer fetches and parses batches ahead while one commits; when that one fails,
+    the later ones wait: every inbound event commits once, in stream order."""
+    settings = Settings(
+        broker_url=fresh_nats_url,
+        database_url=fresh_database_url,
+        data_dir=tmp_path,
+        batch_size=10,
+        round_time_limit_seconds=20,
+    )
+    bodies = [*_year(), round_request(ROUND, YEAR, "summer", seq=1)]
+    async with running_service(settings) as svc:
+        consumer = svc.parts.consumer
+        apply, attempts, committed = consumer.process, [], []
+
+        def away_three_times(batch, parsed):
+            attempts.append(batch[0].stream_seq)
+            if len(attempts) <= 3:
+                time.sleep(0.2)  # later batches are fetched and parsed meanwhile
+                raise OperationalError("COMMIT", {}, ConnectionError("server closed"))
+            outcome = apply(batch, parsed)
+            committed.extend(m.stream_seq for m in batch)
+            return outcome
+
+        consumer.process, consumer.backoff = away_three_times, Backoff(initial=0.1)
+        await publish_events(settings, bodies, broker_url=svc.broker_url)
+        answer = await wait_round(settings, ROUND, timeout=120, broker_url=svc.broker_url)
+
+    assert attempts[:4] == [1, 1, 1, 1] and consumer.failures == 3
+    assert committed == list(range(1, len(bodies) + 1))
+    expected = _offline_completed(settings, bodies)
+    assert answer["data"] == expected["data"] | {"solve_seconds": answer["data"]["solve_seconds"]}
+
+
 def _offline_completed(settings: Settings, bodies: list[bytes]) -> dict:
     offline = run_offline(bodies, rulesets_for(settings), None, _now)
     return next(json.loads(b) for b in offline if b'"jip.round.completed.v1"' in b)
@@ -192,10 +228,10 @@ async def test_stopping_the_service_finishes_and_acknowledges_the_batch_in_fligh
     consumer = svc.parts.consumer
     apply, started, finished = consumer.process, threading.Event(), []
 
-    def slow(batch):
+    def slow(batch, parsed):
         started.set()
         time.sleep(1.0)
-        outcome = apply(batch)
+        outcome = apply(batch, parsed)
         finished.append(len(batch))
         return outcome
 
