@@ -69,7 +69,8 @@ def build_service(
 
     def committed(outcome: BatchOutcome) -> None:
         metrics.count_batch(outcome)
-        relay.wake()
+        if outcome.publishes:  # otherwise the relay's own poll finds nothing new
+            relay.wake()
 
     parser = BatchParser(settings.parse_workers)
 

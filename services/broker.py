@@ -28,7 +28,7 @@ INTAKE_DURABLE = "intern-match-intake"
 DUPLICATE_WINDOW_SECONDS = 20 * 60
 INBOUND_SUBJECTS = [subject_of(kind) for kind in INBOUND_KINDS]
 ACK_WAIT_SECONDS = 30.0
-PIPELINE = 4
+PIPELINE = 3
 """Batches fetched ahead of the one committing."""
 
 

@@ -40,6 +40,8 @@ class BatchOutcome:
     rejected: int = 0
     rounds: list[str] = field(default_factory=list)
     """Ids of the rounds that ran (a repeated round id is not listed)."""
+    publishes: bool = False
+    """The batch wrote to the outbox: dead letters, or a round's events (new or queued again)."""
 
 
 def parse_inbound(batch: Sequence[Inbound]) -> list[Parsed]:
@@ -105,6 +107,7 @@ class Intake:
                 segment.log(message, event, raw_text(message.body))
                 self._on_new_event(connection, segment, versions, message, event, outcome)
         segment.flush(connection)
+        outcome.publishes = outcome.publishes or outcome.rejected > 0
         return outcome
 
     def _on_new_event(
@@ -119,6 +122,7 @@ class Intake:
         """A round runs on everything staged before it; a snapshot counts as accepted or stale."""
         if event.kind is Kind.ROUND_REQUESTED:
             outcome.accepted += 1
+            outcome.publishes = True
             segment.flush(connection)
             request = parse_event(message.body, message.subject)  # valid: parsed before
             if self._rounds.on_round_requested(connection, request):
