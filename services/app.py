@@ -13,7 +13,12 @@ from faststream.nats import NatsBroker
 from sqlalchemy import Engine
 
 from matching.round import run_round
-from services.broker import IntakeConsumer, make_broker, register_intake
+from services.broker import (
+    IntakeConsumer,
+    apply_intake_config,
+    make_broker,
+    register_intake,
+)
 from services.intake import BatchOutcome, Inbound, Intake
 from services.metrics import ServiceMetrics
 from services.parsing import BatchParser, Parsed
@@ -87,6 +92,7 @@ def build_service(
 
     @app.after_startup
     async def start_relay() -> None:
+        await apply_intake_config(broker, settings.batch_size)
         relay.start()
 
     @app.on_shutdown

@@ -222,6 +222,14 @@ async def _in_progress(msgs: list[Msg]) -> AsyncIterator[None]:
             await task
 
 
+async def apply_intake_config(broker: NatsBroker, batch_size: int) -> None:
+    """Bring an existing durable consumer to this version's settings (binding to it leaves its
+    config as it was): a consumer made by an older version may allow fewer unacknowledged
+    messages than the pipeline needs. The server applies the change without redelivering."""
+    js = broker.connection.jetstream()
+    await js.add_consumer(STREAM, intake_consumer_config(batch_size))
+
+
 def _keep_raw(message: Any) -> Any:
     """Bodies stay bytes: Intake turns anything that is not a valid event into a dead letter."""
     return message.body

@@ -218,6 +218,32 @@ async def test_batches_fetched_ahead_commit_in_stream_order_behind_a_failing_one
     assert answer["data"] == expected["data"] | {"solve_seconds": answer["data"]["solve_seconds"]}
 
 
+async def test_a_consumer_left_by_an_older_version_gets_this_versions_limits(
+    fresh_nats_url: str, fresh_database_url: str, tmp_path: Any
+):
+    """Binding to an existing durable keeps its config; the service must update it, or an
+    upgraded deployment runs with one batch in flight."""
+    from services.broker import PIPELINE, intake_consumer_config
+    from services.client import connect
+
+    settings = Settings(
+        broker_url=fresh_nats_url, database_url=fresh_database_url, data_dir=tmp_path, batch_size=50
+    )
+    async with running_service(settings):
+        pass
+    client = await connect(settings, fresh_nats_url)
+    try:
+        js = client.jetstream()
+        older = intake_consumer_config(50)
+        older.max_ack_pending = 50
+        await js.add_consumer("JIP", older)
+        async with running_service(settings):
+            info = await _consumer_info(settings, fresh_nats_url)
+    finally:
+        await client.close()
+    assert info.config.max_ack_pending == PIPELINE * 50
+
+
 def _offline_completed(settings: Settings, bodies: list[bytes]) -> dict:
     offline = run_offline(bodies, rulesets_for(settings), None, _now)
     return next(json.loads(b) for b in offline if b'"jip.round.completed.v1"' in b)
