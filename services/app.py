@@ -97,7 +97,7 @@ def build_service(
 
     @app.on_shutdown
     async def finish_in_flight() -> None:
-        await subscriber.stop()  # stops fetching
+        await consumer.stop_fetching(subscriber)
         await consumer.drain(timeout=settings.round_time_limit_seconds + 60.0)
         await parser.close()
         await relay.flush()

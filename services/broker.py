@@ -110,10 +110,17 @@ class IntakeConsumer:
         self._slots = asyncio.Semaphore(PIPELINE)
         self._tail: asyncio.Task[bool] | None = None
         self._stopping = asyncio.Event()
+        self._park: asyncio.Event | None = None
+        self._parked = asyncio.Event()
 
     async def on_inbound_batch(self, message: NatsMessage) -> None:
         """Start the batch on its way and return, so the next one is fetched meanwhile."""
-        msgs: list[Msg] = message.raw_message
+        await self._start(message.raw_message)
+        if self._park is not None:  # stopping: keep the fetch loop here until it is stopped
+            self._parked.set()
+            await self._park.wait()
+
+    async def _start(self, msgs: list[Msg]) -> None:
         batch = [Inbound(m.subject, m.data, _stream_seq(m)) for m in msgs]
         await self._slots.acquire()
         parsed = asyncio.ensure_future(self.parse(batch))
@@ -174,9 +181,26 @@ class IntakeConsumer:
             self.backoff.reset()
             return outcome
 
+    async def stop_fetching(self, subscriber: Any, wait: float = 2.0) -> None:
+        """Stop `subscriber` without a batch fetched meanwhile being dropped.
+
+        FastStream (0.7.8) drops a batch whose fetch completes after its stop began (the server
+        redelivers it only after ack_wait). So the next batch is taken in and the fetch loop held
+        in this handler while the stop begins; an idle stream has no batch to drop.
+        """
+        self._park = asyncio.Event()
+        self._parked = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._parked.wait(), wait)
+        stopping = asyncio.create_task(subscriber.stop())
+        await asyncio.sleep(0)  # the subscriber marks itself stopped before it awaits anything
+        self._park.set()
+        await stopping
+
     async def drain(self, timeout: float) -> None:
         """Let the fetched batches commit and be acknowledged, each with one more try; a batch
-        that fails now, or is still running after `timeout`, is left for redelivery."""
+        that fails now, or is still running after `timeout`, is left for redelivery. Call it
+        after the subscriber stopped fetching."""
         self._stopping.set()
         if self._tail is not None:
             await asyncio.wait([self._tail], timeout=timeout)
