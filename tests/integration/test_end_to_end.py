@@ -24,15 +24,19 @@ YEAR = 2023
 ROUND = "2023-summer-1"
 
 
-@pytest.fixture
-async def service(fresh_nats_url: str, fresh_database_url: str, tmp_path: Any):
-    settings = Settings(
-        broker_url=fresh_nats_url,
-        database_url=fresh_database_url,
+def _settings(nats_url: str, database_url: str, tmp_path: Any, batch_size: int) -> Settings:
+    return Settings(
+        broker_url=nats_url,
+        database_url=database_url,
         data_dir=tmp_path,
-        batch_size=100,
+        batch_size=batch_size,
         round_time_limit_seconds=20,
     )
+
+
+@pytest.fixture
+async def service(fresh_nats_url: str, fresh_database_url: str, tmp_path: Any):
+    settings = _settings(fresh_nats_url, fresh_database_url, tmp_path, batch_size=100)
     async with running_service(settings) as svc:
         yield settings, svc
 
@@ -187,13 +191,7 @@ async def test_batches_fetched_ahead_commit_in_stream_order_behind_a_failing_one
 ):
     """The consumer fetches and parses batches ahead while one commits; when that one fails,
     the later ones wait: every inbound event commits once, in stream order."""
-    settings = Settings(
-        broker_url=fresh_nats_url,
-        database_url=fresh_database_url,
-        data_dir=tmp_path,
-        batch_size=10,
-        round_time_limit_seconds=20,
-    )
+    settings = _settings(fresh_nats_url, fresh_database_url, tmp_path, batch_size=10)
     bodies = [*_year(), round_request(ROUND, YEAR, "summer", seq=1)]
     async with running_service(settings) as svc:
         consumer = svc.parts.consumer
@@ -226,9 +224,7 @@ async def test_a_consumer_left_by_an_older_version_gets_this_versions_limits(
     from services.broker import PIPELINE, intake_consumer_config
     from services.client import connect
 
-    settings = Settings(
-        broker_url=fresh_nats_url, database_url=fresh_database_url, data_dir=tmp_path, batch_size=50
-    )
+    settings = _settings(fresh_nats_url, fresh_database_url, tmp_path, batch_size=50)
     async with running_service(settings):
         pass
     client = await connect(settings, fresh_nats_url)
