@@ -19,7 +19,7 @@ from services.broker import (
     make_broker,
     register_intake,
 )
-from services.intake import BatchOutcome, Inbound, Intake
+from services.intake import BatchOutcome, Inbound, Intake, as_messages
 from services.metrics import ServiceMetrics
 from services.parsing import BatchParser, Parsed
 from services.relay import OutboxRelay
@@ -80,7 +80,7 @@ def build_service(
     parser = BatchParser(settings.parse_workers)
 
     async def parse(batch: Sequence[Inbound]) -> list[Parsed]:
-        return await parser.parse([(m.subject, m.body) for m in batch])
+        return await parser.parse(as_messages(batch))
 
     consumer = IntakeConsumer(intake.process, parse, on_committed=committed)
     subscriber = register_intake(broker, consumer, settings.batch_size)

@@ -148,8 +148,11 @@ class IntakeConsumer:
             self.batches += 1
             self.on_committed(outcome)
             return True
-        except Exception:
-            log.exception("intake batch abandoned; it will be redelivered")
+        except Exception as error:  # the type only: a message may quote an event's data
+            log.error(
+                "intake batch abandoned; it will be redelivered",
+                extra={"error": type(error).__name__, "batch": len(batch)},
+            )
             await _release(msgs)
             return False
         finally:
@@ -189,7 +192,6 @@ class IntakeConsumer:
         in this handler while the stop begins; an idle stream has no batch to drop.
         """
         self._park = asyncio.Event()
-        self._parked = asyncio.Event()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._parked.wait(), wait)
         stopping = asyncio.create_task(subscriber.stop())

@@ -44,9 +44,14 @@ class BatchOutcome:
     """The batch wrote to the outbox: dead letters, or a round's events (new or queued again)."""
 
 
+def as_messages(batch: Sequence[Inbound]) -> list[tuple[str | None, bytes]]:
+    """The (subject, body) pairs `services.parsing` validates."""
+    return [(m.subject, m.body) for m in batch]
+
+
 def parse_inbound(batch: Sequence[Inbound]) -> list[Parsed]:
     """Validate a batch here, in this thread (the consumer may do it in a worker process)."""
-    return parse_batch([(m.subject, m.body) for m in batch])
+    return parse_batch(as_messages(batch))
 
 
 class Intake:
