@@ -13,6 +13,7 @@ from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.annotations import NatsMessage
 from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, StorageType
 
@@ -274,4 +275,46 @@ def register_intake(broker: NatsBroker, consumer: IntakeConsumer, batch_size: in
         description="Inbound events, in stream order, in batches; acked after the commit",
     )
     subscriber(consumer.on_inbound_batch)
+    _keep_partial_batches(subscriber)
     return subscriber
+
+
+class PartialBatchSafe:
+    """The intake's pull subscription, with a fetch timeout always nats-py's own `TimeoutError`.
+
+    FastStream (0.7.8) fills a batch over several fetches and stops at nats-py's TimeoutError,
+    keeping the messages it has. But nats-py (2.x) raises asyncio's plain TimeoutError when a
+    fetch's deadline passes just after its no-wait probe; FastStream's fetch task then fails,
+    dropping the messages fetched so far. They stay unacknowledged until ack_wait (30 s) and
+    come back after later batches have committed: out of stream order, so a round could run
+    without events published before it. Seen in CI and reproduced by trickled publishing.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def fetch(self, *args: Any, **kwargs: Any) -> list[Msg]:
+        try:
+            return await self.inner.fetch(*args, **kwargs)
+        except NatsTimeout:
+            raise
+        except TimeoutError as error:  # asyncio.TimeoutError is TimeoutError since 3.11
+            raise NatsTimeout from error
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _keep_partial_batches(subscriber: Any) -> None:
+    """Wrap the subscription as FastStream creates it (at every start), before its fetch task
+    first runs: the task is only scheduled by then, and nothing is awaited in between."""
+    create = subscriber._create_subscription
+
+    async def create_safe() -> None:
+        await create()
+        if subscriber.subscription is not None and not isinstance(
+            subscriber.subscription, PartialBatchSafe
+        ):
+            subscriber.subscription = PartialBatchSafe(subscriber.subscription)
+
+    subscriber._create_subscription = create_safe
