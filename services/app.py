@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from matching.round import run_round
 from services.broker import (
     IntakeConsumer,
-    apply_intake_config,
+    IntakeRecovery,
     make_broker,
     register_intake,
 )
@@ -86,13 +86,16 @@ def build_service(
     subscriber = register_intake(broker, consumer, settings.batch_size)
     app = FastStream(broker, logger=_FASTSTREAM_LOG)
 
+    recovery = IntakeRecovery(settings.batch_size)
+
     @app.on_startup
-    async def start_parser() -> None:
+    async def before_fetching() -> None:
         await parser.start()
+        await recovery.before_fetching(await broker.connect())
 
     @app.after_startup
     async def start_relay() -> None:
-        await apply_intake_config(broker, settings.batch_size)
+        await recovery.after_started(broker.connection)
         relay.start()
 
     @app.on_shutdown
@@ -100,6 +103,7 @@ def build_service(
         await consumer.stop_fetching(subscriber)
         await consumer.drain(timeout=settings.round_time_limit_seconds + 60.0)
         await parser.close()
+        await recovery.close()
         await relay.flush()
 
     return ServiceParts(app, broker, intake, consumer, relay, subscriber, metrics)

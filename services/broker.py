@@ -12,10 +12,12 @@ from typing import Any
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.annotations import NatsMessage
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, StorageType
+from nats.js.errors import NotFoundError
 
 from contracts import INBOUND_KINDS, STREAM, subject_of
 from services.backoff import Backoff
@@ -249,12 +251,94 @@ async def _in_progress(msgs: list[Msg]) -> AsyncIterator[None]:
             await task
 
 
-async def apply_intake_config(broker: NatsBroker, batch_size: int) -> None:
+async def apply_intake_config(client: Client, batch_size: int) -> None:
     """Bring an existing durable consumer to this version's settings (binding to it leaves its
     config as it was): a consumer made by an older version may allow fewer unacknowledged
     messages than the pipeline needs. The server applies the change without redelivering."""
-    js = broker.connection.jetstream()
-    await js.add_consumer(STREAM, intake_consumer_config(batch_size))
+    await client.jetstream().add_consumer(STREAM, intake_consumer_config(batch_size))
+
+
+RESET_SINCE = (2, 14)
+"""nats-server version that has the consumer reset API ($JS.API.CONSUMER.RESET, ADR-60)."""
+
+
+class IntakeRecovery:
+    """Messages an instance that died left unacknowledged are taken in first, in stream order.
+
+    The server redelivers them only after ack_wait, and meanwhile hands out later messages
+    (up to max_ack_pending): later events would commit first, and a round could run without
+    events published before it. So before this instance fetches, a consumer with messages
+    pending is reset to its ack floor (nats-server 2.14+), or, on an older server, held to one
+    unacknowledged message until the ones pending are redelivered and committed (up to
+    ack_wait). One active instance per stream is assumed: the pending messages are a dead or
+    departing instance's, and their late acks are ignored after the reset.
+    """
+
+    def __init__(self, batch_size: int, reset: bool | None = None) -> None:
+        self.batch_size = batch_size
+        self.reset = reset
+        """None: reset when the server supports it."""
+        self.held_through: int | None = None
+        self._release: asyncio.Task[None] | None = None
+
+    async def before_fetching(self, client: Client) -> None:
+        js = client.jetstream()
+        try:
+            info = await js.consumer_info(STREAM, INTAKE_DURABLE)
+        except NotFoundError:  # the first start: the subscriber creates it
+            return
+        if info.num_ack_pending == 0:
+            return
+        figures = {"ack_floor": info.ack_floor.stream_seq, "pending": info.num_ack_pending}
+        if _has_reset(client) if self.reset is None else self.reset:
+            reply = await client.request(
+                f"$JS.API.CONSUMER.RESET.{STREAM}.{INTAKE_DURABLE}", b"", timeout=10
+            )
+            if b'"error"' in reply.data:
+                raise RuntimeError(f"consumer reset refused: {reply.data[:300]!r}")
+            log.warning("intake consumer reset to its ack floor", extra=figures)
+            return
+        held = intake_consumer_config(self.batch_size)
+        held.max_ack_pending = 1
+        await js.add_consumer(STREAM, held)
+        self.held_through = info.delivered.stream_seq
+        log.warning(
+            "intake held to one message until the pending ones are redelivered (nats-server "
+            "before 2.14 cannot reset a consumer); this waits for ack_wait",
+            extra={**figures, "ack_wait_seconds": ACK_WAIT_SECONDS},
+        )
+
+    async def after_started(self, client: Client) -> None:
+        """This version's consumer settings, at once or once the held messages committed."""
+        if self.held_through is None:
+            await apply_intake_config(client, self.batch_size)
+        else:
+            self._release = asyncio.create_task(self._release_when_caught_up(client))
+
+    async def _release_when_caught_up(self, client: Client) -> None:
+        js = client.jetstream()
+        while True:
+            with contextlib.suppress(Exception):  # the server may be away for a while
+                info = await js.consumer_info(STREAM, INTAKE_DURABLE)
+                if self.held_through is not None and (
+                    info.ack_floor.stream_seq >= self.held_through
+                ):
+                    await apply_intake_config(client, self.batch_size)
+                    log.info("intake released after the pending messages committed")
+                    self.held_through = None
+                    return
+            await asyncio.sleep(0.5)
+
+    async def close(self) -> None:
+        if self._release is not None:
+            self._release.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._release
+
+
+def _has_reset(client: Client) -> bool:
+    version = client.connected_server_version
+    return (version.major, version.minor) >= RESET_SINCE
 
 
 def _keep_raw(message: Any) -> Any:

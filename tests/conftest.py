@@ -53,7 +53,7 @@ def nats_url(docker_available: bool, tmp_path_factory: pytest.TempPathFactory) -
     elif docker_available:
         from testcontainers.nats import NatsContainer
 
-        with NatsContainer("nats:2.10", jetstream=True) as container:
+        with NatsContainer("nats:2.15", jetstream=True) as container:
             yield container.nats_uri()
     else:
         with EmbeddedNats(tmp_path_factory.mktemp("nats")) as server:

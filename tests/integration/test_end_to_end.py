@@ -256,6 +256,40 @@ async def test_a_partial_batch_survives_a_plain_fetch_timeout_and_commits_in_str
     assert answer["data"] == expected["data"] | {"solve_seconds": answer["data"]["solve_seconds"]}
 
 
+async def test_what_a_killed_instance_left_unacknowledged_commits_first_in_stream_order(
+    fresh_nats_url: str, fresh_database_url: str, tmp_path: Any
+):
+    """The server would redeliver those messages only after ack_wait and hand out later ones
+    meanwhile: the round would run without them. The restarted service takes them first."""
+    from sqlalchemy import select
+
+    from services.broker import INTAKE_DURABLE
+    from services.client import connect
+    from services.tables import EventLogRow
+
+    settings = _settings(fresh_nats_url, fresh_database_url, tmp_path, batch_size=20)
+    bodies = [*_year(), round_request(ROUND, YEAR, "summer", seq=1)]
+    async with running_service(settings):
+        pass
+    await publish_events(settings, bodies, broker_url=fresh_nats_url)
+    client = await connect(settings, fresh_nats_url)
+    try:
+        killed = await client.jetstream().pull_subscribe_bind(INTAKE_DURABLE, "JIP")
+        assert len(await killed.fetch(45, timeout=5)) == 45  # under the 60 allowed pending
+    finally:
+        await client.close()
+
+    async with running_service(settings) as svc:
+        answer = await wait_round(settings, ROUND, timeout=20, broker_url=svc.broker_url)
+        with svc.engine.connect() as c:
+            applied = c.execute(select(EventLogRow.stream_seq).order_by(EventLogRow.seq)).all()
+
+    seqs = [seq for (seq,) in applied]  # the accepted events: not the invalid samples
+    assert seqs == sorted(set(seqs)) and seqs[0] == 1 and seqs[-1] == len(bodies)
+    expected = _offline_completed(settings, bodies)
+    assert answer["data"] == expected["data"] | {"solve_seconds": answer["data"]["solve_seconds"]}
+
+
 async def test_a_consumer_left_by_an_older_version_gets_this_versions_limits(
     fresh_nats_url: str, fresh_database_url: str, tmp_path: Any
 ):
