@@ -170,9 +170,7 @@ async def bench_relay(server_url: str, events: int, batch: int) -> dict[str, flo
         await broker.start()
         relay = OutboxRelay(engine, broker, batch=batch)
         started = time.perf_counter()
-        sent = 0
-        while n := await relay.relay_once():
-            sent += n
+        sent = await relay.relay_backlog()
         elapsed = time.perf_counter() - started
         await broker.stop()
         engine.dispose()

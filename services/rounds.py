@@ -80,7 +80,7 @@ class RoundRunner:
                 }
                 for p in result.placements
             ]
-            connection.execute(insert(_PLACEMENTS), rows)
+            _insert_placements(connection, rows)
         enqueue(connection, events)
 
     def _fail(self, connection: Connection, event: CloudEvent[Any], reason: str) -> None:
@@ -88,6 +88,18 @@ class RoundRunner:
         failed = to_round_failed(request.round_id, reason, event.time)
         _insert_round(connection, request, "failed", failed.id)
         enqueue(connection, [failed])
+
+
+def _insert_placements(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL takes a round's placements by COPY; other databases by executemany."""
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(_PLACEMENTS), rows)
+        return
+    columns = ("round_id", "applicant_id", "program_year", "period", "vacancy_id", "course")
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY placements ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
 
 
 def _insert_round(

@@ -177,3 +177,21 @@ def test_offline_output_equals_the_outbox_of_a_service_run_on_postgresql(engine)
     kinds = [json.loads(b)["type"] for b in offline]
     assert kinds.count("jip.round.completed.v1") == 2 and "jip.placement.made.v1" in kinds
     assert comparable(offline) == comparable(online)
+
+
+def test_the_outbox_keeps_event_order_and_an_id_it_holds_on_postgresql(engine):
+    """One INSERT .. SELECT for a whole round: `seq` must follow the events' order (the relay
+    publishes by it), not the ids' order, and an id already there is kept as it was."""
+    from contracts import SERVICE_SOURCE, Kind, RoundFailed, make_event
+    from services.outbox import enqueue
+
+    def failed(event_id: str, reason: str):
+        data = RoundFailed(round_id=event_id, reason=reason)
+        return make_event(Kind.ROUND_FAILED, event_id, data, now(), SERVICE_SOURCE, None)
+
+    with engine.begin() as connection:
+        enqueue(connection, [failed(i, "first") for i in ("z-3", "a-1", "m-2")])
+        enqueue(connection, [failed("a-1", "second"), failed("b-4", "first")])
+    rows = pending(engine, limit=None)
+    assert [r.event_id for r in rows] == ["z-3", "a-1", "m-2", "b-4"]
+    assert all(json.loads(r.body)["data"]["reason"] == "first" for r in rows)

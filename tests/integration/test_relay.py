@@ -88,6 +88,40 @@ async def test_relay_publishes_rows_in_order_with_their_ids_and_a_resend_is_drop
     ]
 
 
+async def test_a_backlog_goes_out_in_order_while_earlier_batches_are_marked_sent(
+    engine, fresh_nats_url, monkeypatch
+):
+    """Batch N is marked sent while N+1 is published. A marking that fails surfaces, and its
+    rows go out again (same ids) on the next pass: nothing is left unsent or reordered."""
+    import services.relay
+
+    await _create_stream(fresh_nats_url)
+    broker = make_broker(fresh_nats_url, Settings())
+    await broker.start()
+    relay = OutboxRelay(engine, broker, batch=4)
+    ids = [f"b-{i:02d}" for i in range(1, 12)]
+    real_mark, marked = services.relay.mark_sent, []
+
+    def second_marking_fails(engine, seqs):
+        marked.append(list(seqs))
+        if len(marked) == 2:
+            raise RuntimeError("database away")
+        real_mark(engine, seqs)
+
+    monkeypatch.setattr(services.relay, "mark_sent", second_marking_fails)
+    try:
+        _enqueue(engine, *ids)
+        with pytest.raises(RuntimeError):
+            await relay.relay_backlog()
+        assert [r.event_id for r in pending(engine, limit=None)] == ids[4:]
+        assert await relay.relay_backlog() == 7
+        assert pending(engine, limit=None) == []
+    finally:
+        await broker.stop()
+    assert marked[0] == [1, 2, 3, 4] and marked[1] == [5, 6, 7, 8]
+    assert await _stream_messages(fresh_nats_url) == [("jip.round.failed", i) for i in ids]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
