@@ -3,6 +3,7 @@
 Imports sqlalchemy, alembic and services.tables only; never matching or brokers.
 """
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +83,13 @@ def fetch_all(connection: Connection, sql: str, params: dict[str, Any]) -> list[
     with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
+
+
+def copy_rows(
+    connection: Connection, table: str, columns: Sequence[str], rows: Iterable[dict[str, Any]]
+) -> None:
+    """PostgreSQL: append `rows` to `table` by COPY, one round trip for any number of rows."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])

@@ -76,16 +76,6 @@ class OutboxRelay:
             await self.relay_backlog()
         return len(await asyncio.to_thread(pending, self.engine, None))
 
-    async def relay_once(self) -> int:
-        """Publish up to `batch` pending rows and mark them sent; returns how many were sent."""
-        rows = await asyncio.to_thread(pending, self.engine, self.batch)
-        if not rows:
-            return 0
-        await self._publish(rows)
-        await asyncio.to_thread(mark_sent, self.engine, [row.seq for row in rows])
-        self.published += len(rows)
-        return len(rows)
-
     async def relay_backlog(self, until_stopped: bool = False) -> int:
         """Publish every pending row in order, batch by batch (with `until_stopped`, no batch
         is begun once `stop()` was called); returns how many were sent.

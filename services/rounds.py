@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from contracts import ApplicantRegistered, CloudEvent, RoundRequested, VacancyPosted
 from matching.ruleset import Ruleset
 from matching.snapshot import EarlierPlacement, RoundResult, Snapshot
+from services.db import copy_rows
 from services.outbound import to_round_events, to_round_failed
 from services.outbox import enqueue, requeue
 from services.tables import ApplicantRow, PlacementRow, RoundRow, VacancyRow
@@ -96,10 +97,7 @@ def _insert_placements(connection: Connection, rows: list[dict[str, Any]]) -> No
         connection.execute(insert(_PLACEMENTS), rows)
         return
     columns = ("round_id", "applicant_id", "program_year", "period", "vacancy_id", "course")
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY placements ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+    copy_rows(connection, "placements", columns, rows)
 
 
 def _insert_round(

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert
 
 from contracts import CloudEvent, ContractError, subject_of
-from services.db import fetch_all, lines, upsert
+from services.db import copy_rows, fetch_all, lines, upsert
 from services.outbox import enqueue
 from services.parsing import Accepted
 from services.tables import ApplicantRow, DeadLetterRow, EventLogRow, VacancyRow
@@ -88,10 +88,7 @@ def _append_log(connection: Connection, rows: list[dict[str, Any]]) -> None:
         connection.execute(insert(_LOG), rows)
         return
     columns = ("stream_seq", "source", "event_id", "subject", "body")
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY event_log ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+    copy_rows(connection, "event_log", columns, rows)
 
 
 def _upsert_snapshots(connection: Connection, aggregate: str, rows: list[dict[str, Any]]) -> None:
