@@ -21,7 +21,7 @@ from faststream.nats.annotations import NatsMessage
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig
 
-from services.broker import ACK_WAIT_SECONDS, _keep_partial_batches
+from services.broker import ACK_WAIT_SECONDS, keep_partial_batches
 from services.embedded import EmbeddedNats
 
 
@@ -59,7 +59,7 @@ async def trickle(url: str, seconds: float, guard: bool, seed: int) -> dict[str,
             latencies.append(now - published.get(m.metadata.sequence.stream, now))
 
     if guard:
-        _keep_partial_batches(subscriber)
+        keep_partial_batches(subscriber)
     await broker.start()
     stop = threading.Event()
     threading.Thread(target=_busy, args=(stop,), daemon=True).start()

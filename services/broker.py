@@ -359,7 +359,7 @@ def register_intake(broker: NatsBroker, consumer: IntakeConsumer, batch_size: in
         description="Inbound events, in stream order, in batches; acked after the commit",
     )
     subscriber(consumer.on_inbound_batch)
-    _keep_partial_batches(subscriber)
+    keep_partial_batches(subscriber)
     return subscriber
 
 
@@ -389,7 +389,7 @@ class PartialBatchSafe:
         return getattr(self.inner, name)
 
 
-def _keep_partial_batches(subscriber: Any) -> None:
+def keep_partial_batches(subscriber: Any) -> None:
     """Wrap the subscription as FastStream creates it (at every start), before its fetch task
     first runs: the task is only scheduled by then, and nothing is awaited in between."""
     create = subscriber._create_subscription
