@@ -122,6 +122,34 @@ async def test_a_backlog_goes_out_in_order_while_earlier_batches_are_marked_sent
     assert await _stream_messages(fresh_nats_url) == [("jip.round.failed", i) for i in ids]
 
 
+async def test_a_refused_publish_leaves_the_batch_unsent_and_frees_its_pending_acks(
+    engine, fresh_nats_url
+):
+    """Acks arrive asynchronously: one error answer (here the subjects belong to another
+    stream than the expected JIP) must fail the batch, mark nothing, and release nats-py's
+    slots for acks that will never be awaited."""
+    client = await nats.connect(fresh_nats_url)
+    js = client.jetstream()
+    await js.add_stream(name="OTHER", subjects=["jip.>"])
+    broker = make_broker(fresh_nats_url, Settings())
+    await broker.start()
+    relay = OutboxRelay(engine, broker, ack_timeout=2.0)
+    try:
+        _enqueue(engine, "x-1", "x-2", "x-3")
+        with pytest.raises(nats.js.errors.BadRequestError, match="expected stream"):
+            await relay.relay_backlog()
+        assert [r.event_id for r in pending(engine)] == ["x-1", "x-2", "x-3"]
+        assert relay.acks is not None and relay.acks.in_flight() == 0
+        await js.delete_stream("OTHER")
+        await _create_stream(fresh_nats_url)
+        assert await relay.relay_backlog() == 3
+        assert pending(engine) == []
+    finally:
+        await broker.stop()
+        await client.close()
+    assert [i for _, i in await _stream_messages(fresh_nats_url)] == ["x-1", "x-2", "x-3"]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
