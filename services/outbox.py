@@ -45,10 +45,21 @@ def enqueue(connection: Connection, events: Iterable[CloudEvent[Any]]) -> None:
             "ON CONFLICT (event_id) DO NOTHING",
             {k: lines([row[c] for row in rows]) for k, c in _COLUMNS.items()},
         )
+        if len(rows) >= ANALYZE_FROM:
+            connection.exec_driver_sql("ANALYZE outbox")
         return
     stmt = upsert(connection, _OUTBOX).on_conflict_do_nothing(index_elements=["event_id"])
     connection.execute(stmt, rows)
 
+
+ANALYZE_FROM = 1_000
+"""Rows enqueued at once after which PostgreSQL's statistics of the outbox are refreshed.
+
+With statistics that know of few pending rows (a new table, or one whose rows were all sent),
+the planner reads the relay's `pending` batches by a bitmap scan of every pending row and a
+sort: 30-70 ms per batch of 500 behind a round's 100,000 events, against 0.2 ms by the ordered
+index scan it picks once it knows. ANALYZE in the enqueuing transaction counts its own rows
+(about 0.1 s for a round's)."""
 
 _COLUMNS = {"i": "event_id", "s": "subject", "b": "body"}
 """Parameters of the PostgreSQL insert; `ORDER BY n` keeps `seq` in event order."""
@@ -61,15 +72,18 @@ def requeue(connection: Connection, event_id: str) -> None:
 
 def pending(engine: Engine, limit: int | None = 100, after: int = 0) -> list[OutboxRow]:
     """Unsent rows past `after` in the order they were written (all when `limit` is None)."""
-    query = (
+    with engine.connect() as connection:
+        rows = connection.execute(pending_query(limit, after)).all()
+    return [OutboxRow(r.seq, r.event_id, r.subject, r.body.encode()) for r in rows]
+
+
+def pending_query(limit: int | None, after: int) -> Any:
+    return (
         select(_OUTBOX.c.seq, _OUTBOX.c.event_id, _OUTBOX.c.subject, _OUTBOX.c.body)
         .where(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.seq > after)
         .order_by(_OUTBOX.c.seq)
         .limit(limit)
     )
-    with engine.connect() as connection:
-        rows = connection.execute(query).all()
-    return [OutboxRow(r.seq, r.event_id, r.subject, r.body.encode()) for r in rows]
 
 
 def mark_sent(engine: Engine, seqs: Sequence[int], now: dt.datetime | None = None) -> None:

@@ -195,3 +195,36 @@ def test_the_outbox_keeps_event_order_and_an_id_it_holds_on_postgresql(engine):
     rows = pending(engine, limit=None)
     assert [r.event_id for r in rows] == ["z-3", "a-1", "m-2", "b-4"]
     assert all(json.loads(r.body)["data"]["reason"] == "first" for r in rows)
+
+
+def test_the_relay_reads_a_round_sized_backlog_by_the_pending_index(postgres_url: str):
+    """After a round's events are enqueued, each batch the relay reads must come from the
+    ordered scan of the pending index, not from reading and sorting every pending row (what
+    PostgreSQL plans with statistics that know of no pending rows: quadratic over a backlog)."""
+    from contracts import SERVICE_SOURCE, Kind, RoundFailed, make_event
+    from services.outbox import ANALYZE_FROM, enqueue, pending_query
+
+    events = [
+        make_event(
+            Kind.ROUND_FAILED,
+            f"R-{i}",
+            RoundFailed(round_id=f"R-{i}", reason="x" * 500),
+            now(),
+            SERVICE_SOURCE,
+            None,
+        )
+        for i in range(ANALYZE_FROM * 5)
+    ]
+    with throwaway_database(postgres_url, prefix="im_plan") as url:
+        engine = make_engine(url)
+        try:
+            migrate(engine)
+            with engine.begin() as connection:
+                enqueue(connection, events)
+            query = pending_query(500, 10).compile(engine, compile_kwargs={"literal_binds": True})
+            with engine.connect() as connection:
+                plan = "\n".join(r[0] for r in connection.exec_driver_sql(f"EXPLAIN {query}"))
+        finally:
+            engine.dispose()
+    assert "Index Scan using ix_outbox_pending" in plan, plan
+    assert "Sort" not in plan, plan
