@@ -142,3 +142,28 @@ def test_a_repeated_failed_round_id_requeues_its_failure(intake, engine, solver)
     outcome = feed(intake, round_requested("R-31", year=2023, event_id="retry"))
     assert outcome.rounds == [] and solver.seen == []
     assert [row.event_id for row in pending(engine)] == ["round-failed-R-31"]
+
+
+def test_the_collector_rests_during_a_round_and_resumes_after_it_even_when_the_solver_raises(
+    engine,
+):
+    """A national round's millions of objects kept CPython's collector busy for a sixth of its
+    time; it is paused for the round and must be running again afterwards."""
+    import gc
+
+    from matching.round import run_round
+
+    seen: list[bool] = []
+
+    def observed(snapshot):
+        seen.append(gc.isenabled())
+        if len(seen) == 2:
+            raise ValueError("solver defect")
+        return run_round(snapshot)
+
+    intake = Intake(engine, lambda year: load_ruleset(), lambda: None, observed)
+    assert gc.isenabled()
+    feed(intake, registered("A-1"), posted("V-1"), round_requested("R-1"))
+    feed(intake, round_requested("R-2"))
+    assert seen == [False, False]
+    assert gc.isenabled()
