@@ -250,7 +250,8 @@ async def test_a_partial_batch_survives_a_plain_fetch_timeout_and_commits_in_str
         await publish_events(settings, bodies, broker_url=svc.broker_url)
         answer = await wait_round(settings, ROUND, timeout=60, broker_url=svc.broker_url)
 
-    assert injected == [7, "timeout"]
+    first, then = injected  # the first fetch holds what was published by then (1 to 7)
+    assert 1 <= first <= 7 and then == "timeout"
     assert committed == list(range(1, len(bodies) + 1))
     expected = _offline_completed(settings, bodies)
     assert answer["data"] == expected["data"] | {"solve_seconds": answer["data"]["solve_seconds"]}
