@@ -45,7 +45,7 @@ class EmbeddedNats:
     Use as `with` or `async with`; `.url` is set once the server accepts connections. A given
     `port` (instead of a free one) lets a restarted server keep its URL. `extra_args` go to the
     command line as they are, e.g. `["--user", "u", "--pass", "p"]`, `["--auth", TOKEN]` or
-    `["--tls", "--tlscert", CERT, "--tlskey", KEY]`.
+    `["--tls", "--tlscert", CERT, "--tlskey", KEY]`. `binary` None means `find_nats_server()`.
     """
 
     def __init__(
@@ -54,8 +54,10 @@ class EmbeddedNats:
         startup_timeout: float = 15.0,
         port: int | None = None,
         extra_args: Sequence[str] = (),
+        binary: Path | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.binary = binary
         self.port = port
         self.extra_args = list(extra_args)
         self.startup_timeout = startup_timeout
@@ -68,7 +70,7 @@ class EmbeddedNats:
 
     def start(self) -> str:
         """Start the server, wait until it is ready, and return its URL."""
-        binary = find_nats_server()
+        binary = self.binary or find_nats_server()
         store = self.data_dir / "nats"
         store.mkdir(parents=True, exist_ok=True)
         self.log_file.unlink(missing_ok=True)
