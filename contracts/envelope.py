@@ -78,7 +78,7 @@ PAYLOADS: dict[Kind, type[Payload]] = {
     Kind.ROUND_COMPLETED: RoundCompleted,
     Kind.ROUND_FAILED: RoundFailed,
 }
-_ENVELOPES = {kind: CloudEvent[payload] for kind, payload in PAYLOADS.items()}
+_ENVELOPES = {kind: CloudEvent[payload] for kind, payload in PAYLOADS.items()}  # type: ignore[valid-type]
 
 
 def holds_float(annotation: Any, seen: frozenset[type] = frozenset()) -> bool:
@@ -93,7 +93,8 @@ def holds_float(annotation: Any, seen: frozenset[type] = frozenset()) -> bool:
 
 
 FLOAT_FREE = frozenset(p for p in PAYLOADS.values() if not holds_float(p))
-"""Payloads whose events `to_json_bytes` writes with pydantic's serializer."""  # type: ignore[valid-type]
+"""Payloads whose events `to_json_bytes` writes with pydantic's serializer."""
+
 DEAD_LETTER_ENVELOPE = CloudEvent[DeadLettered]
 
 

@@ -78,6 +78,7 @@ def pending(engine: Engine, limit: int | None = 100, after: int = 0) -> list[Out
 
 
 def pending_query(limit: int | None, after: int) -> Any:
+    """The relay's read: by the pending index, in `seq` order (see ANALYZE_FROM)."""
     return (
         select(_OUTBOX.c.seq, _OUTBOX.c.event_id, _OUTBOX.c.subject, _OUTBOX.c.body)
         .where(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.seq > after)

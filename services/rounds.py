@@ -114,6 +114,7 @@ class RoundRunner:
 
 _collector_lock = threading.Lock()
 _collector_pauses = 0
+_collector_was_on = True
 
 
 @contextlib.contextmanager
@@ -124,10 +125,13 @@ def collector_paused() -> Iterator[None]:
     rescanned the growing heap: with it running, a round of 100,000 applicants took 20.3 s
     from loading to stored events, against 17.4 s paused. A round's objects form no cycles to
     speak of; reference counting frees them when it ends. The pause is process-wide, so nested
-    or concurrent pauses are counted and the collector resumes after the last one.
+    or concurrent pauses are counted, and after the last one the collector is on again if it
+    was on before the first.
     """
-    global _collector_pauses
+    global _collector_pauses, _collector_was_on
     with _collector_lock:
+        if _collector_pauses == 0:
+            _collector_was_on = gc.isenabled()
         _collector_pauses += 1
         gc.disable()
     try:
@@ -135,7 +139,7 @@ def collector_paused() -> Iterator[None]:
     finally:
         with _collector_lock:
             _collector_pauses -= 1
-            if _collector_pauses == 0:
+            if _collector_pauses == 0 and _collector_was_on:
                 gc.enable()
 
 
