@@ -64,6 +64,14 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+def failed(event_id: str, reason: str):
+    """A round.failed event: the simplest outbound event, for outbox tests."""
+    from contracts import SERVICE_SOURCE, Kind, RoundFailed, make_event
+
+    data = RoundFailed(round_id=event_id, reason=reason)
+    return make_event(Kind.ROUND_FAILED, event_id, data, now(), SERVICE_SOURCE, None)
+
+
 def feed(intake, *bodies):
     return intake.process([Inbound(None, b) for b in bodies])
 
@@ -182,12 +190,7 @@ def test_offline_output_equals_the_outbox_of_a_service_run_on_postgresql(engine)
 def test_the_outbox_keeps_event_order_and_an_id_it_holds_on_postgresql(engine):
     """One INSERT .. SELECT for a whole round: `seq` must follow the events' order (the relay
     publishes by it), not the ids' order, and an id already there is kept as it was."""
-    from contracts import SERVICE_SOURCE, Kind, RoundFailed, make_event
     from services.outbox import enqueue
-
-    def failed(event_id: str, reason: str):
-        data = RoundFailed(round_id=event_id, reason=reason)
-        return make_event(Kind.ROUND_FAILED, event_id, data, now(), SERVICE_SOURCE, None)
 
     with engine.begin() as connection:
         enqueue(connection, [failed(i, "first") for i in ("z-3", "a-1", "m-2")])
@@ -201,20 +204,9 @@ def test_the_relay_reads_a_round_sized_backlog_by_the_pending_index(postgres_url
     """After a round's events are enqueued, each batch the relay reads must come from the
     ordered scan of the pending index, not from reading and sorting every pending row (what
     PostgreSQL plans with statistics that know of no pending rows: quadratic over a backlog)."""
-    from contracts import SERVICE_SOURCE, Kind, RoundFailed, make_event
     from services.outbox import ANALYZE_FROM, enqueue, pending_query
 
-    events = [
-        make_event(
-            Kind.ROUND_FAILED,
-            f"R-{i}",
-            RoundFailed(round_id=f"R-{i}", reason="x" * 500),
-            now(),
-            SERVICE_SOURCE,
-            None,
-        )
-        for i in range(ANALYZE_FROM * 5)
-    ]
+    events = [failed(f"R-{i}", "x" * 500) for i in range(ANALYZE_FROM * 5)]
     with throwaway_database(postgres_url, prefix="im_plan") as url:
         engine = make_engine(url)
         try:
