@@ -107,15 +107,22 @@ class FieldError:
 class ContractError(ValueError):
     """A body that is not a valid event of contract v1; `errors` names each field and reason."""
 
-    def __init__(self, errors: list[FieldError], original_id: str | None, subject: str) -> None:
+    def __init__(
+        self,
+        errors: list[FieldError],
+        original_id: str | None,
+        subject: str,
+        original_source: str | None = None,
+    ) -> None:
         self.errors = errors
         self.original_id = original_id
         self.subject = subject
+        self.original_source = original_source
         super().__init__("; ".join(f"{e.loc}: {e.msg}" for e in errors))
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled whole, so an error found in a worker process reaches the intake intact."""
-        return (type(self), (self.errors, self.original_id, self.subject))
+        return (type(self), (self.errors, self.original_id, self.subject, self.original_source))
 
 
 def parse_event(body: bytes | str, subject: str | None = None) -> CloudEvent[Any]:
@@ -164,21 +171,23 @@ def _parse_or_explain(raw: bytes, subject: str | None, where: str) -> CloudEvent
     if not isinstance(doc, dict):
         raise ContractError([FieldError("body", "a CloudEvent must be a JSON object")], None, where)
     original_id = _readable_id(doc.get("id"))
+    source = _readable_id(doc.get("source"))
     event_type = doc.get("type")
     kind = kind_of_type(event_type) if isinstance(event_type, str) else None
     if kind is None:
         msg = "missing" if event_type is None else f"unknown event type {str(event_type)[:100]!r}"
-        raise ContractError([FieldError("type", msg)], original_id, where)
+        raise ContractError([FieldError("type", msg)], original_id, where, source)
     if subject is not None and subject != subject_of(kind):
         raise ContractError(
             [FieldError("type", f"type {event_type} does not belong on subject {subject}")],
             original_id,
             where,
+            source,
         )
     try:
         return _ENVELOPES[kind].model_validate_json(raw)
     except ValidationError as exc:
-        raise ContractError(_field_errors(exc), original_id, subject_of(kind)) from None
+        raise ContractError(_field_errors(exc), original_id, subject_of(kind), source) from None
 
 
 def _readable_id(value: Any) -> str | None:

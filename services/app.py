@@ -70,7 +70,9 @@ def build_service(
     broker = make_broker(
         broker_url, settings, middlewares=[metrics.broker_middleware()], logger=_FASTSTREAM_LOG
     )
-    relay = OutboxRelay(engine, broker, batch=settings.batch_size)
+    relay = OutboxRelay(
+        engine, broker, batch=settings.batch_size, on_parked=metrics.outbox_parked.inc
+    )
 
     def committed(outcome: BatchOutcome) -> None:
         metrics.count_batch(outcome)

@@ -92,37 +92,48 @@ def resubmit(
     dead_letter_id: str = typer.Argument(..., help="Id from `dead-letters list`"),
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The corrected body"),
 ) -> None:
-    """Apply a corrected body through the intake and mark the dead letter resubmitted.
+    """Publish a corrected body to the broker (INTERN_MATCH_BROKER_URL), so that it is in the
+    stream, in exports and in replays, and the running service applies it in stream order; the
+    dead letter is marked resubmitted once the stream has it.
 
-    Exit 1 when the corrected body is still invalid, 2 when the id is unknown or was already
-    resubmitted; nothing changes in either case.
+    Exit 1 when the corrected body is still invalid or cannot be resubmitted (an outbound type,
+    or a source and id already accepted), 2 when the id is unknown or was already resubmitted;
+    nothing is published in either case.
     """
+    import asyncio
+
     from contracts import ContractError
-    from services.app import rulesets_for, utc_now
-    from services.deadletters import UnknownDeadLetter
-    from services.deadletters import resubmit as apply_corrected
-    from services.intake import Intake
+    from services.app import utc_now
+    from services.client import publish_one
+    from services.deadletters import NotResubmittable, UnknownDeadLetter
+    from services.deadletters import resubmit as publish_corrected
     from services.settings import Settings
 
     settings = Settings()
+    if not settings.broker_url:
+        _fail("INTERN_MATCH_BROKER_URL is not set: resubmit publishes to the service's broker", 2)
+
+    async def publish(subject: str, body: bytes, msg_id: str) -> bool:
+        return await publish_one(settings, subject, body, msg_id)
+
     engine = _engine()
-    intake = Intake(engine, rulesets_for(settings), utc_now,
-                    time_limit_seconds=settings.round_time_limit_seconds)  # fmt: skip
     try:
-        outcome = apply_corrected(intake, dead_letter_id, file.read_bytes().strip())
+        done = asyncio.run(publish_corrected(engine, publish, dead_letter_id,
+                                             file.read_bytes().strip(), utc_now))  # fmt: skip
     except ContractError as error:
         for e in error.errors:
             Console(stderr=True).print(f"still invalid: {e.loc}: {e.msg}", markup=False)
         raise typer.Exit(1) from None
+    except NotResubmittable as error:
+        _fail(f"cannot resubmit: {error}", 1)
+        return
     except UnknownDeadLetter:
         _fail(f"no dead letter {dead_letter_id} waiting for resubmission", 2)
         return
     finally:
         engine.dispose()
-    typer.echo(
-        f"resubmitted {dead_letter_id}: accepted {outcome.accepted}, stale {outcome.stale}, "
-        f"duplicate {outcome.duplicate}, rounds {len(outcome.rounds)}"
-    )
+    again = " (the broker had it already)" if done.duplicate else ""
+    typer.echo(f"resubmitted {dead_letter_id}: published {done.event_id} on {done.subject}{again}")
 
 
 def _fail(message: str, code: int) -> None:

@@ -84,6 +84,21 @@ async def publish_events(
     return sent
 
 
+async def publish_one(
+    settings: Settings, subject: str, body: bytes, msg_id: str, *, broker_url: str | None = None
+) -> bool:
+    """Publish one body on `subject` with this `Nats-Msg-Id`, awaiting the stream's ack;
+    returns whether the broker dropped it as a duplicate of an earlier message with that id."""
+    client = await connect(settings, broker_url)
+    try:
+        ack = await client.jetstream().publish(
+            subject, body, stream=STREAM, headers={"Nats-Msg-Id": msg_id}
+        )
+    finally:
+        await client.drain()
+    return bool(ack.duplicate)
+
+
 async def _publish_all(js: Any, routes: list[_Route]) -> int:
     await asyncio.gather(
         *(js.publish(r.subject, r.body, stream=STREAM, headers=r.headers) for r in routes)

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select, text
 from contracts import STREAM
 from services.broker import INTAKE_DURABLE
 from services.metrics import CONTENT_TYPE, ServiceMetrics
+from services.relay import OutboxRelay
 from services.tables import OutboxEntry
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 _OUTBOX = OutboxEntry.__table__  # type: ignore[attr-defined]
 _REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
 Check = dict[str, Any]
+RELAY_BLOCKED_AFTER = 30.0
+"""Seconds the outbox relay may fail every pass before readiness turns red."""
 
 
 class ProbesUnavailableError(OSError):
@@ -38,7 +41,13 @@ class HealthServer:
         *,
         max_lag: int | None = None,
         check_timeout: float = 2.0,
+        relay: OutboxRelay | None = None,
+        relay_blocked_after: float = RELAY_BLOCKED_AFTER,
     ) -> None:
+        """`relay`: the outbox relay whose blocking turns readiness red after
+        `relay_blocked_after` seconds (None: no such check)."""
+        self.relay = relay
+        self.relay_blocked_after = relay_blocked_after
         self.broker = broker
         self.engine = engine
         self.metrics = metrics
@@ -73,6 +82,8 @@ class HealthServer:
             self._check_broker(), self._check_database(), self._check_lag()
         )
         checks = {"broker": broker, "database": database, "consumer_lag": lag}
+        if self.relay is not None:
+            checks["outbox_relay"] = self._check_relay(self.relay)
         return all(c["ok"] for c in checks.values()), checks
 
     async def _check_broker(self) -> Check:
@@ -94,6 +105,16 @@ class HealthServer:
 
         return await self._bounded(lag())
 
+    def _check_relay(self, relay: OutboxRelay) -> Check:
+        """Not ok while the relay has failed every pass for `relay_blocked_after` seconds: the
+        broker refuses its next row (no permission, no stream) or is away, and nothing behind
+        that row is published. `parked` counts rows set aside as too large since the start."""
+        blocked = relay.blocked_seconds()
+        check: Check = {"ok": blocked < self.relay_blocked_after, "parked": relay.parked}
+        if blocked:
+            check |= {"blocked_seconds": round(blocked, 1), "error": relay.last_error}
+        return check
+
     async def _bounded(self, check: Any) -> Check:
         """The check's result, or not ok with the error's type name (never its text)."""
         try:
@@ -108,6 +129,7 @@ class HealthServer:
         backlog = await self._bounded(asyncio.to_thread(_outbox_backlog, self.engine))
         if backlog["ok"]:
             self.metrics.outbox_backlog.set(backlog["rows"])
+            self.metrics.outbox_parked_rows.set(backlog["parked"])
         await self._check_lag()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -159,6 +181,11 @@ def _select_one(engine: Engine) -> Check:
 
 
 def _outbox_backlog(engine: Engine) -> Check:
-    query = select(func.count()).select_from(_OUTBOX).where(_OUTBOX.c.sent_at.is_(None))
+    """Rows waiting for the relay, and rows it parked (neither sent nor waiting)."""
+    unsent = _OUTBOX.c.sent_at.is_(None)
+    waiting = func.count().filter(_OUTBOX.c.parked_at.is_(None))
+    parked = func.count().filter(_OUTBOX.c.parked_at.is_not(None))
+    query = select(waiting, parked).select_from(_OUTBOX).where(unsent)
     with engine.connect() as connection:
-        return {"ok": True, "rows": int(connection.execute(query).scalar_one())}
+        rows, parked_rows = connection.execute(query).one()
+    return {"ok": True, "rows": int(rows), "parked": int(parked_rows)}

@@ -104,7 +104,8 @@ class Intake:
         for message, event in zip(batch, parsed, strict=True):
             if isinstance(event, ContractError):
                 outcome.rejected += 1
-                segment.dead_letter(to_dead_lettered(event, message.body, self.clock()), event)
+                dlq = to_dead_lettered(event, message.body, self.clock())
+                segment.dead_letter(dlq, event, message.body)
             elif (event.source, event.event_id) not in fresh:
                 outcome.duplicate += 1
             else:

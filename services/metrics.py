@@ -41,6 +41,17 @@ class ServiceMetrics:
         self.outbox_backlog = Gauge(
             "intern_match_outbox_backlog", "Outbox rows not yet sent", registry=self.registry
         )
+        self.outbox_parked = Counter(
+            "intern_match_outbox_parked",
+            "Outbound events the broker refused as too large, parked by the relay (see "
+            "intern_match_outbox_parked_rows)",
+            registry=self.registry,
+        )
+        self.outbox_parked_rows = Gauge(
+            "intern_match_outbox_parked_rows",
+            "Outbox rows parked as too large for the broker (stored, never published)",
+            registry=self.registry,
+        )
         self.consumer_lag = Gauge(
             "intern_match_consumer_lag",
             "Messages the durable intake consumer has not yet been delivered (num_pending)",

@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert
 
-from contracts import CloudEvent, ContractError, subject_of
+from contracts import MAX_BODY_BYTES, CloudEvent, ContractError, subject_of
 from services.db import copy_rows, fetch_all, lines, upsert
+from services.outbound import raw_text
 from services.outbox import enqueue
 from services.parsing import Accepted
 from services.tables import ApplicantRow, DeadLetterRow, EventLogRow, VacancyRow
@@ -54,16 +55,17 @@ class Segment:
             row = {**row, "payload": earlier["payload"], "program_year": earlier["program_year"]}
         staged[row[id_field]] = row
 
-    def dead_letter(self, dlq: CloudEvent[Any], error: ContractError) -> None:
-        data = dlq.data
+    def dead_letter(self, dlq: CloudEvent[Any], error: ContractError, body: bytes) -> None:
+        """Stage the dead-letter row (every error, and the body as text cut at the contract's
+        limit, for operators) and its `jip.dlq.*` event (which carries no part of the body)."""
         self._dead.append(
             {
                 "id": dlq.id,
                 "subject": error.subject,
                 "original_id": error.original_id,
                 "errors": [{"loc": e.loc, "msg": e.msg} for e in error.errors],
-                "raw": data.raw,
-                "received_at": data.received_at,
+                "raw": raw_text(body[:MAX_BODY_BYTES]),
+                "received_at": dlq.data.received_at,
             }
         )
         self._dlq.append(dlq)

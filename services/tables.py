@@ -117,7 +117,8 @@ class PlacementRow(SQLModel, table=True):
 
 
 class OutboxEntry(SQLModel, table=True):
-    """An outbound event waiting for (or past) publication, in the order it was produced."""
+    """An outbound event waiting for (or past) publication, in the order it was produced;
+    `parked_at` is set when the broker refused it as too large (it is never retried)."""
 
     __tablename__ = "outbox"
     __table_args__ = (
@@ -134,3 +135,4 @@ class OutboxEntry(SQLModel, table=True):
     subject: str = Field(max_length=200)
     body: str = _text()
     sent_at: dt.datetime | None = _when(nullable=True)
+    parked_at: dt.datetime | None = _when(nullable=True)
