@@ -1,18 +1,32 @@
 """Source rules in the intake (SQLite): who may send a kind, and who may change an aggregate."""
 
+from collections.abc import Iterator
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from inbound_events import GreedySolver
 from source_events import FROZEN, RULES, closed, posted, registered, requested, withdrawn
 from sqlalchemy import Engine, select
 
 from conftest import RECEIVED
 from matching.ruleset import load_ruleset
+from services.db import make_engine, migrate
 from services.intake import Inbound, Intake
 from services.sources import SourceRules
 from services.tables import ApplicantRow, DeadLetterRow, EventLogRow, InboxRow, VacancyRow
 from tests.unit.factories import YEAR
 
 RULESET = load_ruleset()
+
+
+@pytest.fixture(scope="module")
+def engine_once() -> Iterator[Engine]:
+    """One database for every example of a property (each example uses its own applicant)."""
+    engine = make_engine("sqlite:///:memory:")
+    migrate(engine)
+    yield engine
+    engine.dispose()
 
 
 def make_intake(engine: Engine, rules: SourceRules | None) -> Intake:
@@ -137,3 +151,48 @@ def test_rules_turned_on_later_judge_by_the_creator_stored_without_them(engine):
     feed(make_intake(engine, None), registered("A-1", 1, "/applicant-portal", None))
     outcome = feed(make_intake(engine, RULES), withdrawn("A-1", FROZEN, "/university-portal"))
     assert outcome.rejected == 1 and not row(engine, ApplicantRow, "A-1").withdrawn
+
+
+_COUNTER = iter(range(10**9))
+SEQUENCES = st.lists(
+    st.tuples(
+        st.booleans(),  # withdrawal or registration
+        st.sampled_from(["/applicant-portal", "/university-portal", "/operator-console", "/x"]),
+        st.integers(1, 4),
+        st.booleans(),  # a batch ends after this event
+    ),
+    max_size=8,
+)
+
+
+def model(events, rules: SourceRules) -> tuple[int, bool, str | None]:
+    """The applicant after the events: a plain reading of the rules, for the intake to equal."""
+    version, gone, creator, seen = 0, False, None, set()
+    for withdrawal, source, v, _ in events:
+        kind = "applicant.withdrawn" if withdrawal else "applicant.registered"
+        allowed = source in rules.allowed(kind)
+        if not allowed or creator not in (None, source) and source not in rules.operators:
+            continue
+        creator = creator or source
+        if (source, kind, v) not in seen and v > version:
+            version, gone = v, withdrawal
+        seen.add((source, kind, v))
+    return version, gone, creator
+
+
+@settings(max_examples=60, deadline=None)
+@given(SEQUENCES)
+def test_the_intake_applies_any_sequence_of_sources_as_the_rules_say(engine_once, events):
+    applicant_id = f"A-{next(_COUNTER)}"
+    intake = make_intake(engine_once, RULES)
+    batch: list[bytes] = []
+    for withdrawal, source, version, ends in events:
+        make = withdrawn if withdrawal else lambda i, v, s: registered(i, v, s, None)
+        batch.append(make(applicant_id, version, source))
+        if ends:
+            feed(intake, *batch)
+            batch = []
+    feed(intake, *batch)
+    found = row(engine_once, ApplicantRow, applicant_id)
+    state = (found.version, found.withdrawn, found.created_by) if found else (0, False, None)
+    assert state == model(events, RULES)
