@@ -87,7 +87,9 @@ def build_service(
         return await parser.parse(as_messages(batch))
 
     consumer = IntakeConsumer(intake.process, parse, on_committed=committed)
-    subscriber = register_intake(broker, consumer, settings.batch_size)
+    subscriber = register_intake(
+        broker, consumer, settings.batch_size, settings.broker_inbox_prefix
+    )
     app = FastStream(broker, logger=_FASTSTREAM_LOG)
 
     recovery = IntakeRecovery(settings.batch_size)

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     broker_user: str | None = None
     broker_password: SecretStr | None = None
     broker_token: SecretStr | None = None
+    broker_inbox_prefix: str = Field(
+        default="_INBOX",
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="Subjects of the replies this client receives (deliveries of stream JIP "
+        "included): a prefix of its own, which no producer may subscribe to, keeps them private",
+    )
     broker_tls_ca: Path | None = Field(
         default=None, description="PEM file of the CA that signed the broker's certificate"
     )
