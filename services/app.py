@@ -26,6 +26,7 @@ from services.relay import OutboxRelay
 from services.rounds import SolveRound
 from services.rulesets import RulesetCatalog
 from services.settings import Settings
+from services.sources import SourceRules, log_rules_at_start
 
 _FASTSTREAM_LOG = logging.getLogger("services.faststream")
 
@@ -60,12 +61,15 @@ def build_service(
     FastStream logs through `services.faststream`, so its records reach the JSON log handler.
     """
     metrics = ServiceMetrics()
+    source_rules = SourceRules.of(settings.sources)
+    log_rules_at_start(source_rules, settings.is_production())
     intake = Intake(
         engine,
         rulesets_for(settings),
         utc_now,
         metrics.timed(solve_round or run_round),
         time_limit_seconds=settings.round_time_limit_seconds,
+        source_rules=source_rules,
     )
     broker = make_broker(
         broker_url, settings, middlewares=[metrics.broker_middleware()], logger=_FASTSTREAM_LOG
@@ -85,7 +89,9 @@ def build_service(
         return await parser.parse(as_messages(batch))
 
     consumer = IntakeConsumer(intake.process, parse, on_committed=committed)
-    subscriber = register_intake(broker, consumer, settings.batch_size)
+    subscriber = register_intake(
+        broker, consumer, settings.batch_size, settings.broker_inbox_prefix
+    )
     app = FastStream(broker, logger=_FASTSTREAM_LOG)
 
     recovery = IntakeRecovery(settings.batch_size)

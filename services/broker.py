@@ -60,6 +60,7 @@ def make_broker(
         security=broker_security(settings),
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
+        inbox_prefix=settings.broker_inbox_prefix,
         graceful_timeout=graceful_timeout or settings.round_time_limit_seconds + 60.0,
         middlewares=tuple(middlewares),
         **({"logger": logger} if logger else {}),
@@ -346,9 +347,13 @@ def _keep_raw(message: Any) -> Any:
     return message.body
 
 
-def register_intake(broker: NatsBroker, consumer: IntakeConsumer, batch_size: int) -> Any:
-    """Subscribe `consumer` as the durable batch pull consumer of the inbound subjects."""
+def register_intake(
+    broker: NatsBroker, consumer: IntakeConsumer, batch_size: int, inbox_prefix: str = "_INBOX"
+) -> Any:
+    """Subscribe `consumer` as the durable batch pull consumer of the inbound subjects; the
+    fetched events arrive on `<inbox_prefix>.` subjects (private ones in deploy/nats.conf)."""
     subscriber = broker.subscriber(
+        inbox_prefix=f"{inbox_prefix}.".encode(),
         config=intake_consumer_config(batch_size),
         durable=INTAKE_DURABLE,
         stream=jip_stream(),

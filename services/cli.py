@@ -121,7 +121,7 @@ def _round_offline(request: RoundRequested | None, events: Path | None, out: Pat
     from datetime import UTC, datetime
 
     from services.app import rulesets_for
-    from services.offline import run_offline
+    from services.offline import rules_of_file, run_offline
     from services.settings import Settings
 
     if events is None or out is None:
@@ -130,12 +130,17 @@ def _round_offline(request: RoundRequested | None, events: Path | None, out: Pat
     if not events.is_file():
         _fail(f"no such events file: {events}")
     settings = Settings()
+    try:  # the rules recorded beside an export judge its events as they were judged
+        source_rules = rules_of_file(events, settings.sources)
+    except ValueError as error:
+        _fail(str(error))
     with console.status(f"applying {events} offline"):
         bodies = run_offline(
             _read_lines(events),
             rulesets_for(settings),
             request,
             clock=lambda: datetime.now(UTC),
+            source_rules=source_rules,
         )
     out.write_bytes(b"".join(body + b"\n" for body in bodies))
     console.print(f"wrote {len(bodies)} outbound events to {out}")

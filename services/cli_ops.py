@@ -58,10 +58,18 @@ def export(
             "reading the configured broker",
         )
     counts = write_export(file, messages)
+    _record_rules(file, settings)
     table = _counts_table(f"exported {len(messages)} events to {file}", counts)
     if messages:
         table.caption = f"stream sequences {messages[0].seq}..{messages[-1].seq}"
     _out().print(table)
+
+
+def _record_rules(file: Path, settings: Any) -> None:
+    """The source rules in force, beside the events (replays and offline runs apply them)."""
+    from services.export_meta import ExportMeta, write_meta
+
+    write_meta(file, ExportMeta(source_rules=settings.sources))
 
 
 async def _read_configured(settings, wanted, on_progress):  # type: ignore[no-untyped-def]
@@ -91,6 +99,11 @@ def replay(
         False, "--yes-production", help="Allow a production target"
     ),
     timeout: float = typer.Option(600.0, help="--verify: seconds to wait for each round"),
+    accept_target_rules: bool = typer.Option(
+        False,
+        "--accept-target-rules",
+        help="Replay although the target's source rules differ from those the export recorded",
+    ),
 ) -> None:
     """Republish events (original ids) into the configured target broker, e.g. a fresh staging.
 
@@ -111,6 +124,7 @@ def replay(
     if (file is None) == (from_broker is None):
         _fail("give exactly one of --file FILE or --from-broker URL")
     plan = rp.plan_replay(_source(settings, file, from_broker, from_seq, to_seq))
+    source_rules = _judging_rules(settings, file, accept_target_rules)
     table = _counts_table("to replay" if not dry_run else "dry run: would send", plan.by_subject())
     table.caption = (
         f"rounds: {', '.join(plan.rounds) or 'none'}; skipped (not inbound): {plan.skipped}"
@@ -132,6 +146,7 @@ def replay(
                     verify_rounds=verify,
                     timeout=timeout,
                     on_progress=lambda n: progress.update(task, completed=n),
+                    source_rules=source_rules,
                 ),
                 "replaying into the target",
             )
@@ -144,6 +159,20 @@ def replay(
     )
     if verdicts is not None:
         _print_verdicts(verdicts)
+
+
+def _judging_rules(settings, file, accept_target_rules):  # type: ignore[no-untyped-def]
+    """The rules the export recorded (None without a sidecar); refuses differing targets."""
+    from services import replay as rp
+    from services.export_meta import read_meta
+
+    try:
+        recorded = read_meta(file) if file is not None else None
+        return rp.judging_rules(recorded, settings.sources, accept_target_rules)
+    except (ValueError, rp.ReplayRefusedError) as error:
+        from rich.markup import escape
+
+        _fail(escape(str(error)))
 
 
 def _source(settings, file, from_broker, from_seq, to_seq) -> list[bytes]:  # type: ignore[no-untyped-def]

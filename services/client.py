@@ -43,7 +43,11 @@ async def connect(settings: Settings, broker_url: str | None = None) -> Client:
         raise ValueError("no broker URL: set INTERN_MATCH_BROKER_URL or pass broker_url")
     guard = FirstConnectGuard(url)
     return await nats.connect(
-        url, max_reconnect_attempts=5, **connect_options(settings), **guard.callbacks()
+        url,
+        max_reconnect_attempts=5,
+        inbox_prefix=settings.broker_inbox_prefix,
+        **connect_options(settings),
+        **guard.callbacks(),
     )
 
 

@@ -16,6 +16,7 @@ from services.outbound import raw_text, to_dead_lettered
 from services.parsing import AGGREGATE_OF, ENDS, Accepted, Parsed, parse_batch
 from services.rounds import RoundRunner, RulesetFor, SolveRound
 from services.segment import Segment
+from services.sources import SourceRules, judge
 from services.tables import ApplicantRow, InboxRow, VacancyRow
 
 _INBOX = InboxRow.__table__  # type: ignore[attr-defined]
@@ -68,10 +69,12 @@ class Intake:
         clock: Callable[[], dt.datetime],
         solve_round: SolveRound | None = None,
         time_limit_seconds: float = 60.0,
+        source_rules: SourceRules | None = None,
     ) -> None:
-        """`solve_round` None means `matching.round.run_round`."""
+        """`solve_round` None means `matching.round.run_round`; `source_rules` None: any source."""
         self.engine = engine
         self.clock = clock
+        self.source_rules = source_rules
         self._rounds = RoundRunner(rulesets, solve_round or run_round, time_limit_seconds)
 
     def process(
@@ -97,6 +100,7 @@ class Intake:
         """
         outcome = BatchOutcome()
         parsed = parse_inbound(batch) if parsed is None else parsed
+        parsed = judge(connection, self.source_rules, batch, parsed)  # refusals: dead letters
         events = [e for e in parsed if isinstance(e, Accepted)]
         fresh = _claim_keys(connection, events)
         versions = _current_versions(connection, events)
@@ -156,6 +160,7 @@ def _apply_snapshot(
             "version": event.version,
             "withdrawn" if aggregate == "applicant" else "closed": event.kind in ENDS,
             "payload": event.payload,
+            "created_by": event.source,
         },
     )
     return True

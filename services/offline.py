@@ -5,14 +5,17 @@ SQLite database, returning every outbound body. Imports no broker and no databas
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 from sqlalchemy import Engine, select
 
 from contracts import Kind, RoundRequested, make_event, to_json_bytes
 from services.db import make_engine, migrate
+from services.export_meta import read_meta
 from services.intake import Inbound, Intake
 from services.outbox import pending
 from services.rounds import RulesetFor, SolveRound
+from services.sources import SourceConfig, SourceRules
 from services.tables import EventLogRow
 
 OFFLINE_SOURCE = "/intern-match/offline"
@@ -26,16 +29,18 @@ def run_offline(
     clock: Callable[[], dt.datetime],
     solve_round: SolveRound | None = None,
     batch_size: int = 500,
+    source_rules: SourceRules | None = None,
 ) -> list[bytes]:
     """Apply the lines in order (rounds in the file run where they stand), then `extra_round`.
 
     The extra round's event has id `offline-round-<round_id>` and the time of the last event
-    applied (the epoch when there is none), so equal files give equal output.
+    applied (the epoch when there is none), so equal files give equal output. `source_rules`
+    judge the events as the service does (see `rules_of_file`); None accepts any source.
     """
     engine = make_engine("sqlite:///:memory:")
     try:
         migrate(engine)
-        intake = Intake(engine, rulesets, clock, solve_round)
+        intake = Intake(engine, rulesets, clock, solve_round, source_rules=source_rules)
         for batch in _batches(lines, batch_size):
             intake.process(batch)
         if extra_round is not None:
@@ -43,6 +48,21 @@ def run_offline(
         return [row.body for row in pending(engine, limit=None)]
     finally:
         engine.dispose()
+
+
+def rules_of_file(events: Path, configured: SourceConfig | None) -> SourceRules | None:
+    """The source rules an export recorded beside `events` (its sidecar), else `configured`.
+
+    A sidecar is the record of the rules in force when the events were judged: with none
+    recorded there, no rules applied (any source). Raises ValueError naming a bad sidecar.
+    """
+    meta = read_meta(events)
+    if meta is None:
+        return SourceRules.of(configured)
+    try:
+        return SourceRules.of(meta.source_rules)
+    except ValueError as error:
+        raise ValueError(f"{events}: the recorded source rules {error}") from None
 
 
 def _batches(lines: Iterable[bytes], size: int) -> Iterator[list[Inbound]]:

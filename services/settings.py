@@ -1,15 +1,15 @@
 """Configuration of the service from `INTERN_MATCH_*` environment variables (pydantic-settings).
 
 Nothing is read at import time: build `Settings()` in the composition root.
-Imports pydantic only; no other service module.
+Imports pydantic only, and services.sources when the source rules are validated.
 """
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path(".intern-match")
 """Relative to the working directory, so a laptop demo keeps its files next to where it ran."""
@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     broker_user: str | None = None
     broker_password: SecretStr | None = None
     broker_token: SecretStr | None = None
+    broker_inbox_prefix: str = Field(
+        default="_INBOX",
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="Subjects of the replies this client receives (deliveries of stream JIP "
+        "included): a prefix of its own, which no producer may subscribe to, keeps them private",
+    )
     broker_tls_ca: Path | None = Field(
         default=None, description="PEM file of the CA that signed the broker's certificate"
     )
@@ -73,6 +79,12 @@ class Settings(BaseSettings):
     round_time_limit_seconds: float = Field(
         default=60.0, gt=0, description="Solver wall-clock limit per round"
     )
+    sources: Annotated[dict[str, list[str]] | None, NoDecode] = Field(
+        default=None,
+        description='Source rules, JSON: {"applicant.*": ["/applicant-portal"], "operators": '
+        '["/operator-console"]}; kind patterns (or "operators") to the sources that may send '
+        "them; unset: any source",
+    )
 
     database_url_file: Path | None = Field(
         default=None, description="File holding the database URL (a Docker or Kubernetes secret)"
@@ -94,6 +106,17 @@ class Settings(BaseSettings):
                 except OSError as error:
                     raise ValueError(f"{name}_file: cannot read {path}: {error.strerror}") from None
         return data
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _source_rules(cls, value: Any) -> Any:
+        """Canonical rules; a malformed value names the key and the reason (no start)."""
+        from services.sources import to_config
+
+        try:
+            return to_config(value)
+        except ValueError as error:
+            raise ValueError(f"INTERN_MATCH_SOURCES {error}") from None
 
     def database_url_or_default(self) -> str:
         """The configured database URL, or a SQLite file `intern-match.db` under data_dir."""

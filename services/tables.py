@@ -37,6 +37,9 @@ class ApplicantRow(SQLModel, table=True):
     version: int
     withdrawn: bool = False
     payload: dict[str, Any] | None = _json(nullable=True)
+    created_by: str | None = Field(
+        default=None, max_length=256, description="Source of its first accepted event"
+    )
 
 
 class VacancyRow(SQLModel, table=True):
@@ -49,6 +52,9 @@ class VacancyRow(SQLModel, table=True):
     version: int
     closed: bool = False
     payload: dict[str, Any] | None = _json(nullable=True)
+    created_by: str | None = Field(
+        default=None, max_length=256, description="Source of its first accepted event"
+    )
 
 
 class EventLogRow(SQLModel, table=True):
