@@ -1,8 +1,8 @@
 """Creator source of each applicant and vacancy (the source rules): `created_by`, filled for
 existing rows from the event log (the source of each aggregate's first logged event).
 
-Revision ID: 0002_sources
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 import json
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_sources"
-down_revision: str | None = "0001"
+revision: str = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

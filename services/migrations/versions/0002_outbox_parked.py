@@ -1,6 +1,6 @@
 """Outbox rows the broker refused as too large are parked: kept, never retried, counted.
 
-Revision ID: 0002_dlq
+Revision ID: 0002
 Revises: 0001
 """
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_dlq"
+revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
