@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from faststream import FastStream
 from faststream.nats import NatsBroker
@@ -20,8 +21,10 @@ from services.broker import (
     register_intake,
 )
 from services.intake import BatchOutcome, Inbound, Intake, as_messages
+from services.isolation import isolate, probe
 from services.metrics import ServiceMetrics
 from services.parsing import BatchParser, Parsed
+from services.progress import IntakeProgress
 from services.relay import OutboxRelay
 from services.rounds import SolveRound
 from services.rulesets import RulesetCatalog
@@ -41,6 +44,7 @@ class ServiceParts:
     relay: OutboxRelay
     subscriber: object
     metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
+    progress: IntakeProgress = field(default_factory=lambda: IntakeProgress(120.0))
 
 
 def rulesets_for(settings: Settings) -> RulesetCatalog:
@@ -60,11 +64,12 @@ def build_service(
     FastStream logs through `services.faststream`, so its records reach the JSON log handler.
     """
     metrics = ServiceMetrics()
+    progress = IntakeProgress(settings.ready_stall_seconds)
     intake = Intake(
         engine,
         rulesets_for(settings),
         utc_now,
-        metrics.timed(solve_round or run_round),
+        progress.solving(metrics.timed(solve_round or run_round)),
         time_limit_seconds=settings.round_time_limit_seconds,
     )
     broker = make_broker(
@@ -82,7 +87,15 @@ def build_service(
     async def parse(batch: Sequence[Inbound]) -> list[Parsed]:
         return await parser.parse(as_messages(batch))
 
-    consumer = IntakeConsumer(intake.process, parse, on_committed=committed)
+    consumer = IntakeConsumer(
+        intake.process,
+        parse,
+        isolate=partial(isolate, intake),
+        probe=partial(probe, intake),
+        on_committed=committed,
+        progress=progress,
+    )
+    consumer.settler.on_isolated = lambda stage: metrics.intake_isolated.labels(stage=stage).inc()
     subscriber = register_intake(broker, consumer, settings.batch_size)
     app = FastStream(broker, logger=_FASTSTREAM_LOG)
 
@@ -106,4 +119,4 @@ def build_service(
         await recovery.close()
         await relay.flush()
 
-    return ServiceParts(app, broker, intake, consumer, relay, subscriber, metrics)
+    return ServiceParts(app, broker, intake, consumer, relay, subscriber, metrics, progress)

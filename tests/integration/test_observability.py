@@ -154,7 +154,7 @@ async def test_probes_report_liveness_readiness_and_the_intake_outcome_counts(
     readiness = json.loads(body)
     assert readiness["ready"] is True
     assert {name: check["ok"] for name, check in readiness["checks"].items()} == {
-        "broker": True, "database": True, "consumer_lag": True,
+        "broker": True, "database": True, "consumer_lag": True, "intake_progress": True,
     }  # fmt: skip
     assert readiness["checks"]["consumer_lag"]["num_pending"] == 0
     counts = {
