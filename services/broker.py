@@ -6,7 +6,7 @@ Imports FastStream, nats-py, contracts and the intake's batch types; never match
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
 from faststream.middlewares import AckPolicy
@@ -129,6 +129,14 @@ class IntakeConsumer:
         self.settler.process = process
 
     @property
+    def parse(self) -> Parse:
+        return self.settler.parse
+
+    @parse.setter
+    def parse(self, parse: Parse) -> None:
+        self.settler.parse = parse
+
+    @property
     def backoff(self) -> Backoff:
         return self.settler.backoff
 
@@ -154,12 +162,9 @@ class IntakeConsumer:
         if self._in_flight == 0:  # work starts now, not when the last batch committed
             self.progress.moved()
         self._in_flight += 1
-        parsed = _retrieved(asyncio.ensure_future(self.parse_batch(batch)))
+        parsed = _retrieved(asyncio.ensure_future(self.parse(batch)))
         tail = self._commit_in_turn(self._tail, msgs, batch, parsed)
         self._tail = _retrieved(asyncio.create_task(tail))
-
-    def parse_batch(self, batch: Sequence[Inbound]) -> Awaitable[Sequence[Any]]:
-        return self.settler.parse(batch)
 
     async def _commit_in_turn(
         self,

@@ -25,19 +25,33 @@ connection, read-only or aborted transaction, authorization, missing database, r
 privileges."""
 
 
+_DRIVERS = ("psycopg", "psycopg2", "sqlite3")
+_AWAY_TYPES = ("OperationalError", "InterfaceError")
+"""Without a SQLSTATE (a refused connection, a locked SQLite file): the database is away."""
+
+
 def is_database_away(error: BaseException) -> bool:
     """True when `error` says the database cannot take any transaction now: retry, never split."""
-    if isinstance(error, DBAPIError):
-        state = getattr(error.orig, "sqlstate", None)
-        if state:
-            return str(state).startswith(_AWAY_CLASSES)
-        return isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated
-    return False
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    driver = error.orig if isinstance(error, DBAPIError) else error
+    state = getattr(driver, "sqlstate", None) if _is_driver_error(driver) else None
+    if state:
+        return str(state).startswith(_AWAY_CLASSES)
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    return _is_driver_error(driver) and type(driver).__name__ in _AWAY_TYPES
 
 
 def stage_of(error: BaseException) -> str:
     """Where a commit failed, for a dead letter's reason: `database` or `intake`."""
-    return "database" if isinstance(error, SQLAlchemyError) else "intake"
+    return "database" if isinstance(error, SQLAlchemyError) or _is_driver_error(error) else "intake"
+
+
+def _is_driver_error(error: BaseException | None) -> bool:
+    """An error of a database driver (psycopg, sqlite3): some statements run on the driver's
+    cursor directly (services.db.fetch_all), so its errors arrive unwrapped."""
+    return error is not None and type(error).__module__.split(".")[0] in _DRIVERS
 
 
 def probe(intake: Intake) -> None:
