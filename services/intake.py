@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from contracts import ContractError, Kind, parse_event
+from contracts import CloudEvent, ContractError, Kind, parse_event
 from matching.round import run_round
 from services.db import fetch_all, lines, upsert
 from services.outbound import raw_text, to_dead_lettered
@@ -86,6 +86,11 @@ class Intake:
         """
         with self.engine.begin() as connection:
             return self.apply(connection, batch, parsed)
+
+    def fail_round(self, connection: Connection, request: CloudEvent[Any], reason: str) -> None:
+        """Store `request`'s round as failed with `reason` and queue its `round.failed` (for a
+        `round.requested` the intake isolated: services.isolation)."""
+        self._rounds._fail(connection, request, reason)
 
     def apply(
         self,

@@ -58,6 +58,20 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
+        # The intake's failure handling (services.settle, services.progress).
+        self.intake_isolated = Counter(
+            "intern_match_intake_isolated",
+            "Events that failed alone when their batch would not commit, stored as dead letters "
+            "(a round.requested as round.failed), by the stage that failed",
+            ["stage"],
+            registry=self.registry,
+        )
+        self.intake_stalled = Gauge(
+            "intern_match_intake_stalled",
+            "1 while work waits and the intake has not moved for INTERN_MATCH_READY_STALL_SECONDS",
+            registry=self.registry,
+        )
+
     def broker_middleware(self) -> NatsPrometheusMiddleware:
         """FastStream's NATS middleware (faststream_* metrics) writing into this registry."""
         return NatsPrometheusMiddleware(registry=self.registry, app_name="intern-match")

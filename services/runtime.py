@@ -84,6 +84,7 @@ async def running_service(
                 parts.metrics,
                 max_lag=settings.ready_max_lag,
                 relay=parts.relay,
+                progress=parts.progress,
             )
             await service.probes.start(settings.http_host, settings.http_port)
             stack.push_async_callback(service.probes.stop)

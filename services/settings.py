@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     ready_max_lag: int | None = Field(
         default=None, ge=0, description="/readyz fails above this intake consumer lag; unset: never"
     )
+    ready_stall_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="/readyz fails when messages wait and the intake has not committed anything "
+        "for this long (a running round counts as progress)",
+    )
     batch_size: int = Field(default=500, ge=1, le=10_000, description="Inbound events per batch")
     parse_workers: int = Field(
         default=1,
