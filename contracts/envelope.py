@@ -156,9 +156,11 @@ def _parse_or_explain(raw: bytes, subject: str | None, where: str) -> CloudEvent
     if doc is None:
         raise ContractError(errors, None, where)
     original_id = _readable_id(doc.get("id"))
+    if errors:  # text that cannot be stored, or a number that cannot be read: named first
+        kind = kind_of_type(doc["type"]) if isinstance(doc.get("type"), str) else None
+        fits = kind is not None and subject in (None, subject_of(kind))
+        raise ContractError(errors, original_id, subject_of(kind) if kind and fits else where)
     kind = _kind_on_subject(doc.get("type"), subject, original_id, where)
-    if errors:
-        raise ContractError(errors, original_id, subject_of(kind))
     try:
         return _ENVELOPES[kind].model_validate_json(raw)
     except ValidationError as exc:
@@ -171,7 +173,13 @@ def _kind_on_subject(
     """The kind of a known `type` that belongs on the subject; else a ContractError on `type`."""
     kind = kind_of_type(event_type) if isinstance(event_type, str) else None
     if kind is None:
-        msg = "missing" if event_type is None else f"unknown event type {str(event_type)[:100]!r}"
+        msg = (
+            "missing"
+            if event_type is None
+            else f"unknown event type {event_type[:100]!r}"
+            if isinstance(event_type, str)
+            else "must be a string"
+        )
         raise ContractError([FieldError("type", msg)], original_id, where)
     if subject is not None and subject != subject_of(kind):
         raise ContractError(

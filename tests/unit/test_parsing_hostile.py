@@ -40,6 +40,7 @@ def check_answer(parsed: Parsed) -> None:
     for error in parsed.errors:
         assert error.loc and error.msg
         assert storable(error.loc) and storable(error.msg)
+        assert " object at 0x" not in error.msg  # no repr of a parser's internals
     assert parsed.original_id is None or storable(parsed.original_id)
     copy = pickle.loads(pickle.dumps(parsed))
     assert (copy.errors, copy.original_id, copy.subject) == (
