@@ -121,7 +121,7 @@ def _round_offline(request: RoundRequested | None, events: Path | None, out: Pat
     from datetime import UTC, datetime
 
     from services.app import rulesets_for
-    from services.offline import rules_of_file, run_offline
+    from services.offline import rules_of_file, run_offline_file
     from services.settings import Settings
 
     if events is None or out is None:
@@ -135,15 +135,28 @@ def _round_offline(request: RoundRequested | None, events: Path | None, out: Pat
     except ValueError as error:
         _fail(str(error))
     with console.status(f"applying {events} offline"):
-        bodies = run_offline(
+        run = run_offline_file(
             _read_lines(events),
             rulesets_for(settings),
             request,
             clock=lambda: datetime.now(UTC),
             source_rules=source_rules,
         )
-    out.write_bytes(b"".join(body + b"\n" for body in bodies))
-    console.print(f"wrote {len(bodies)} outbound events to {out}")
+    out.write_bytes(b"".join(body + b"\n" for body in run.bodies))
+    console.print(f"wrote {len(run.bodies)} outbound events to {out}", markup=False)
+    if run.skipped:
+        kinds = ", ".join(f"{n} {t}" for t, n in sorted(run.skipped.items()))
+        console.print(
+            f"skipped {run.skipped.total()} events the service publishes ({kinds}): "
+            "an offline round takes inbound events only",
+            markup=False,
+        )
+    if run.dead_letters:
+        console.print(
+            f"{run.dead_letters} lines are not valid inbound events: "
+            f"their dead letters (jip.dlq.*) in {out} say why",
+            markup=False,
+        )
 
 
 def _round_online(request: RoundRequested, timeout: float) -> None:

@@ -67,9 +67,13 @@ def isolated_error(
     doing = "validating" if stage == "parsing" else "applying"
     found = [FieldError(stage, f"{error} while {doing} this event")]
     if isinstance(parsed, Accepted):
-        return ContractError(found, parsed.event_id, message.subject or subject_of(parsed.kind))
+        return ContractError(
+            found, parsed.event_id, message.subject or subject_of(parsed.kind), parsed.source
+        )
     if isinstance(parsed, ContractError):
-        return ContractError(found + parsed.errors, parsed.original_id, parsed.subject)
+        return ContractError(
+            found + parsed.errors, parsed.original_id, parsed.subject, parsed.original_source
+        )
     return ContractError(found, None, message.subject or "jip.unknown")
 
 
