@@ -163,7 +163,7 @@ async def read_stream(
 def _json_or_raw(data: bytes) -> dict[str, Any]:
     try:
         doc = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # whatever producers sent: the stream holds it
         return {"raw": data.decode(errors="replace")}
     return doc if isinstance(doc, dict) else {"raw": doc}
 
