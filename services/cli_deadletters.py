@@ -4,12 +4,17 @@ Entry point only: options in, calls on services.deadletters out; never brokers o
 """
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from services.cli_console import database_to_read
+from services.cli_console import fail as _cli_fail
+from services.terminal import shown, visible
 
 dead_letters = typer.Typer(
     help="Rejected inbound events: list them, show one, resubmit a corrected body.",
@@ -26,7 +31,7 @@ def _engine() -> Any:
     from services.db import make_engine
     from services.settings import Settings
 
-    return make_engine(Settings().database_url_or_default())
+    return make_engine(database_to_read(Settings()))
 
 
 @dead_letters.command("list")
@@ -45,13 +50,14 @@ def list_(
         engine.dispose()
     if as_json:
         for d in found:
-            typer.echo(json.dumps(_summary(d), ensure_ascii=False))
+            typer.echo(json.dumps(_summary(d)))  # ASCII: no control or BiDi character passes
         return
     table = Table("id", "subject", "original id", "received", "first error", "resubmitted")
     for d in found:
         s = _summary(d)
-        table.add_row(s["id"], s["subject"], s["original_id"] or "-", s["received_at"],
-                      s["first_error"], s["resubmitted_at"] or "-")  # fmt: skip
+        cells = (s["id"], s["subject"], s["original_id"] or "-", s["received_at"],
+                 s["first_error"], s["resubmitted_at"] or "-")  # fmt: skip
+        table.add_row(*(shown(cell) for cell in cells))
     Console().print(table)
     Console(stderr=True).print(f"{len(found)} dead letters")
 
@@ -83,8 +89,9 @@ def show(dead_letter_id: str = typer.Argument(..., help="Id from `dead-letters l
         _fail(f"no dead letter {dead_letter_id}", 2)
     err = Console(stderr=True)
     for e in found[0].errors:
-        err.print(f"{e['loc']}: {e['msg']}", markup=False, highlight=False)
-    typer.echo(found[0].raw)
+        err.print(shown(f"{e['loc']}: {e['msg']}"), highlight=False)
+    raw = found[0].raw  # as received, for correction; a terminal sees its controls escaped
+    typer.echo(visible(raw) if sys.stdout.isatty() else raw)
 
 
 @dead_letters.command("resubmit")
@@ -112,7 +119,7 @@ def resubmit(
         outcome = apply_corrected(intake, dead_letter_id, file.read_bytes().strip())
     except ContractError as error:
         for e in error.errors:
-            Console(stderr=True).print(f"still invalid: {e.loc}: {e.msg}", markup=False)
+            Console(stderr=True).print(shown(f"still invalid: {e.loc}: {e.msg}"), highlight=False)
         raise typer.Exit(1) from None
     except UnknownDeadLetter:
         _fail(f"no dead letter {dead_letter_id} waiting for resubmission", 2)
@@ -126,5 +133,4 @@ def resubmit(
 
 
 def _fail(message: str, code: int) -> None:
-    Console(stderr=True).print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code)
+    _cli_fail(message, code)

@@ -6,21 +6,17 @@ Entry point only: options in, calls on services.export/replay/report out; no log
 import asyncio
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-
-def _out() -> Console:
-    """Standard output, built per use so COLUMNS and a swapped sys.stdout apply."""
-    return Console()
-
-
-def _err() -> Console:
-    return Console(stderr=True)
+from services.cli_console import database_to_read
+from services.cli_console import err as _err
+from services.cli_console import fail as _fail
+from services.cli_console import out as _out
+from services.cli_console import progress as _progress
+from services.terminal import shown
 
 
 def register(app: typer.Typer) -> None:
@@ -36,7 +32,9 @@ def export(
     to_seq: int | None = typer.Option(None, help="Last stream sequence"),
     since: str | None = typer.Option(None, help="First message time, RFC 3339 (naive: UTC)"),
     until: str | None = typer.Option(None, help="Last message time, RFC 3339 (naive: UTC)"),
-    subjects: str = typer.Option("inbound", help="inbound (upstream events) or all"),
+    subjects: Literal["inbound", "all"] = typer.Option(
+        "inbound", help="inbound (upstream events) or all"
+    ),
 ) -> None:
     """Write stream JIP's events (a sequence or time range) as JSON Lines with original bodies."""
     from services.export import StreamRange, write_export
@@ -58,7 +56,7 @@ def export(
             "reading the configured broker",
         )
     counts = write_export(file, messages)
-    table = _counts_table(f"exported {len(messages)} events to {file}", counts)
+    table = _counts_table(f"exported {len(messages)} events to {shown(str(file))}", counts)
     if messages:
         table.caption = f"stream sequences {messages[0].seq}..{messages[-1].seq}"
     _out().print(table)
@@ -113,7 +111,7 @@ def replay(
     plan = rp.plan_replay(_source(settings, file, from_broker, from_seq, to_seq))
     table = _counts_table("to replay" if not dry_run else "dry run: would send", plan.by_subject())
     table.caption = (
-        f"rounds: {', '.join(plan.rounds) or 'none'}; skipped (not inbound): {plan.skipped}"
+        f"rounds: {shown(', '.join(plan.rounds)) or 'none'}; skipped (not inbound): {plan.skipped}"
     )
     _out().print(table)
     if dry_run:
@@ -153,7 +151,11 @@ def _source(settings, file, from_broker, from_seq, to_seq) -> list[bytes]:  # ty
         return [line for line in file.read_bytes().splitlines() if line.strip()]
     wanted = StreamRange(from_seq, to_seq, subjects="all")
     with _err().status("reading stream JIP of the source broker"):
-        messages = _run(read_range(settings, wanted, broker_url=from_broker), "reading the source")
+        messages = _run(
+            read_range(settings, wanted, broker_url=from_broker),
+            "reading the source",
+            "--from-broker",
+        )
     return [m.body for m in messages]
 
 
@@ -163,11 +165,11 @@ def _print_verdicts(verdicts) -> None:  # type: ignore[no-untyped-def]
         table.add_column(column, overflow="fold")
     for v in verdicts:
         result = "[green]match[/green]" if v.matches else "[red]MISMATCH[/red]"
-        table.add_row(v.round_id, v.original, v.replayed, v.basis, result)
+        table.add_row(shown(v.round_id), shown(v.original), shown(v.replayed), v.basis, result)
     _out().print(table)
     bad = [v.round_id for v in verdicts if not v.matches]
     if bad:
-        _out().print(f"[red]{len(bad)} digest mismatch(es):[/red] {', '.join(bad)}")
+        _out().print(f"[red]{len(bad)} digest mismatch(es):[/red] {shown(', '.join(bad))}")
         raise typer.Exit(1)
     _out().print(f"all digests match ({len(verdicts)} rounds)")
 
@@ -183,11 +185,13 @@ def report(
     from services.settings import Settings
 
     settings = Settings()
-    engine = make_engine(settings.database_url_or_default())
+    url = database_to_read(settings)
+    rulesets = rulesets_for(settings)
+    engine = make_engine(url)
     try:
-        data = load_report(engine, round_id, rulesets_for(settings))
+        data = load_report(engine, round_id, rulesets)
     except RoundNotFoundError as error:
-        _fail(str(error))
+        _fail(f"{error} ({url})\ncheck the round id, or INTERN_MATCH_DATABASE_URL", 1)
     finally:
         engine.dispose()
     if html is not None:
@@ -196,18 +200,19 @@ def report(
         html.write_text(render_html(data), encoding="utf-8")
     print_report(_out(), data)
     if html is not None:
-        _out().print(f"wrote {html}")
+        _out().print(f"wrote {html}", markup=False)
 
 
-def _run(awaitable: Any, what: str) -> Any:
-    """Run a broker call; a broker that is away or has no stream JIP exits 2 with a message."""
+def _run(awaitable: Any, what: str, setting: str = "INTERN_MATCH_BROKER_URL") -> Any:
+    """Run a broker call; a broker that is away or has no stream JIP fails naming `setting`."""
     import nats.errors
 
     try:
         return asyncio.run(awaitable)
     except (nats.errors.Error, OSError) as error:
-        hint = "is the service running there (it creates stream JIP)?"
-        _fail(f"{what}: {type(error).__name__} {error} - {hint}")
+        reason = f"{type(error).__name__} {error}".strip()
+        hint = f"check {setting}: is the service running there (it creates stream JIP)?"
+        _fail(f"{what}: {reason}\n{hint}", 1)
 
 
 def _counts_table(title: str, counts: dict[str, int]) -> Table:
@@ -215,7 +220,7 @@ def _counts_table(title: str, counts: dict[str, int]) -> Table:
     table.add_column("subject")
     table.add_column("events", justify="right")
     for subject, n in sorted(counts.items()):
-        table.add_row(subject, str(n))
+        table.add_row(shown(subject), str(n))
     return table
 
 
@@ -228,13 +233,3 @@ def _time(value: str | None) -> dt.datetime | None:
     except ValueError:
         raise ValueError(f"not an RFC 3339 time: {value!r}") from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
-
-
-def _progress(label: str) -> Progress:
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    return Progress(*columns, console=_err(), transient=True)
-
-
-def _fail(message: str) -> None:
-    _err().print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
