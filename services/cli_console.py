@@ -7,10 +7,11 @@ Entry-point helpers only: imports typer, rich and the messages of `services.cli_
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer._click.core import Context  # typer vendors click: its own classes, not click's
+from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 
 from services.cli_errors import describe
@@ -41,9 +42,9 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print `error: message` on stderr (credentials redacted, text made safe) and exit `code`."""
     lines = redact_text(message).splitlines() or [""]
     console = err()
-    console.print(f"[red]error:[/red] {shown(lines[0])}", highlight=False)
+    console.print(f"[red]error:[/red] {shown(lines[0])}", highlight=False, soft_wrap=True)
     for line in lines[1:]:
-        console.print(f"  {shown(line)}", highlight=False)
+        console.print(f"  {shown(line)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -54,12 +55,12 @@ class GuardedGroup(TyperGroup):
     Anything `describe` does not know is a defect and keeps its traceback.
     """
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: Context) -> object:
         try:
             return super().invoke(ctx)
-        except click.exceptions.Exit:
+        except typer.Exit:
             raise
-        except click.UsageError as error:
+        except UsageError as error:
             command = ctx.command_path
             if error.ctx is not None:
                 command = error.ctx.command_path

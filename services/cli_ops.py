@@ -47,7 +47,7 @@ def export(
         _fail(str(error))
     with _progress("reading stream JIP") as progress:
         task = progress.add_task("seq", total=None)
-        messages = _run(
+        messages, fingerprint = _run(
             _read_configured(
                 settings,
                 wanted,
@@ -56,6 +56,7 @@ def export(
             "reading the configured broker",
         )
     counts = write_export(file, messages)
+    _record_fingerprint(file, fingerprint)
     table = _counts_table(f"exported {len(messages)} events to {shown(str(file))}", counts)
     if messages:
         table.caption = f"stream sequences {messages[0].seq}..{messages[-1].seq}"
@@ -63,16 +64,34 @@ def export(
 
 
 async def _read_configured(settings, wanted, on_progress):  # type: ignore[no-untyped-def]
-    """Read the configured broker, or with none the embedded one's store in the data directory."""
+    """Read the configured broker, or with none the embedded one's store in the data directory;
+    returns the messages and the broker's fingerprint."""
     from services.embedded import EmbeddedNats
-    from services.export import read_range
 
     if settings.broker_url:
-        return await read_range(settings, wanted, on_progress=on_progress)
+        return await _read_and_fingerprint(settings, wanted, settings.broker_url, on_progress)
     if not (settings.nats_dir()).is_dir():
         _fail(f"INTERN_MATCH_BROKER_URL is not set and {settings.nats_dir()} holds no stream")
     async with EmbeddedNats(settings.data_dir) as server:
-        return await read_range(settings, wanted, broker_url=server.url, on_progress=on_progress)
+        return await _read_and_fingerprint(settings, wanted, server.url, on_progress)
+
+
+async def _read_and_fingerprint(settings, wanted, url, on_progress):  # type: ignore[no-untyped-def]
+    from services.export import read_range, source_fingerprint
+
+    messages = await read_range(settings, wanted, broker_url=url, on_progress=on_progress)
+    return messages, await source_fingerprint(settings, url)
+
+
+def _record_fingerprint(file: Path, fingerprint: dict[str, str]) -> None:
+    """Put the source's fingerprint into the export's sidecar, keeping what else it records."""
+    from services.export_meta import ExportMeta, read_meta, write_meta
+
+    try:
+        meta = read_meta(file) or ExportMeta()
+    except ValueError:
+        meta = ExportMeta()
+    write_meta(file, meta.model_copy(update={"source_fingerprint": fingerprint}))
 
 
 def replay(
@@ -109,6 +128,7 @@ def replay(
     if (file is None) == (from_broker is None):
         _fail("give exactly one of --file FILE or --from-broker URL")
     plan = rp.plan_replay(_source(settings, file, from_broker, from_seq, to_seq))
+    fingerprint = None if dry_run else _source_fingerprint(settings, file, from_broker)
     table = _counts_table("to replay" if not dry_run else "dry run: would send", plan.by_subject())
     table.caption = (
         f"rounds: {shown(', '.join(plan.rounds)) or 'none'}; skipped (not inbound): {plan.skipped}"
@@ -130,12 +150,14 @@ def replay(
                     verify_rounds=verify,
                     timeout=timeout,
                     on_progress=lambda n: progress.update(task, completed=n),
+                    source_fingerprint=fingerprint,
                 ),
                 "replaying into the target",
             )
         except TimeoutError:
-            _err().print(f"[red]a replayed round got no answer within {timeout:g} s[/red]")
-            raise typer.Exit(1) from None
+            _fail(f"a replayed round got no answer within {timeout:g} s; raise --timeout", 1)
+        except rp.ReplayRefusedError as error:
+            _fail(str(error))
     _out().print(
         f"sent {summary.sent}; duplicates acknowledged by the stream {summary.duplicates}; "
         f"rounds found {len(plan.rounds)}"
@@ -157,6 +179,31 @@ def _source(settings, file, from_broker, from_seq, to_seq) -> list[bytes]:  # ty
             "--from-broker",
         )
     return [m.body for m in messages]
+
+
+def _source_fingerprint(
+    settings: Any, file: Path | None, from_broker: str | None
+) -> dict[str, str] | None:
+    """The source broker's fingerprint: the export's sidecar, or read live from --from-broker."""
+    from services.export import source_fingerprint
+    from services.export_meta import meta_path, read_meta
+
+    if from_broker is not None:
+        live = source_fingerprint(settings, from_broker)
+        return dict(_run(live, "reading the source", "--from-broker"))
+    if file is None:
+        return None
+    try:
+        meta = read_meta(file)
+    except ValueError as error:
+        _fail(f"{error}\nexport the events again, or remove the sidecar to replay unchecked")
+    if meta is None or not meta.source_fingerprint:
+        _err().print(
+            f"warning: {shown(str(meta_path(file)))} records no source fingerprint: whether the "
+            "target is the source of these events cannot be checked"
+        )
+        return None
+    return meta.source_fingerprint
 
 
 def _print_verdicts(verdicts) -> None:  # type: ignore[no-untyped-def]

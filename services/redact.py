@@ -13,8 +13,8 @@ _NEXT_SERVER = re.compile(r",\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)")
 
 
 def redact_url(url: str) -> str:
-    """`url` with its credentials hidden: the password of `user:password@` (a bare `token@`
-    entirely) and the value of query parameters named like a secret (`?password=`, `?token=`).
+    """`url` without credentials: no `user:password@` or `token@` part, and `***` for the value
+    of query parameters named like a secret (`?password=`, `?token=`, `?sslkey=`).
 
     A comma-separated server list (`nats://a:1,nats://b:2`) is redacted server by server.
     """
@@ -25,12 +25,7 @@ def redact_url(url: str) -> str:
     if not sep:
         scheme, rest = "", url
     rest = _QUERY_PAIR.sub(_hide_secret_value, rest)
-    userinfo, at, location = rest.rpartition("@")
-    if at:
-        user, colon, _ = userinfo.partition(":")
-        shown_user = f"{user}:{_HIDDEN}" if colon and user else _HIDDEN
-        rest = f"{shown_user}@{location}"
-    return scheme + sep + rest
+    return scheme + sep + rest.rpartition("@")[2]
 
 
 def _hide_secret_value(match: re.Match[str]) -> str:
