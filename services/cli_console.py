@@ -23,13 +23,14 @@ if TYPE_CHECKING:
 
 
 def out() -> Console:
-    """Standard output, built per use so COLUMNS and a swapped sys.stdout apply."""
-    return Console()
+    """Standard output, built per use so COLUMNS and a swapped sys.stdout apply; no `:emoji:`
+    codes are replaced, so text from events prints as written."""
+    return Console(emoji=False)
 
 
 def err() -> Console:
     """Standard error, for progress, status and errors."""
-    return Console(stderr=True)
+    return Console(stderr=True, emoji=False)
 
 
 def progress(label: str) -> Progress:

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from services.cli_console import database_to_read
+from services.cli_console import database_to_read, err, out
 from services.cli_console import fail as _cli_fail
 from services.terminal import shown, visible
 
@@ -58,8 +57,8 @@ def list_(
         cells = (s["id"], s["subject"], s["original_id"] or "-", s["received_at"],
                  s["first_error"], s["resubmitted_at"] or "-")  # fmt: skip
         table.add_row(*(shown(cell) for cell in cells))
-    Console().print(table)
-    Console(stderr=True).print(f"{len(found)} dead letters")
+    out().print(table)
+    err().print(f"{len(found)} dead letters")
 
 
 def _summary(d: Any) -> dict[str, Any]:
@@ -87,9 +86,8 @@ def show(dead_letter_id: str = typer.Argument(..., help="Id from `dead-letters l
         engine.dispose()
     if not found:
         _fail(f"no dead letter {dead_letter_id}", 2)
-    err = Console(stderr=True)
     for e in found[0].errors:
-        err.print(shown(f"{e['loc']}: {e['msg']}"), highlight=False)
+        err().print(shown(f"{e['loc']}: {e['msg']}"), highlight=False)
     raw = found[0].raw  # as received, for correction; a terminal sees its controls escaped
     typer.echo(visible(raw) if sys.stdout.isatty() else raw)
 
@@ -119,7 +117,7 @@ def resubmit(
         outcome = apply_corrected(intake, dead_letter_id, file.read_bytes().strip())
     except ContractError as error:
         for e in error.errors:
-            Console(stderr=True).print(shown(f"still invalid: {e.loc}: {e.msg}"), highlight=False)
+            err().print(shown(f"still invalid: {e.loc}: {e.msg}"), highlight=False)
         raise typer.Exit(1) from None
     except UnknownDeadLetter:
         _fail(f"no dead letter {dead_letter_id} waiting for resubmission", 2)

@@ -7,7 +7,7 @@ import re
 
 _HIDDEN = "***"
 _SECRET_KEYS = re.compile(r"pass|pwd|token|secret|key|auth|cred|sig", re.IGNORECASE)
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
 _QUERY_PAIR = re.compile(r"([?&;])([^=&;#?]*)=([^&;#]*)")
 _NEXT_SERVER = re.compile(r",\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)")
 
