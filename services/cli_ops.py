@@ -259,7 +259,7 @@ def _run(awaitable: Any, what: str, setting: str = "INTERN_MATCH_BROKER_URL") ->
     except (nats.errors.Error, OSError) as error:
         reason = f"{type(error).__name__} {error}".strip()
         hint = f"check {setting}: is the service running there (it creates stream JIP)?"
-        _fail(f"{what}: {reason}\n{hint}", 1)
+        _fail(f"{what}: {reason}\n{hint}")
 
 
 def _counts_table(title: str, counts: dict[str, int]) -> Table:
