@@ -238,7 +238,7 @@ def report(
     try:
         data = load_report(engine, round_id, rulesets)
     except RoundNotFoundError as error:
-        _fail(f"{error} ({url})\ncheck the round id, or INTERN_MATCH_DATABASE_URL", 1)
+        _fail(f"{error} ({url})\ncheck the round id, or INTERN_MATCH_DATABASE_URL")
     finally:
         engine.dispose()
     if html is not None:
