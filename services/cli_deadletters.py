@@ -4,12 +4,16 @@ Entry point only: options in, calls on services.deadletters out; never brokers o
 """
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from services.cli_console import database_to_read, err, out
+from services.cli_console import fail as _cli_fail
+from services.terminal import shown, visible
 
 dead_letters = typer.Typer(
     help="Rejected inbound events: list them, show one, resubmit a corrected body.",
@@ -26,7 +30,7 @@ def _engine() -> Any:
     from services.db import make_engine
     from services.settings import Settings
 
-    return make_engine(Settings().database_url_or_default())
+    return make_engine(database_to_read(Settings()))
 
 
 @dead_letters.command("list")
@@ -45,15 +49,16 @@ def list_(
         engine.dispose()
     if as_json:
         for d in found:
-            typer.echo(json.dumps(_summary(d), ensure_ascii=False))
+            typer.echo(json.dumps(_summary(d)))  # ASCII: no control or BiDi character passes
         return
     table = Table("id", "subject", "original id", "received", "first error", "resubmitted")
     for d in found:
         s = _summary(d)
-        table.add_row(s["id"], s["subject"], s["original_id"] or "-", s["received_at"],
-                      s["first_error"], s["resubmitted_at"] or "-")  # fmt: skip
-    Console().print(table)
-    Console(stderr=True).print(f"{len(found)} dead letters")
+        cells = (s["id"], s["subject"], s["original_id"] or "-", s["received_at"],
+                 s["first_error"], s["resubmitted_at"] or "-")  # fmt: skip
+        table.add_row(*(shown(cell) for cell in cells))
+    out().print(table)
+    err().print(f"{len(found)} dead letters")
 
 
 def _summary(d: Any) -> dict[str, Any]:
@@ -81,10 +86,10 @@ def show(dead_letter_id: str = typer.Argument(..., help="Id from `dead-letters l
         engine.dispose()
     if not found:
         _fail(f"no dead letter {dead_letter_id}", 2)
-    err = Console(stderr=True)
     for e in found[0].errors:
-        err.print(f"{e['loc']}: {e['msg']}", markup=False, highlight=False)
-    typer.echo(found[0].raw)
+        err().print(shown(f"{e['loc']}: {e['msg']}"), highlight=False)
+    raw = found[0].raw  # as received, for correction; a terminal sees its controls escaped
+    typer.echo(visible(raw) if sys.stdout.isatty() else raw)
 
 
 @dead_letters.command("resubmit")
@@ -122,7 +127,7 @@ def resubmit(
                                              file.read_bytes().strip(), utc_now))  # fmt: skip
     except ContractError as error:
         for e in error.errors:
-            Console(stderr=True).print(f"still invalid: {e.loc}: {e.msg}", markup=False)
+            err().print(shown(f"still invalid: {e.loc}: {e.msg}"), highlight=False)
         raise typer.Exit(1) from None
     except NotResubmittable as error:
         _fail(f"cannot resubmit: {error}", 1)
@@ -137,5 +142,4 @@ def resubmit(
 
 
 def _fail(message: str, code: int) -> None:
-    Console(stderr=True).print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code)
+    _cli_fail(message, code)

@@ -6,6 +6,7 @@ Imports nats-py, contracts and settings; never the database, the intake or match
 import asyncio
 import datetime as dt
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from services.security import FirstConnectGuard, connect_options
 from services.settings import Settings
 
 OPERATOR_SOURCE = "/intern-match-cli"
+log = logging.getLogger(__name__)
 _ANSWERS = {"jip.round.completed.v1", "jip.round.failed.v1"}
 
 
@@ -41,7 +43,7 @@ async def connect(settings: Settings, broker_url: str | None = None) -> Client:
     url = broker_url or settings.broker_url
     if not url:
         raise ValueError("no broker URL: set INTERN_MATCH_BROKER_URL or pass broker_url")
-    guard = FirstConnectGuard(url)
+    guard = _CommandGuard(url)
     return await nats.connect(
         url,
         max_reconnect_attempts=5,
@@ -49,6 +51,18 @@ async def connect(settings: Settings, broker_url: str | None = None) -> Client:
         **connect_options(settings),
         **guard.callbacks(),
     )
+
+
+class _CommandGuard(FirstConnectGuard):
+    """For a one-shot command: a broker away before the first connect is not logged per attempt;
+    the command ends with one message naming INTERN_MATCH_BROKER_URL when the attempts run out.
+    """
+
+    async def on_error(self, error: Exception) -> None:
+        if not self.has_connected and self.refusal(error) is None:
+            log.debug("broker not reachable yet", extra={"broker_url": self.url})
+            return
+        await super().on_error(error)
 
 
 async def publish_events(

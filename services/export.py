@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import nats
+import nats.js.errors
+from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from contracts import INBOUND_KINDS, STREAM, subject_of
@@ -145,3 +147,30 @@ def write_export(path: Path, messages: list[StreamMessage]) -> dict[str, int]:
     if written.left_out:
         counts[LEFT_OUT] = written.left_out
     return counts
+
+
+async def source_fingerprint(settings: Settings, broker_url: str | None = None) -> dict[str, str]:
+    """The fingerprint of the broker at `broker_url` (default: the configured one)."""
+    client = await connect(settings, broker_url)
+    try:
+        return await broker_fingerprint(client)
+    finally:
+        await client.close()
+
+
+async def broker_fingerprint(client: Client) -> dict[str, str]:
+    """What tells one broker from another: stream JIP's creation time (kept across restarts, new
+    for every stream) and the cluster's name, or a lone server's id (new at every start).
+
+    A broker without stream JIP has no `stream_created`.
+    """
+    info = client._server_info  # the INFO the connected server sent; nats-py has no accessor
+    cluster = info.get("cluster")
+    found = {"server": f"cluster {cluster}" if cluster else f"server {info.get('server_id', '?')}"}
+    try:
+        stream = await client.jetstream().stream_info(STREAM)
+    except nats.js.errors.NotFoundError:
+        return found
+    if stream.created is not None:
+        found["stream_created"] = stream.created.isoformat()
+    return found

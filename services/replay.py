@@ -6,13 +6,14 @@ import asyncio
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from contracts import INBOUND_KINDS, STREAM, Kind, subject_of
 from contracts.subjects import kind_of_type
 from services.client import connect, wait_round
+from services.export import source_fingerprint as fingerprint_at
 from services.export_meta import ExportMeta
 from services.offline import run_offline
 from services.rounds import RulesetFor
@@ -229,8 +230,10 @@ async def replay_into(
     timeout: float = 600.0,
     on_progress: Callable[[int], None] | None = None,
     source_rules: SourceRules | None = None,
+    source_fingerprint: Mapping[str, str] | None = None,
 ) -> tuple[SendSummary, list[Verdict] | None]:
-    """Send the plan to the target and, if asked, verify its rounds.
+    """Send the plan to the target and, if asked, verify its rounds; a target whose fingerprint
+    matches `source_fingerprint` (the broker the events came from) raises ReplayRefusedError.
 
     With no broker URL the target is started here: the embedded broker and database on the
     target's data directory, run for the length of the replay (a self-contained staging).
@@ -243,9 +246,30 @@ async def replay_into(
             return await replay_into(
                 target, plan, rulesets, verify_rounds=verify_rounds, timeout=timeout,
                 on_progress=on_progress, source_rules=source_rules,
+                source_fingerprint=source_fingerprint,
             )  # fmt: skip
+    await refuse_the_source_as_target(settings, source_fingerprint)
     summary = await send(settings, plan, on_progress=on_progress)
     verdicts = (
         await verify(settings, plan, rulesets, timeout, source_rules) if verify_rounds else None
     )
     return summary, verdicts
+
+
+_SAME = {"stream_created": "stream JIP created at", "server": "server identity"}
+
+
+async def refuse_the_source_as_target(settings: Settings, source: Mapping[str, str] | None) -> None:
+    """Raise ReplayRefusedError when the target broker is the one the events came from: the same
+    stream JIP (its creation time) or the same server or cluster, whatever the settings call it.
+    """
+    if not source:
+        return
+    target = await fingerprint_at(settings)
+    same = [f"{_SAME[key]} {source[key]}" for key in _SAME if source.get(key) == target.get(key)
+            and source.get(key)]  # fmt: skip
+    if same:
+        raise ReplayRefusedError(
+            f"the target broker is the source of these events ({'; '.join(same)}): "
+            "point INTERN_MATCH_BROKER_URL at another broker; nothing was sent"
+        )

@@ -4,6 +4,8 @@ Nothing is read at import time: build `Settings()` in the composition root.
 Imports pydantic only, and services.sources when the source rules are validated.
 """
 
+import os
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -100,6 +102,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="before")
     @classmethod
+    def _unambiguous_environment(cls, data: Any) -> Any:
+        """Refuse INTERN_MATCH_* variables set in two letter cases to different values."""
+        refuse_ambiguous(os.environ)
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
     def _secrets_from_files(cls, data: Any) -> Any:
         """`<name>_file` fills `<name>` from a secrets file when `<name>` itself is unset."""
         if not isinstance(data, dict):
@@ -136,3 +145,24 @@ class Settings(BaseSettings):
 
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+
+ENV_PREFIX = "INTERN_MATCH_"
+
+
+def refuse_ambiguous(environ: Mapping[str, str]) -> None:
+    """Raise ValueError naming both variables when one setting is set twice, in two letter
+    cases, to different values: pydantic-settings reads names case-insensitively, so which one
+    wins (say `intern_match_environment=development` over `INTERN_MATCH_ENVIRONMENT=production`)
+    would be an accident. Values are not named: they may be secrets."""
+    seen: dict[str, str] = {}
+    for name in sorted(environ):
+        key = name.upper()
+        if not key.startswith(ENV_PREFIX):
+            continue
+        other = seen.setdefault(key, name)
+        if other != name and environ[other] != environ[name]:
+            raise ValueError(
+                f"ambiguous settings: {other} and {name} are both set, to different values; "
+                "unset one of them"
+            )

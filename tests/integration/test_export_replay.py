@@ -166,10 +166,10 @@ async def test_the_production_guard_refuses_unless_production_is_named_with_the_
 
     assert unnamed.exit_code == 2 and "does not match" in unnamed.output
     assert unconfirmed.exit_code == 2 and "--yes-production" in unconfirmed.output
-    assert confirmed.exit_code == 0, confirmed.output
-    sent = len(_bodies())
-    assert f"duplicates acknowledged by the stream {sent}" in confirmed.output
-    assert await _messages(prod) == before  # the refusals and the duplicates added nothing
+    # confirmed, but the target is the very broker the export came from
+    assert confirmed.exit_code == 2, confirmed.output
+    assert "the target broker is the source of these events" in confirmed.output
+    assert await _messages(prod) == before  # the refusals added nothing
 
 
 async def test_a_dry_run_shows_counts_and_rounds_and_sends_nothing(
