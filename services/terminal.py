@@ -2,15 +2,12 @@
 
 Imports rich only. Everything an event can set (types, ids, sources, error messages quoting
 them) passes `shown` before a console prints it: rich markup is escaped, so `[link=...]` or
-`[reverse]` print as written, and control characters (ESC, the C0 and C1 sets, BiDi overrides
-and other invisible format characters) print as visible escapes such as `\\x1b`.
+`[reverse]` print as written, and every character `str.isprintable` refuses (ESC, the C0 and
+C1 sets, BiDi overrides and other format characters, separators and spaces other than the plain
+one) prints as a visible escape such as `\\x1b`.
 """
 
-import unicodedata
-
 from rich.markup import escape
-
-_INVISIBLE = frozenset(("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"))
 
 
 def visible(text: str) -> str:
@@ -21,7 +18,9 @@ def visible(text: str) -> str:
 
 
 def _hidden(ch: str) -> bool:
-    return unicodedata.category(ch) in _INVISIBLE
+    """Control, format, separator and unassigned characters: all but the plain space that
+    `str.isprintable` refuses (a no-break space looks like a space and is not one)."""
+    return not ch.isprintable()
 
 
 def _escape_char(ch: str) -> str:
