@@ -92,7 +92,8 @@ def test_a_dead_letter_is_stored_whatever_its_bytes(engine) -> None:
 def test_errors_holding_nul_or_surrogates_are_stored(engine) -> None:
     error = ContractError([FieldError("k\x00\ud800", "m\udc00\x00")], "id", "jip.vacancy.posted")
     segment = Segment()
-    segment.dead_letter(to_dead_lettered(error, b"\x00\xed\xa0\x80", RECEIVED), error)
+    body = b"\x00\xed\xa0\x80"
+    segment.dead_letter(to_dead_lettered(error, body, RECEIVED), error, body)
     with engine.begin() as connection:
         segment.flush(connection)
     [row] = dead_letters(engine)
