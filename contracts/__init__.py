@@ -42,7 +42,9 @@ from contracts.subjects import (
     STREAM,
     Kind,
     dlq_subject,
+    dlq_type,
     subject_of,
+    subject_of_type,
     type_of,
 )
 from contracts.vocabulary import (
@@ -84,9 +86,11 @@ __all__ = [
     "VacancyClosed",
     "VacancyPosted",
     "dlq_subject",
+    "dlq_type",
     "make_event",
     "parse_event",
     "subject_of",
+    "subject_of_type",
     "to_json_bytes",
     "type_of",
 ]

@@ -5,12 +5,18 @@ Imports pydantic and the standard library only.
 
 import datetime as dt
 import json
-from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from contracts._base import Payload
+from contracts.body import (
+    ContractError,
+    FieldError,
+    may_hide_unsafe_text,
+    read_object,
+    unreadable,
+)
 from contracts.inbound import (
     ApplicantRegistered,
     ApplicantWithdrawn,
@@ -92,48 +98,53 @@ def holds_float(annotation: Any, seen: frozenset[type] = frozenset()) -> bool:
     return any(holds_float(arg, seen) for arg in get_args(annotation))
 
 
+def field_names(annotation: Any, seen: frozenset[type] = frozenset()) -> frozenset[str]:
+    """Every field name a value of this type may hold, nested models included."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation in seen:
+            return frozenset()
+        inner = seen | {annotation}
+        names = set(annotation.model_fields)
+        for info in annotation.model_fields.values():
+            names |= field_names(info.annotation, inner)
+        return frozenset(names)
+    return frozenset().union(*(field_names(arg, seen) for arg in get_args(annotation)))
+
+
+FIELD_NAMES = frozenset().union(*(field_names(envelope) for envelope in _ENVELOPES.values()))
+"""The names the contract defines; any other name in a body is written `<unknown field>`."""
+
 FLOAT_FREE = frozenset(p for p in PAYLOADS.values() if not holds_float(p))
 """Payloads whose events `to_json_bytes` writes with pydantic's serializer."""
 
 DEAD_LETTER_ENVELOPE = CloudEvent[DeadLettered]
 
 
-@dataclass(frozen=True)
-class FieldError:
-    loc: str
-    msg: str
-
-
-class ContractError(ValueError):
-    """A body that is not a valid event of contract v1; `errors` names each field and reason."""
-
-    def __init__(self, errors: list[FieldError], original_id: str | None, subject: str) -> None:
-        self.errors = errors
-        self.original_id = original_id
-        self.subject = subject
-        super().__init__("; ".join(f"{e.loc}: {e.msg}" for e in errors))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled whole, so an error found in a worker process reaches the intake intact."""
-        return (type(self), (self.errors, self.original_id, self.subject))
-
-
 def parse_event(body: bytes | str, subject: str | None = None) -> CloudEvent[Any]:
     """Validate a raw body as a CloudEvent of contract v1.
 
     `subject` is the NATS subject it arrived on (None for file input): its kind must match `type`.
-    Raises ContractError naming every offending field.
+    Raises ContractError naming every offending field, and nothing else whatever the body holds.
+    Text with NUL or an unpaired surrogate is rejected (PostgreSQL can store neither), so every
+    database and an offline run judge a body alike.
     """
-    raw = body.encode() if isinstance(body, str) else body
     where = subject or "jip.unknown"
-    if len(raw) > MAX_BODY_BYTES:
-        raise ContractError(
-            [FieldError("body", f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")],
-            None,
-            where,
-        )
-    event = _valid_on_subject(raw, subject)
-    return event if event is not None else _parse_or_explain(raw, subject, where)
+    try:
+        raw = body.encode() if isinstance(body, str) else body
+        if len(raw) > MAX_BODY_BYTES:
+            raise ContractError(
+                [FieldError("body", f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")],
+                None,
+                where,
+            )
+        event = _valid_on_subject(raw, subject)
+        if event is not None and not may_hide_unsafe_text(raw):
+            return event
+        return _parse_or_explain(raw, subject, where)
+    except ContractError:
+        raise
+    except Exception as exc:  # a failure nobody foresaw is a rejected body all the same
+        raise ContractError([FieldError("body", unreadable(exc))], None, where) from None
 
 
 _KIND_OF_SUBJECT = {subject_of(kind): kind for kind in Kind}
@@ -150,35 +161,52 @@ def _valid_on_subject(raw: bytes, subject: str | None) -> CloudEvent[Any] | None
         return None
     try:
         event = _ENVELOPES[kind].model_validate_json(raw)
-    except ValidationError:
+    except Exception:  # the slow way names the fields (or the failure)
         return None
     return event if event.type == type_of(kind) else None
 
 
 def _parse_or_explain(raw: bytes, subject: str | None, where: str) -> CloudEvent[Any]:
-    """Parse step by step: JSON, object, known type, type fits the subject, fields."""
-    try:
-        doc = json.loads(raw.decode("utf-8"))  # strict: no lone surrogates smuggled in as bytes
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ContractError([FieldError("body", f"not JSON: {exc}")], None, where) from None
-    if not isinstance(doc, dict):
-        raise ContractError([FieldError("body", "a CloudEvent must be a JSON object")], None, where)
+    """Parse step by step: JSON object, safe text, known type, type fits the subject, fields."""
+    doc, errors = read_object(raw, FIELD_NAMES)
+    if doc is None:
+        raise ContractError(errors, None, where)
     original_id = _readable_id(doc.get("id"))
-    event_type = doc.get("type")
+    source = _readable_id(doc.get("source"))
+    if errors:  # text that cannot be stored, or a number that cannot be read: named first
+        kind = kind_of_type(doc["type"]) if isinstance(doc.get("type"), str) else None
+        fits = kind is not None and subject in (None, subject_of(kind))
+        where = subject_of(kind) if kind and fits else where
+        raise ContractError(errors, original_id, where, source)
+    kind = _kind_on_subject(doc.get("type"), subject, original_id, where, source)
+    try:
+        return _ENVELOPES[kind].model_validate_json(raw)
+    except ValidationError as exc:
+        raise ContractError(_field_errors(exc), original_id, subject_of(kind), source) from None
+
+
+def _kind_on_subject(
+    event_type: Any, subject: str | None, original_id: str | None, where: str, source: str | None
+) -> Kind:
+    """The kind of a known `type` that belongs on the subject; else a ContractError on `type`."""
     kind = kind_of_type(event_type) if isinstance(event_type, str) else None
     if kind is None:
-        msg = "missing" if event_type is None else f"unknown event type {str(event_type)[:100]!r}"
-        raise ContractError([FieldError("type", msg)], original_id, where)
+        msg = (
+            "missing"
+            if event_type is None
+            else f"unknown event type {event_type[:100]!r}"
+            if isinstance(event_type, str)
+            else "must be a string"
+        )
+        raise ContractError([FieldError("type", msg)], original_id, where, source)
     if subject is not None and subject != subject_of(kind):
         raise ContractError(
             [FieldError("type", f"type {event_type} does not belong on subject {subject}")],
             original_id,
             where,
+            source,
         )
-    try:
-        return _ENVELOPES[kind].model_validate_json(raw)
-    except ValidationError as exc:
-        raise ContractError(_field_errors(exc), original_id, subject_of(kind)) from None
+    return kind
 
 
 def _readable_id(value: Any) -> str | None:

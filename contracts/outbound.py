@@ -67,14 +67,48 @@ class RoundFailed(Payload):
     reason: str
 
 
+MAX_DEAD_LETTER_ERRORS = 20
+"""A published dead letter lists at most this many errors (`errors_truncated` says if more)."""
+MAX_ERROR_TEXT = 200
+"""Characters of each error's `loc` and `msg` in a published dead letter."""
+
+
 class ErrorItem(Payload):
-    loc: str = Field(description="Dotted path of the offending field, e.g. data.date_of_birth")
-    msg: str
+    loc: str = Field(
+        max_length=MAX_ERROR_TEXT,
+        description="Dotted path of the offending field, e.g. data.date_of_birth (at most 200 "
+        "characters)",
+    )
+    msg: str = Field(max_length=MAX_ERROR_TEXT, description="Why it was rejected (at most 200)")
 
 
 class DeadLettered(Payload):
-    original_subject: str
-    original_id: str | None = Field(description="CloudEvents id of the rejected event, if readable")
-    errors: list[ErrorItem]
-    raw: str = Field(description="The original body, as text")
-    received_at: dt.datetime
+    """A rejected inbound event (type `jip.dlq.<original kind>.v2`): what was wrong, and a size
+    and digest of the body, never the body itself (it may hold personal data). The full body is
+    kept in the service's dead-letter table for operators."""
+
+    original_subject: str = Field(
+        max_length=200, description="Subject the body arrived on (jip.unknown when not known)"
+    )
+    original_id: str | None = Field(
+        default=None,
+        max_length=256,
+        description="CloudEvents id of the rejected event, when the envelope could be read",
+    )
+    original_source: str | None = Field(
+        default=None,
+        max_length=256,
+        description="CloudEvents source of the rejected event, when the envelope could be read",
+    )
+    errors: list[ErrorItem] = Field(
+        max_length=MAX_DEAD_LETTER_ERRORS,
+        description="At most 20 field errors, each loc and msg at most 200 characters",
+    )
+    errors_truncated: bool = Field(
+        default=False, description="True when more errors were found than are listed"
+    )
+    size_bytes: int = Field(ge=0, description="Size of the rejected body in bytes")
+    sha256: str = Field(
+        pattern=r"^sha256:[0-9a-f]{64}$", description="`sha256:` + hex SHA-256 of the body"
+    )
+    received_at: dt.datetime = Field(description="When the service received the body")

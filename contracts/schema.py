@@ -4,15 +4,17 @@ Imports pydantic and the standard library only; the AsyncAPI document lives in s
 """
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from contracts.envelope import DEAD_LETTER_ENVELOPE, PAYLOADS, CloudEvent
-from contracts.subjects import Kind, type_of
+from contracts.subjects import DEAD_LETTER_SCHEMA, DLQ_PREFIX, DLQ_TYPE_VERSION, Kind, type_of
 
-DEAD_LETTER_TYPE = "jip.dlq.v1"
-"""Key of the dead-letter envelope's schema; dead letters travel on `jip.dlq.<original kind>`."""
+DEAD_LETTER_TYPE = DEAD_LETTER_SCHEMA
+"""Key of the dead-letter envelope's schema; dead letters travel on `jip.dlq.<original kind>`
+with type `jip.dlq.<original kind>.v2`."""
 
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -20,12 +22,24 @@ _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 def json_schemas() -> dict[str, dict[str, Any]]:
     """The envelope schema of every event type, keyed by CloudEvents type, plus the dead letter."""
     schemas = {type_of(kind): _envelope_schema(kind) for kind in Kind}
-    schemas[DEAD_LETTER_TYPE] = _titled(
-        DEAD_LETTER_ENVELOPE.model_json_schema(),
-        DEAD_LETTER_TYPE,
-        "A rejected inbound event, published on jip.dlq.<original kind>",
-    )
+    schemas[DEAD_LETTER_TYPE] = _dead_letter_schema()
     return dict(sorted(schemas.items()))
+
+
+def _dead_letter_schema() -> dict[str, Any]:
+    schema = DEAD_LETTER_ENVELOPE.model_json_schema()
+    pattern = "^" + re.escape(DLQ_PREFIX) + "[a-z.]+" + re.escape(DLQ_TYPE_VERSION) + "$"
+    schema["properties"]["type"] = {
+        "pattern": pattern,
+        "type": "string",
+        "description": "jip.dlq.<original kind>.v2, e.g. jip.dlq.applicant.registered.v2",
+    }
+    return _titled(
+        schema,
+        DEAD_LETTER_TYPE,
+        "A rejected inbound event, published on jip.dlq.<original kind>; it carries no part of "
+        "the rejected body",
+    )
 
 
 def _envelope_schema(kind: Kind) -> dict[str, Any]:

@@ -54,10 +54,29 @@ def type_of(kind: str) -> str:
     return SUBJECT_PREFIX + kind + TYPE_VERSION
 
 
+DLQ_PREFIX = SUBJECT_PREFIX + "dlq."
+DLQ_TYPE_VERSION = ".v2"
+"""Dead letters are of type `jip.dlq.<original kind>.v2` (v1 carried the body; see contract.md)."""
+DEAD_LETTER_SCHEMA = "jip.dlq.v2"
+"""Key (and file name) of the dead-letter envelope's JSON Schema, one for every original kind."""
+
+
 def dlq_subject(original_subject: str) -> str:
     """Dead-letter subject for a rejected event: `jip.dlq.<original kind>`."""
     kind = original_subject.removeprefix(SUBJECT_PREFIX) or "unknown"
-    return SUBJECT_PREFIX + "dlq." + kind
+    return DLQ_PREFIX + kind
+
+
+def dlq_type(original_subject: str) -> str:
+    """Dead-letter CloudEvents type for a rejected event: `jip.dlq.<original kind>.v2`."""
+    return dlq_subject(original_subject) + DLQ_TYPE_VERSION
+
+
+def subject_of_type(event_type: str) -> str:
+    """The subject an event of this type travels on: the type without its version suffix."""
+    if event_type.startswith(DLQ_PREFIX):
+        return event_type.removesuffix(DLQ_TYPE_VERSION)
+    return event_type.removesuffix(TYPE_VERSION)
 
 
 def kind_of_type(event_type: str) -> Kind | None:

@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from faststream import FastStream
 from faststream.nats import NatsBroker
@@ -20,12 +21,15 @@ from services.broker import (
     register_intake,
 )
 from services.intake import BatchOutcome, Inbound, Intake, as_messages
+from services.isolation import isolate, probe
 from services.metrics import ServiceMetrics
 from services.parsing import BatchParser, Parsed
+from services.progress import IntakeProgress
 from services.relay import OutboxRelay
 from services.rounds import SolveRound
 from services.rulesets import RulesetCatalog
 from services.settings import Settings
+from services.sources import SourceRules, log_rules_at_start
 
 _FASTSTREAM_LOG = logging.getLogger("services.faststream")
 
@@ -41,6 +45,7 @@ class ServiceParts:
     relay: OutboxRelay
     subscriber: object
     metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
+    progress: IntakeProgress = field(default_factory=lambda: IntakeProgress(120.0))
 
 
 def rulesets_for(settings: Settings) -> RulesetCatalog:
@@ -60,17 +65,23 @@ def build_service(
     FastStream logs through `services.faststream`, so its records reach the JSON log handler.
     """
     metrics = ServiceMetrics()
+    source_rules = SourceRules.of(settings.sources)
+    log_rules_at_start(source_rules, settings.is_production())
+    progress = IntakeProgress(settings.ready_stall_seconds)
     intake = Intake(
         engine,
         rulesets_for(settings),
         utc_now,
-        metrics.timed(solve_round or run_round),
+        progress.solving(metrics.timed(solve_round or run_round)),
         time_limit_seconds=settings.round_time_limit_seconds,
+        source_rules=source_rules,
     )
     broker = make_broker(
         broker_url, settings, middlewares=[metrics.broker_middleware()], logger=_FASTSTREAM_LOG
     )
-    relay = OutboxRelay(engine, broker, batch=settings.batch_size)
+    relay = OutboxRelay(
+        engine, broker, batch=settings.batch_size, on_parked=metrics.outbox_parked.inc
+    )
 
     def committed(outcome: BatchOutcome) -> None:
         metrics.count_batch(outcome)
@@ -82,8 +93,18 @@ def build_service(
     async def parse(batch: Sequence[Inbound]) -> list[Parsed]:
         return await parser.parse(as_messages(batch))
 
-    consumer = IntakeConsumer(intake.process, parse, on_committed=committed)
-    subscriber = register_intake(broker, consumer, settings.batch_size)
+    consumer = IntakeConsumer(
+        intake.process,
+        parse,
+        isolate=partial(isolate, intake),
+        probe=partial(probe, intake),
+        on_committed=committed,
+        progress=progress,
+    )
+    consumer.settler.on_isolated = lambda stage: metrics.intake_isolated.labels(stage=stage).inc()
+    subscriber = register_intake(
+        broker, consumer, settings.batch_size, settings.broker_inbox_prefix
+    )
     app = FastStream(broker, logger=_FASTSTREAM_LOG)
 
     recovery = IntakeRecovery(settings.batch_size)
@@ -106,4 +127,4 @@ def build_service(
         await recovery.close()
         await relay.flush()
 
-    return ServiceParts(app, broker, intake, consumer, relay, subscriber, metrics)
+    return ServiceParts(app, broker, intake, consumer, relay, subscriber, metrics, progress)

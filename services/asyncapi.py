@@ -37,7 +37,10 @@ def _describe(broker: NatsBroker) -> None:
     broker.publisher(
         "jip.dlq.>",
         title="jip.dlq:publish",
-        description="Rejected inbound events, on jip.dlq.<original kind>",
+        description=(
+            "Rejected inbound events, on jip.dlq.<original kind>, type "
+            "jip.dlq.<original kind>.v2: errors, size and SHA-256 of the body, never the body"
+        ),
         schema=CloudEvent[DeadLettered],
     )
 

@@ -6,8 +6,8 @@ Imports FastStream, nats-py, contracts and the intake's batch types; never match
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, TypeVar
 
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
@@ -22,10 +22,13 @@ from nats.js.errors import NotFoundError
 from contracts import INBOUND_KINDS, STREAM, subject_of
 from services.backoff import Backoff
 from services.intake import BatchOutcome, Inbound
+from services.progress import IntakeProgress
 from services.security import FirstConnectGuard, broker_security
 from services.settings import Settings
+from services.settle import Commit, Isolate, Parse, Probe, Settler
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 INTAKE_DURABLE = "intern-match-intake"
 DUPLICATE_WINDOW_SECONDS = 20 * 60
@@ -60,6 +63,7 @@ def make_broker(
         security=broker_security(settings),
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
+        inbox_prefix=settings.broker_inbox_prefix,
         graceful_timeout=graceful_timeout or settings.round_time_limit_seconds + 60.0,
         middlewares=tuple(middlewares),
         **({"logger": logger} if logger else {}),
@@ -83,38 +87,68 @@ def intake_consumer_config(batch_size: int) -> ConsumerConfig:
     )
 
 
-Parse = Callable[[Sequence[Inbound]], Awaitable[Sequence[Any]]]
-Commit = Callable[[Sequence[Inbound], Sequence[Any]], BatchOutcome]
-
-
 class IntakeConsumer:
     """A pipeline over fetched batches: batch N+1 is being validated (`parse`, in a worker
     process) while batch N commits (`process`, in a thread) and the next one is fetched.
 
     Batches commit one at a time in stream order, and each is acknowledged only after its commit.
-    When `process` raises (e.g. the database is away) the batch is retried with back-off, later
-    batches waiting behind it; the server is told it is still in progress, so nothing is
-    redelivered meanwhile.
+    A batch that fails is settled in place (services.settle): retried while the database is
+    away, split once it answers, the event that fails alone isolated as a dead letter; later
+    batches wait behind it, and the server is told it is still in progress, so nothing is
+    redelivered meanwhile. A batch is handed back uncommitted only while stopping.
     """
 
     def __init__(
         self,
         process: Commit,
         parse: Parse,
+        isolate: Isolate,
+        probe: Probe,
         on_committed: Callable[[BatchOutcome], None] = lambda _: None,
         backoff: Backoff | None = None,
+        progress: IntakeProgress | None = None,
     ) -> None:
-        self.process = process
-        self.parse = parse
         self.on_committed = on_committed
-        self.backoff = backoff or Backoff(initial=0.5, cap=30.0)
+        self.progress = progress or IntakeProgress(stall_seconds=float("inf"))
         self.batches = 0
-        self.failures = 0
         self._slots = asyncio.Semaphore(PIPELINE)
         self._tail: asyncio.Task[bool] | None = None
+        self._in_flight = 0
         self._stopping = asyncio.Event()
         self._park: asyncio.Event | None = None
         self._parked = asyncio.Event()
+        backoff = backoff or Backoff(initial=0.5, cap=30.0)
+        self.settler = Settler(process, parse, isolate, probe, backoff, self._stopping)
+        self.settler.on_moved = self.progress.moved
+
+    @property
+    def process(self) -> Commit:
+        return self.settler.process
+
+    @process.setter
+    def process(self, process: Commit) -> None:
+        self.settler.process = process
+
+    @property
+    def parse(self) -> Parse:
+        return self.settler.parse
+
+    @parse.setter
+    def parse(self, parse: Parse) -> None:
+        self.settler.parse = parse
+
+    @property
+    def backoff(self) -> Backoff:
+        return self.settler.backoff
+
+    @backoff.setter
+    def backoff(self, backoff: Backoff) -> None:
+        self.settler.backoff = backoff
+
+    @property
+    def failures(self) -> int:
+        """Tries of a batch, part or dead letter that failed, since the start."""
+        return self.settler.failures
 
     async def on_inbound_batch(self, message: NatsMessage) -> None:
         """Start the batch on its way and return, so the next one is fetched meanwhile."""
@@ -126,8 +160,12 @@ class IntakeConsumer:
     async def _start(self, msgs: list[Msg]) -> None:
         batch = [Inbound(m.subject, m.data, _stream_seq(m)) for m in msgs]
         await self._slots.acquire()
-        parsed = asyncio.ensure_future(self.parse(batch))
-        self._tail = asyncio.create_task(self._commit_in_turn(self._tail, msgs, batch, parsed))
+        if self._in_flight == 0:  # work starts now, not when the last batch committed
+            self.progress.moved()
+        self._in_flight += 1
+        parsed = _retrieved(asyncio.ensure_future(self.parse(batch)))
+        tail = self._commit_in_turn(self._tail, msgs, batch, parsed)
+        self._tail = _retrieved(asyncio.create_task(tail))
 
     async def _commit_in_turn(
         self,
@@ -136,56 +174,35 @@ class IntakeConsumer:
         batch: list[Inbound],
         parsed: "asyncio.Future[Sequence[Any]]",
     ) -> bool:
-        """Commit after the batch before; True once committed and acknowledged."""
+        """Commit after the batch before; True once committed. False only while stopping: a
+        batch before it was handed back, or this one did not commit in its last try."""
         try:
             async with _in_progress(msgs):
                 if previous is not None and not await previous:
-                    await _release(msgs)
-                    return False
-                outcome = await self._commit(batch, await parsed)
+                    outcome = None
+                else:
+                    outcome = await self.settler.settle(batch, parsed)
             if outcome is None:
                 await _release(msgs)
                 return False
-            for m in msgs:  # one task per ack cost more than the acks themselves
-                await m.ack()
-            self.batches += 1
-            self.on_committed(outcome)
+            await self._acknowledge(msgs, outcome)
             return True
-        except Exception as error:  # the type only: a message may quote an event's data
-            log.error(
-                "intake batch abandoned; it will be redelivered",
-                extra={"error": type(error).__name__, "batch": len(batch)},
-            )
-            await _release(msgs)
-            return False
         finally:
+            self._in_flight -= 1
             self._slots.release()
 
-    async def _commit(self, batch: list[Inbound], parsed: Sequence[Any]) -> BatchOutcome | None:
-        """Commit, retrying with back-off until it succeeds; None when a try fails while the
-        consumer is draining (stopping gives up on a database that is away)."""
-        while True:
-            try:
-                outcome = await asyncio.to_thread(self.process, batch, parsed)
-            except Exception as error:
-                self.failures += 1
-                delay = self.backoff.next_delay()
-                log.error(
-                    "intake batch failed; retrying",
-                    extra={
-                        "error": type(error).__name__,
-                        "batch": len(batch),
-                        "first_stream_seq": batch[0].stream_seq,
-                        "retry_in_seconds": delay,
-                    },
-                )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), delay)
-                if self._stopping.is_set():
-                    return None
-                continue
-            self.backoff.reset()
-            return outcome
+    async def _acknowledge(self, msgs: list[Msg], outcome: BatchOutcome) -> None:
+        """Acks after the commit; a lost ack means a redelivery, which the inbox skips."""
+        try:
+            for m in msgs:  # one task per ack cost more than the acks themselves
+                await m.ack()
+        except Exception as error:
+            log.warning(
+                "intake batch committed but not acknowledged; it comes again and is skipped",
+                extra={"error": type(error).__name__, "batch": len(msgs)},
+            )
+        self.batches += 1
+        self.on_committed(outcome)
 
     async def stop_fetching(self, subscriber: Any, wait: float = 2.0) -> None:
         """Stop `subscriber` without a batch fetched meanwhile being dropped.
@@ -209,6 +226,19 @@ class IntakeConsumer:
         self._stopping.set()
         if self._tail is not None:
             await asyncio.wait([self._tail], timeout=timeout)
+
+
+def _retrieved(future: "asyncio.Future[T]") -> "asyncio.Future[T]":
+    """`future` with its outcome retrieved when it ends, whoever awaits it or not: a batch handed
+    back while stopping leaves its parse unawaited, and asyncio would log that parse's error
+    with a traceback ("Task exception was never retrieved")."""
+    future.add_done_callback(_retrieve)
+    return future
+
+
+def _retrieve(future: "asyncio.Future[Any]") -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def _release(msgs: list[Msg]) -> None:
@@ -346,9 +376,13 @@ def _keep_raw(message: Any) -> Any:
     return message.body
 
 
-def register_intake(broker: NatsBroker, consumer: IntakeConsumer, batch_size: int) -> Any:
-    """Subscribe `consumer` as the durable batch pull consumer of the inbound subjects."""
+def register_intake(
+    broker: NatsBroker, consumer: IntakeConsumer, batch_size: int, inbox_prefix: str = "_INBOX"
+) -> Any:
+    """Subscribe `consumer` as the durable batch pull consumer of the inbound subjects; the
+    fetched events arrive on `<inbox_prefix>.` subjects (private ones in deploy/nats.conf)."""
     subscriber = broker.subscriber(
+        inbox_prefix=f"{inbox_prefix}.".encode(),
         config=intake_consumer_config(batch_size),
         durable=INTAKE_DURABLE,
         stream=jip_stream(),

@@ -10,17 +10,20 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from contracts import RoundRequested
+from contracts.vocabulary import Mode, Period
+from services.cli_console import GuardedGroup, err, fail, progress
+from services.redact import redact_url
+from services.terminal import shown
 
 app = typer.Typer(
+    cls=GuardedGroup,
     help="intern-match: placement rounds for the METI Japan Internship Program.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-console = Console(stderr=True)
 
 
 @app.callback()
@@ -35,14 +38,14 @@ def demo(
     applicants: int = typer.Option(3000, help="Applicants in the sample program year"),
     vacancies: int = typer.Option(300, help="SME vacancies in the sample program year"),
     seed: int = typer.Option(2023, help="Seed of the sample generator"),
-    mode: str = typer.Option("optimal", help="Round mode: optimal, stable or stable-optimal"),
+    mode: Mode = typer.Option("optimal", help="Round mode"),
 ) -> None:
     """Run the whole service on embedded defaults with a sample program year, and summarise it."""
     from services.demo import run_demo
     from services.settings import Settings
 
     settings = Settings()
-    code = asyncio.run(run_demo(settings, console, applicants, vacancies, seed, mode))
+    code = asyncio.run(run_demo(settings, err(), applicants, vacancies, seed, mode))
     raise typer.Exit(code)
 
 
@@ -50,20 +53,13 @@ def demo(
 def serve() -> None:
     """Run the service (intake, rounds, outbox relay, probes on INTERN_MATCH_HTTP_PORT) until
     SIGTERM or SIGINT; logs JSON lines at INFO on stderr."""
-    from services.health import ProbesUnavailableError
     from services.logs import configure_logging
     from services.runtime import serve_forever
-    from services.security import BrokerAccessError
     from services.settings import Settings
 
+    settings = Settings()
     configure_logging(logging.INFO)
-    try:
-        asyncio.run(serve_forever(Settings()))  # stderr carries JSON lines only
-    except (BrokerAccessError, ProbesUnavailableError) as error:
-        from rich.markup import escape
-
-        console.print(f"[red]error:[/red] {escape(str(error))}")
-        raise typer.Exit(1) from None
+    asyncio.run(serve_forever(settings))  # stderr carries JSON lines, and an error's line
 
 
 @app.command()
@@ -76,23 +72,21 @@ def publish(
 
     settings = Settings()
     if not settings.broker_url:
-        _fail("INTERN_MATCH_BROKER_URL is not set: publish needs a running broker")
+        fail("INTERN_MATCH_BROKER_URL is not set: publish needs a running broker")
     bodies = _read_lines(file)
-    with _progress("Publishing") as progress:
-        task = progress.add_task("events", total=len(bodies))
+    with progress("Publishing") as bar:
+        task = bar.add_task("events", total=len(bodies))
         sent = asyncio.run(
-            publish_events(
-                settings, bodies, on_progress=lambda n: progress.update(task, completed=n)
-            )
+            publish_events(settings, bodies, on_progress=lambda n: bar.update(task, completed=n))
         )
-    console.print(f"published {sent} events to {settings.broker_url}")
+    err().print(f"published {sent} events to {redact_url(settings.broker_url)}", markup=False)
 
 
 @app.command("round")
 def round_(
     program_year: int | None = typer.Option(None, help="Program year of the round"),
-    period: str | None = typer.Option(None, help="summer or winter"),
-    mode: str = typer.Option("optimal", help="optimal, stable or stable-optimal"),
+    period: Period | None = typer.Option(None, help="Period of the round"),
+    mode: Mode = typer.Option("optimal", help="Round mode"),
     round_id: str | None = typer.Option(None, help="Round id (default <year>-<period>-<mode>)"),
     dry_run: bool = typer.Option(False, help="Compute and report, publish no placements"),
     offline: bool = typer.Option(False, help="No broker, no database server"),
@@ -104,7 +98,7 @@ def round_(
     request = None
     if program_year is not None or period is not None:
         if program_year is None or period is None:
-            _fail("--program-year and --period go together")
+            fail("--program-year and --period go together")
         rid = round_id or f"{program_year}-{period}-{mode}"
         request = RoundRequested(
             round_id=rid, program_year=program_year, period=period, mode=mode, dry_run=dry_run
@@ -112,7 +106,7 @@ def round_(
     if offline:
         _round_offline(request, events, out)
     elif request is None:
-        _fail("give --program-year and --period (or --offline --events FILE)")
+        fail("give --program-year and --period (or --offline --events FILE)")
     else:
         _round_online(request, timeout)
 
@@ -121,24 +115,41 @@ def _round_offline(request: RoundRequested | None, events: Path | None, out: Pat
     from datetime import UTC, datetime
 
     from services.app import rulesets_for
-    from services.offline import run_offline
+    from services.offline import rules_of_file, run_offline_file
     from services.settings import Settings
 
     if events is None or out is None:
-        _fail("--offline needs --events FILE and --out OUT")
-        return
+        fail("--offline needs --events FILE and --out OUT")
     if not events.is_file():
-        _fail(f"no such events file: {events}")
+        fail(f"no such events file: {events}")
     settings = Settings()
-    with console.status(f"applying {events} offline"):
-        bodies = run_offline(
+    try:  # the rules recorded beside an export judge its events as they were judged
+        source_rules = rules_of_file(events, settings.sources)
+    except ValueError as error:
+        fail(str(error))
+    with err().status(f"applying {shown(str(events))} offline"):
+        run = run_offline_file(
             _read_lines(events),
             rulesets_for(settings),
             request,
             clock=lambda: datetime.now(UTC),
+            source_rules=source_rules,
         )
-    out.write_bytes(b"".join(body + b"\n" for body in bodies))
-    console.print(f"wrote {len(bodies)} outbound events to {out}")
+    out.write_bytes(b"".join(body + b"\n" for body in run.bodies))
+    err().print(f"wrote {len(run.bodies)} outbound events to {out}", markup=False)
+    if run.skipped:
+        kinds = ", ".join(f"{n} {t}" for t, n in sorted(run.skipped.items()))
+        err().print(
+            f"skipped {run.skipped.total()} events the service publishes ({kinds}): "
+            "an offline round takes inbound events only",
+            markup=False,
+        )
+    if run.dead_letters:
+        err().print(
+            f"{run.dead_letters} lines are not valid inbound events: "
+            f"their dead letters (jip.dlq.*) in {out} say why",
+            markup=False,
+        )
 
 
 def _round_online(request: RoundRequested, timeout: float) -> None:
@@ -147,9 +158,12 @@ def _round_online(request: RoundRequested, timeout: float) -> None:
 
     settings = Settings()
     if not settings.broker_url:
-        _fail("INTERN_MATCH_BROKER_URL is not set: an online round needs a running service")
-    with console.status(f"round {request.round_id}: waiting for the service"):
-        event = asyncio.run(request_round(settings, request, timeout))
+        fail("INTERN_MATCH_BROKER_URL is not set: an online round needs a running service")
+    with err().status(f"round {request.round_id}: waiting for the service"):
+        try:
+            event = asyncio.run(request_round(settings, request, timeout))
+        except TimeoutError:
+            fail(f"round {request.round_id}: no answer within {timeout:g} s; raise --timeout", 1)
     sys.stdout.write(json.dumps(event, indent=2) + "\n")
     if event.get("type", "").startswith("jip.round.failed"):
         raise typer.Exit(1)
@@ -158,8 +172,6 @@ def _round_online(request: RoundRequested, timeout: float) -> None:
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema (Alembic) of the configured database, then exit."""
-    from sqlalchemy.exc import OperationalError
-
     from services.db import make_engine
     from services.db import migrate as upgrade
     from services.settings import Settings
@@ -167,14 +179,13 @@ def migrate() -> None:
     settings = Settings()
     if not settings.database_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = redact_url(settings.database_url_or_default())
     engine = make_engine(settings.database_url_or_default())
     try:
-        upgrade(engine)
-    except OperationalError as error:
-        _fail(f"cannot migrate {engine.url.render_as_string()}: {error.orig}")
+        upgrade(engine)  # a database away or refusing ends in cli_errors' two lines
     finally:
         engine.dispose()
-    console.print(f"database schema is up to date ({engine.url.render_as_string()})")
+    err().print(f"database schema is up to date ({url})", markup=False)
 
 
 @app.command()
@@ -188,24 +199,11 @@ def schema(
     out.mkdir(parents=True, exist_ok=True)
     paths = list(write_schemas(out))
     paths.append(write_asyncapi(out / "asyncapi.json"))
-    console.print(f"wrote {len(paths)} files to {out}")
+    err().print(f"wrote {len(paths)} files to {out}", markup=False)
 
 
 def _read_lines(file: Path) -> list[bytes]:
     return [line for line in file.read_bytes().splitlines() if line.strip()]
-
-
-def _progress(label: str):  # type: ignore[no-untyped-def]
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    return Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), console=console, transient=True
-    )
-
-
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
 
 
 def main() -> None:

@@ -4,12 +4,16 @@ Entry point only: options in, calls on services.deadletters out; never brokers o
 """
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from services.cli_console import database_to_read, err, out
+from services.cli_console import fail as _cli_fail
+from services.terminal import shown, visible
 
 dead_letters = typer.Typer(
     help="Rejected inbound events: list them, show one, resubmit a corrected body.",
@@ -26,7 +30,7 @@ def _engine() -> Any:
     from services.db import make_engine
     from services.settings import Settings
 
-    return make_engine(Settings().database_url_or_default())
+    return make_engine(database_to_read(Settings()))
 
 
 @dead_letters.command("list")
@@ -45,15 +49,16 @@ def list_(
         engine.dispose()
     if as_json:
         for d in found:
-            typer.echo(json.dumps(_summary(d), ensure_ascii=False))
+            typer.echo(json.dumps(_summary(d)))  # ASCII: no control or BiDi character passes
         return
     table = Table("id", "subject", "original id", "received", "first error", "resubmitted")
     for d in found:
         s = _summary(d)
-        table.add_row(s["id"], s["subject"], s["original_id"] or "-", s["received_at"],
-                      s["first_error"], s["resubmitted_at"] or "-")  # fmt: skip
-    Console().print(table)
-    Console(stderr=True).print(f"{len(found)} dead letters")
+        cells = (s["id"], s["subject"], s["original_id"] or "-", s["received_at"],
+                 s["first_error"], s["resubmitted_at"] or "-")  # fmt: skip
+        table.add_row(*(shown(cell) for cell in cells))
+    out().print(table)
+    err().print(f"{len(found)} dead letters")
 
 
 def _summary(d: Any) -> dict[str, Any]:
@@ -81,10 +86,10 @@ def show(dead_letter_id: str = typer.Argument(..., help="Id from `dead-letters l
         engine.dispose()
     if not found:
         _fail(f"no dead letter {dead_letter_id}", 2)
-    err = Console(stderr=True)
     for e in found[0].errors:
-        err.print(f"{e['loc']}: {e['msg']}", markup=False, highlight=False)
-    typer.echo(found[0].raw)
+        err().print(shown(f"{e['loc']}: {e['msg']}"), highlight=False)
+    raw = found[0].raw  # as received, for correction; a terminal sees its controls escaped
+    typer.echo(visible(raw) if sys.stdout.isatty() else raw)
 
 
 @dead_letters.command("resubmit")
@@ -92,39 +97,49 @@ def resubmit(
     dead_letter_id: str = typer.Argument(..., help="Id from `dead-letters list`"),
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The corrected body"),
 ) -> None:
-    """Apply a corrected body through the intake and mark the dead letter resubmitted.
+    """Publish a corrected body to the broker (INTERN_MATCH_BROKER_URL), so that it is in the
+    stream, in exports and in replays, and the running service applies it in stream order; the
+    dead letter is marked resubmitted once the stream has it.
 
-    Exit 1 when the corrected body is still invalid, 2 when the id is unknown or was already
-    resubmitted; nothing changes in either case.
+    Exit 1 when the corrected body is still invalid or cannot be resubmitted (an outbound type,
+    or a source and id already accepted), 2 when the id is unknown or was already resubmitted;
+    nothing is published in either case.
     """
+    import asyncio
+
     from contracts import ContractError
-    from services.app import rulesets_for, utc_now
-    from services.deadletters import UnknownDeadLetter
-    from services.deadletters import resubmit as apply_corrected
-    from services.intake import Intake
+    from services.app import utc_now
+    from services.client import publish_one
+    from services.deadletters import NotResubmittable, UnknownDeadLetter
+    from services.deadletters import resubmit as publish_corrected
     from services.settings import Settings
 
     settings = Settings()
+    if not settings.broker_url:
+        _fail("INTERN_MATCH_BROKER_URL is not set: resubmit publishes to the service's broker", 2)
+
+    async def publish(subject: str, body: bytes, msg_id: str) -> bool:
+        return await publish_one(settings, subject, body, msg_id)
+
     engine = _engine()
-    intake = Intake(engine, rulesets_for(settings), utc_now,
-                    time_limit_seconds=settings.round_time_limit_seconds)  # fmt: skip
     try:
-        outcome = apply_corrected(intake, dead_letter_id, file.read_bytes().strip())
+        done = asyncio.run(publish_corrected(engine, publish, dead_letter_id,
+                                             file.read_bytes().strip(), utc_now))  # fmt: skip
     except ContractError as error:
         for e in error.errors:
-            Console(stderr=True).print(f"still invalid: {e.loc}: {e.msg}", markup=False)
+            err().print(shown(f"still invalid: {e.loc}: {e.msg}"), highlight=False)
         raise typer.Exit(1) from None
+    except NotResubmittable as error:
+        _fail(f"cannot resubmit: {error}", 1)
+        return
     except UnknownDeadLetter:
         _fail(f"no dead letter {dead_letter_id} waiting for resubmission", 2)
         return
     finally:
         engine.dispose()
-    typer.echo(
-        f"resubmitted {dead_letter_id}: accepted {outcome.accepted}, stale {outcome.stale}, "
-        f"duplicate {outcome.duplicate}, rounds {len(outcome.rounds)}"
-    )
+    again = " (the broker had it already)" if done.duplicate else ""
+    typer.echo(f"resubmitted {dead_letter_id}: published {done.event_id} on {done.subject}{again}")
 
 
 def _fail(message: str, code: int) -> None:
-    Console(stderr=True).print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code)
+    _cli_fail(message, code)

@@ -6,21 +6,17 @@ Entry point only: options in, calls on services.export/replay/report out; no log
 import asyncio
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-
-def _out() -> Console:
-    """Standard output, built per use so COLUMNS and a swapped sys.stdout apply."""
-    return Console()
-
-
-def _err() -> Console:
-    return Console(stderr=True)
+from services.cli_console import database_to_read
+from services.cli_console import err as _err
+from services.cli_console import fail as _fail
+from services.cli_console import out as _out
+from services.cli_console import progress as _progress
+from services.terminal import shown
 
 
 def register(app: typer.Typer) -> None:
@@ -36,7 +32,9 @@ def export(
     to_seq: int | None = typer.Option(None, help="Last stream sequence"),
     since: str | None = typer.Option(None, help="First message time, RFC 3339 (naive: UTC)"),
     until: str | None = typer.Option(None, help="Last message time, RFC 3339 (naive: UTC)"),
-    subjects: str = typer.Option("inbound", help="inbound (upstream events) or all"),
+    subjects: Literal["inbound", "all"] = typer.Option(
+        "inbound", help="inbound (upstream events) or all"
+    ),
 ) -> None:
     """Write stream JIP's events (a sequence or time range) as JSON Lines with original bodies."""
     from services.export import StreamRange, write_export
@@ -49,7 +47,7 @@ def export(
         _fail(str(error))
     with _progress("reading stream JIP") as progress:
         task = progress.add_task("seq", total=None)
-        messages = _run(
+        messages, fingerprint = _run(
             _read_configured(
                 settings,
                 wanted,
@@ -58,23 +56,39 @@ def export(
             "reading the configured broker",
         )
     counts = write_export(file, messages)
-    table = _counts_table(f"exported {len(messages)} events to {file}", counts)
+    _record_export_meta(file, settings, fingerprint)
+    table = _counts_table(f"exported {len(messages)} events to {shown(str(file))}", counts)
     if messages:
         table.caption = f"stream sequences {messages[0].seq}..{messages[-1].seq}"
     _out().print(table)
 
 
 async def _read_configured(settings, wanted, on_progress):  # type: ignore[no-untyped-def]
-    """Read the configured broker, or with none the embedded one's store in the data directory."""
+    """Read the configured broker, or with none the embedded one's store in the data directory;
+    returns the messages and the broker's fingerprint."""
     from services.embedded import EmbeddedNats
-    from services.export import read_range
 
     if settings.broker_url:
-        return await read_range(settings, wanted, on_progress=on_progress)
+        return await _read_and_fingerprint(settings, wanted, settings.broker_url, on_progress)
     if not (settings.nats_dir()).is_dir():
         _fail(f"INTERN_MATCH_BROKER_URL is not set and {settings.nats_dir()} holds no stream")
     async with EmbeddedNats(settings.data_dir) as server:
-        return await read_range(settings, wanted, broker_url=server.url, on_progress=on_progress)
+        return await _read_and_fingerprint(settings, wanted, server.url, on_progress)
+
+
+async def _read_and_fingerprint(settings, wanted, url, on_progress):  # type: ignore[no-untyped-def]
+    from services.export import read_range, source_fingerprint
+
+    messages = await read_range(settings, wanted, broker_url=url, on_progress=on_progress)
+    return messages, await source_fingerprint(settings, url)
+
+
+def _record_export_meta(file: Path, settings: Any, fingerprint: dict[str, str]) -> None:
+    """Beside the events: the source broker's fingerprint (the replay guard) and the source
+    rules in force (replays and offline runs judge by them)."""
+    from services.export_meta import ExportMeta, write_meta
+
+    write_meta(file, ExportMeta(source_fingerprint=fingerprint, source_rules=settings.sources))
 
 
 def replay(
@@ -91,6 +105,11 @@ def replay(
         False, "--yes-production", help="Allow a production target"
     ),
     timeout: float = typer.Option(600.0, help="--verify: seconds to wait for each round"),
+    accept_target_rules: bool = typer.Option(
+        False,
+        "--accept-target-rules",
+        help="Replay although the target's source rules differ from those the export recorded",
+    ),
 ) -> None:
     """Republish events (original ids) into the configured target broker, e.g. a fresh staging.
 
@@ -111,9 +130,11 @@ def replay(
     if (file is None) == (from_broker is None):
         _fail("give exactly one of --file FILE or --from-broker URL")
     plan = rp.plan_replay(_source(settings, file, from_broker, from_seq, to_seq))
+    source_rules = _judging_rules(settings, file, accept_target_rules)
+    fingerprint = None if dry_run else _source_fingerprint(settings, file, from_broker)
     table = _counts_table("to replay" if not dry_run else "dry run: would send", plan.by_subject())
     table.caption = (
-        f"rounds: {', '.join(plan.rounds) or 'none'}; skipped (not inbound): {plan.skipped}"
+        f"rounds: {shown(', '.join(plan.rounds)) or 'none'}; skipped (not inbound): {plan.skipped}"
     )
     _out().print(table)
     if dry_run:
@@ -132,18 +153,33 @@ def replay(
                     verify_rounds=verify,
                     timeout=timeout,
                     on_progress=lambda n: progress.update(task, completed=n),
+                    source_rules=source_rules,
+                    source_fingerprint=fingerprint,
                 ),
                 "replaying into the target",
             )
         except TimeoutError:
-            _err().print(f"[red]a replayed round got no answer within {timeout:g} s[/red]")
-            raise typer.Exit(1) from None
+            _fail(f"a replayed round got no answer within {timeout:g} s; raise --timeout", 1)
+        except rp.ReplayRefusedError as error:
+            _fail(str(error))
     _out().print(
         f"sent {summary.sent}; duplicates acknowledged by the stream {summary.duplicates}; "
         f"rounds found {len(plan.rounds)}"
     )
     if verdicts is not None:
         _print_verdicts(verdicts)
+
+
+def _judging_rules(settings, file, accept_target_rules):  # type: ignore[no-untyped-def]
+    """The rules the export recorded (None without a sidecar); refuses differing targets."""
+    from services import replay as rp
+    from services.export_meta import read_meta
+
+    try:
+        recorded = read_meta(file) if file is not None else None
+        return rp.judging_rules(recorded, settings.sources, accept_target_rules)
+    except (ValueError, rp.ReplayRefusedError) as error:
+        _fail(str(error))
 
 
 def _source(settings, file, from_broker, from_seq, to_seq) -> list[bytes]:  # type: ignore[no-untyped-def]
@@ -153,8 +189,37 @@ def _source(settings, file, from_broker, from_seq, to_seq) -> list[bytes]:  # ty
         return [line for line in file.read_bytes().splitlines() if line.strip()]
     wanted = StreamRange(from_seq, to_seq, subjects="all")
     with _err().status("reading stream JIP of the source broker"):
-        messages = _run(read_range(settings, wanted, broker_url=from_broker), "reading the source")
+        messages = _run(
+            read_range(settings, wanted, broker_url=from_broker),
+            "reading the source",
+            "--from-broker",
+        )
     return [m.body for m in messages]
+
+
+def _source_fingerprint(
+    settings: Any, file: Path | None, from_broker: str | None
+) -> dict[str, str] | None:
+    """The source broker's fingerprint: the export's sidecar, or read live from --from-broker."""
+    from services.export import source_fingerprint
+    from services.export_meta import meta_path, read_meta
+
+    if from_broker is not None:
+        live = source_fingerprint(settings, from_broker)
+        return dict(_run(live, "reading the source", "--from-broker"))
+    if file is None:
+        return None
+    try:
+        meta = read_meta(file)
+    except ValueError as error:
+        _fail(f"{error}\nexport the events again, or remove the sidecar to replay unchecked")
+    if meta is None or not meta.source_fingerprint:
+        _err().print(
+            f"warning: {shown(str(meta_path(file)))} records no source fingerprint: whether the "
+            "target is the source of these events cannot be checked"
+        )
+        return None
+    return meta.source_fingerprint
 
 
 def _print_verdicts(verdicts) -> None:  # type: ignore[no-untyped-def]
@@ -163,11 +228,11 @@ def _print_verdicts(verdicts) -> None:  # type: ignore[no-untyped-def]
         table.add_column(column, overflow="fold")
     for v in verdicts:
         result = "[green]match[/green]" if v.matches else "[red]MISMATCH[/red]"
-        table.add_row(v.round_id, v.original, v.replayed, v.basis, result)
+        table.add_row(shown(v.round_id), shown(v.original), shown(v.replayed), v.basis, result)
     _out().print(table)
     bad = [v.round_id for v in verdicts if not v.matches]
     if bad:
-        _out().print(f"[red]{len(bad)} digest mismatch(es):[/red] {', '.join(bad)}")
+        _out().print(f"[red]{len(bad)} digest mismatch(es):[/red] {shown(', '.join(bad))}")
         raise typer.Exit(1)
     _out().print(f"all digests match ({len(verdicts)} rounds)")
 
@@ -183,11 +248,13 @@ def report(
     from services.settings import Settings
 
     settings = Settings()
-    engine = make_engine(settings.database_url_or_default())
+    url = database_to_read(settings)
+    rulesets = rulesets_for(settings)
+    engine = make_engine(url)
     try:
-        data = load_report(engine, round_id, rulesets_for(settings))
+        data = load_report(engine, round_id, rulesets)
     except RoundNotFoundError as error:
-        _fail(str(error))
+        _fail(f"{error} ({url})\ncheck the round id, or INTERN_MATCH_DATABASE_URL")
     finally:
         engine.dispose()
     if html is not None:
@@ -196,18 +263,19 @@ def report(
         html.write_text(render_html(data), encoding="utf-8")
     print_report(_out(), data)
     if html is not None:
-        _out().print(f"wrote {html}")
+        _out().print(f"wrote {html}", markup=False)
 
 
-def _run(awaitable: Any, what: str) -> Any:
-    """Run a broker call; a broker that is away or has no stream JIP exits 2 with a message."""
+def _run(awaitable: Any, what: str, setting: str = "INTERN_MATCH_BROKER_URL") -> Any:
+    """Run a broker call; a broker that is away or has no stream JIP fails naming `setting`."""
     import nats.errors
 
     try:
         return asyncio.run(awaitable)
     except (nats.errors.Error, OSError) as error:
-        hint = "is the service running there (it creates stream JIP)?"
-        _fail(f"{what}: {type(error).__name__} {error} - {hint}")
+        reason = f"{type(error).__name__} {error}".strip()
+        hint = f"check {setting}: is the service running there (it creates stream JIP)?"
+        _fail(f"{what}: {reason}\n{hint}")
 
 
 def _counts_table(title: str, counts: dict[str, int]) -> Table:
@@ -215,7 +283,7 @@ def _counts_table(title: str, counts: dict[str, int]) -> Table:
     table.add_column("subject")
     table.add_column("events", justify="right")
     for subject, n in sorted(counts.items()):
-        table.add_row(subject, str(n))
+        table.add_row(shown(subject), str(n))
     return table
 
 
@@ -228,13 +296,3 @@ def _time(value: str | None) -> dt.datetime | None:
     except ValueError:
         raise ValueError(f"not an RFC 3339 time: {value!r}") from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
-
-
-def _progress(label: str) -> Progress:
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    return Progress(*columns, console=_err(), transient=True)
-
-
-def _fail(message: str) -> None:
-    _err().print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)

@@ -6,6 +6,7 @@ Imports nats-py, contracts and settings; never the database, the intake or match
 import asyncio
 import datetime as dt
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from services.security import FirstConnectGuard, connect_options
 from services.settings import Settings
 
 OPERATOR_SOURCE = "/intern-match-cli"
+log = logging.getLogger(__name__)
 _ANSWERS = {"jip.round.completed.v1", "jip.round.failed.v1"}
 
 
@@ -41,10 +43,26 @@ async def connect(settings: Settings, broker_url: str | None = None) -> Client:
     url = broker_url or settings.broker_url
     if not url:
         raise ValueError("no broker URL: set INTERN_MATCH_BROKER_URL or pass broker_url")
-    guard = FirstConnectGuard(url)
+    guard = _CommandGuard(url)
     return await nats.connect(
-        url, max_reconnect_attempts=5, **connect_options(settings), **guard.callbacks()
+        url,
+        max_reconnect_attempts=5,
+        inbox_prefix=settings.broker_inbox_prefix,
+        **connect_options(settings),
+        **guard.callbacks(),
     )
+
+
+class _CommandGuard(FirstConnectGuard):
+    """For a one-shot command: a broker away before the first connect is not logged per attempt;
+    the command ends with one message naming INTERN_MATCH_BROKER_URL when the attempts run out.
+    """
+
+    async def on_error(self, error: Exception) -> None:
+        if not self.has_connected and self.refusal(error) is None:
+            log.debug("broker not reachable yet", extra={"broker_url": self.url})
+            return
+        await super().on_error(error)
 
 
 async def publish_events(
@@ -82,6 +100,21 @@ async def publish_events(
     finally:
         await client.drain()
     return sent
+
+
+async def publish_one(
+    settings: Settings, subject: str, body: bytes, msg_id: str, *, broker_url: str | None = None
+) -> bool:
+    """Publish one body on `subject` with this `Nats-Msg-Id`, awaiting the stream's ack;
+    returns whether the broker dropped it as a duplicate of an earlier message with that id."""
+    client = await connect(settings, broker_url)
+    try:
+        ack = await client.jetstream().publish(
+            subject, body, stream=STREAM, headers={"Nats-Msg-Id": msg_id}
+        )
+    finally:
+        await client.drain()
+    return bool(ack.duplicate)
 
 
 async def _publish_all(js: Any, routes: list[_Route]) -> int:
@@ -144,7 +177,7 @@ async def read_stream(
 def _json_or_raw(data: bytes) -> dict[str, Any]:
     try:
         doc = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # whatever producers sent: the stream holds it
         return {"raw": data.decode(errors="replace")}
     return doc if isinstance(doc, dict) else {"raw": doc}
 

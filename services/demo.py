@@ -12,9 +12,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from services.redact import redact_url
 from services.sample import generate_year, round_request
 from services.settings import Settings
 from services.summary import RoundOutcome, round_outcome
+from services.terminal import shown
 
 PROGRAM_YEAR = 2023
 
@@ -40,7 +42,8 @@ async def run_demo(
         service = running_service(demo_settings)
         svc = await service.__aenter__()
     try:
-        console.print(f"[bold]service[/bold]: broker {svc.broker_url}, data in {demo_dir}")
+        where = shown(f"broker {redact_url(svc.broker_url)}, data in {demo_dir}")
+        console.print(f"[bold]service[/bold]: {where}")
         await _publish(console, demo_settings, svc.broker_url, bodies, publish_events)
         outcomes = []
         for seq, period in enumerate(("summer", "winter")):
@@ -90,14 +93,14 @@ async def _publish(console, settings, broker_url, bodies, publish_events) -> Non
 def _print_summary(console: Console, outcomes: list[RoundOutcome]) -> None:
     for outcome in outcomes:
         data = outcome.completed or {}
-        head = Table(title=f"round {outcome.round_id}", show_header=False)
+        head = Table(title=shown(f"round {outcome.round_id}"), show_header=False)
         head.add_column("figure")
         head.add_column("value", overflow="fold")
         for key in ("mode", "status", "applicants", "eligible", "placed", "unplaced",
                     "vacancies", "slots", "slots_filled", "objective", "bound",
                     "solve_seconds", "placements_digest", "reason"):  # fmt: skip
             if key in data:
-                head.add_row(key, str(data[key]))
+                head.add_row(key, shown(data[key]))
         console.print(head)
         console.print(_counter_table("placed per course", "course", outcome.placed_by_course))
         reasons = _counter_table("unplaced by reason", "reason code", outcome.unplaced_by_reason)
@@ -110,5 +113,5 @@ def _counter_table(title: str, label: str, counts) -> Table:  # type: ignore[no-
     table.add_column(label)
     table.add_column("applicants", justify="right")
     for key, value in sorted(counts.items()):
-        table.add_row(key, str(value))
+        table.add_row(shown(key), str(value))
     return table

@@ -8,8 +8,11 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import nats
+import nats.js.errors
+from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from contracts import INBOUND_KINDS, STREAM, subject_of
@@ -104,26 +107,70 @@ async def _collect(
     return found
 
 
-def to_jsonl(bodies: Iterable[bytes]) -> tuple[bytes, int]:
-    """JSON Lines text of the bodies and how many had to be re-serialised onto one line.
+LEFT_OUT = "left out: spans lines, no JSON"
 
-    A body is written as sent unless it spans lines; JSON spanning lines is compacted, and a
-    non-JSON body spanning lines cannot be a JSON Lines record and raises ValueError.
-    """
-    lines, compacted = [], 0
+
+class JsonLines(NamedTuple):
+    text: bytes
+    compacted: int
+    """Bodies re-serialised onto one line."""
+    left_out: int
+    """Bodies spanning lines that are no readable JSON: no JSON Lines record can hold them (the
+    service dead-lettered each, and its dead letter is in the stream)."""
+
+
+def to_jsonl(bodies: Iterable[bytes]) -> JsonLines:
+    """JSON Lines text of the bodies: each written as sent unless it spans lines; JSON spanning
+    lines is compacted, and any other body spanning lines is left out and counted."""
+    lines, compacted, left_out = [], 0, 0
     for body in bodies:
         if b"\n" in body or b"\r" in body:
-            body = json.dumps(json.loads(body), ensure_ascii=False, separators=(",", ":")).encode()
+            try:
+                doc = json.loads(body)
+                body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+            except (ValueError, RecursionError, UnicodeError):
+                left_out += 1
+                continue
             compacted += 1
         lines.append(body + b"\n")
-    return b"".join(lines), compacted
+    return JsonLines(b"".join(lines), compacted, left_out)
 
 
 def write_export(path: Path, messages: list[StreamMessage]) -> dict[str, int]:
-    """Write the messages' bodies as JSON Lines; return counts by subject."""
-    text, _ = to_jsonl(m.body for m in messages)
-    path.write_bytes(text)
+    """Write the messages' bodies as JSON Lines; return counts by subject, and of the bodies
+    left out (see `to_jsonl`) when there are any."""
+    written = to_jsonl(m.body for m in messages)
+    path.write_bytes(written.text)
     counts: dict[str, int] = {}
     for m in messages:
         counts[m.subject] = counts.get(m.subject, 0) + 1
+    if written.left_out:
+        counts[LEFT_OUT] = written.left_out
     return counts
+
+
+async def source_fingerprint(settings: Settings, broker_url: str | None = None) -> dict[str, str]:
+    """The fingerprint of the broker at `broker_url` (default: the configured one)."""
+    client = await connect(settings, broker_url)
+    try:
+        return await broker_fingerprint(client)
+    finally:
+        await client.close()
+
+
+async def broker_fingerprint(client: Client) -> dict[str, str]:
+    """What tells one broker from another: stream JIP's creation time (kept across restarts, new
+    for every stream) and the cluster's name, or a lone server's id (new at every start).
+
+    A broker without stream JIP has no `stream_created`.
+    """
+    info = client._server_info  # the INFO the connected server sent; nats-py has no accessor
+    cluster = info.get("cluster")
+    found = {"server": f"cluster {cluster}" if cluster else f"server {info.get('server_id', '?')}"}
+    try:
+        stream = await client.jetstream().stream_info(STREAM)
+    except nats.js.errors.NotFoundError:
+        return found
+    if stream.created is not None:
+        found["stream_created"] = stream.created.isoformat()
+    return found

@@ -1,5 +1,6 @@
 """HTTP probes of a running service on plain asyncio streams: /healthz (liveness), /readyz
-(broker connected, database answers SELECT 1, intake consumer lag) and /metrics (Prometheus).
+(broker connected, database answers SELECT 1, intake consumer lag, intake not stalled) and
+/metrics (Prometheus).
 Imports the broker's names, metrics, tables and SQLAlchemy; never matching or the intake logic.
 """
 
@@ -9,11 +10,14 @@ import logging
 from typing import Any
 
 from faststream.nats import NatsBroker
+from nats.js.api import ConsumerInfo
 from sqlalchemy import Engine, func, select, text
 
 from contracts import STREAM
 from services.broker import INTAKE_DURABLE
 from services.metrics import CONTENT_TYPE, ServiceMetrics
+from services.progress import IntakeProgress
+from services.relay import OutboxRelay
 from services.tables import OutboxEntry
 
 log = logging.getLogger(__name__)
@@ -21,6 +25,8 @@ log = logging.getLogger(__name__)
 _OUTBOX = OutboxEntry.__table__  # type: ignore[attr-defined]
 _REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
 Check = dict[str, Any]
+RELAY_BLOCKED_AFTER = 30.0
+"""Seconds the outbox relay may fail every pass before readiness turns red."""
 
 
 class ProbesUnavailableError(OSError):
@@ -38,11 +44,19 @@ class HealthServer:
         *,
         max_lag: int | None = None,
         check_timeout: float = 2.0,
+        relay: OutboxRelay | None = None,
+        relay_blocked_after: float = RELAY_BLOCKED_AFTER,
+        progress: IntakeProgress | None = None,
     ) -> None:
+        """`relay`: the outbox relay whose blocking turns readiness red after
+        `relay_blocked_after` seconds (None: no such check)."""
+        self.relay = relay
+        self.relay_blocked_after = relay_blocked_after
         self.broker = broker
         self.engine = engine
         self.metrics = metrics
         self.max_lag = max_lag
+        self.progress = progress
         self.check_timeout = check_timeout
         self.port = 0
         self._server: asyncio.Server | None = None
@@ -69,10 +83,17 @@ class HealthServer:
 
     async def readiness(self) -> tuple[bool, dict[str, Check]]:
         """Each check with `ok`; ready when all are ok."""
-        broker, database, lag = await asyncio.gather(
-            self._check_broker(), self._check_database(), self._check_lag()
+        broker, database, (lag, progress) = await asyncio.gather(
+            self._check_broker(), self._check_database(), self._check_consumer()
         )
-        checks = {"broker": broker, "database": database, "consumer_lag": lag}
+        checks = {
+            "broker": broker,
+            "database": database,
+            "consumer_lag": lag,
+            "intake_progress": progress,
+        }
+        if self.relay is not None:
+            checks["outbox_relay"] = self._check_relay(self.relay)
         return all(c["ok"] for c in checks.values()), checks
 
     async def _check_broker(self) -> Check:
@@ -82,17 +103,49 @@ class HealthServer:
     async def _check_database(self) -> Check:
         return await self._bounded(asyncio.to_thread(_select_one, self.engine))
 
-    async def _check_lag(self) -> Check:
-        async def lag() -> Check:
-            info = await self.broker.connection.jetstream().consumer_info(
+    async def _check_consumer(self) -> tuple[Check, Check]:
+        """The consumer's lag (num_pending), and whether the intake moves while work waits."""
+
+        async def info() -> Check:
+            found = await self.broker.connection.jetstream().consumer_info(
                 STREAM, INTAKE_DURABLE, timeout=self.check_timeout
             )
-            pending = int(info.num_pending or 0)
-            self.metrics.consumer_lag.set(pending)
-            ok = self.max_lag is None or pending <= self.max_lag
-            return {"ok": ok, "num_pending": pending, "durable": INTAKE_DURABLE}
+            return {"ok": True, "info": found}
 
-        return await self._bounded(lag())
+        answer = await self._bounded(info())
+        if not answer["ok"]:
+            return answer, answer
+        return self._lag(answer["info"]), self._progress(answer["info"])
+
+    def _lag(self, info: ConsumerInfo) -> Check:
+        pending = int(info.num_pending or 0)
+        self.metrics.consumer_lag.set(pending)
+        ok = self.max_lag is None or pending <= self.max_lag
+        return {"ok": ok, "num_pending": pending, "durable": INTAKE_DURABLE}
+
+    def _progress(self, info: ConsumerInfo) -> Check:
+        """Stalled: messages pending or unacknowledged, and neither the ack floor, a commit nor
+        a round moved for the stall threshold (the intake retrying a batch in place)."""
+        floor = int(info.ack_floor.stream_seq or 0) if info.ack_floor else 0
+        waiting = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+        if self.progress is None:
+            return {"ok": True, "ack_floor": floor}
+        stalled = self.progress.is_stalled(floor, waiting)
+        self.metrics.intake_stalled.set(1 if stalled else 0)
+        check: Check = {"ok": not stalled, "ack_floor": floor, "waiting": waiting}
+        if stalled:
+            check["stalled_seconds"] = round(self.progress.stalled_for(), 1)
+        return check
+
+    def _check_relay(self, relay: OutboxRelay) -> Check:
+        """Not ok while the relay has failed every pass for `relay_blocked_after` seconds: the
+        broker refuses its next row (no permission, no stream) or is away, and nothing behind
+        that row is published. `parked` counts rows set aside as too large since the start."""
+        blocked = relay.blocked_seconds()
+        check: Check = {"ok": blocked < self.relay_blocked_after, "parked": relay.parked}
+        if blocked:
+            check |= {"blocked_seconds": round(blocked, 1), "error": relay.last_error}
+        return check
 
     async def _bounded(self, check: Any) -> Check:
         """The check's result, or not ok with the error's type name (never its text)."""
@@ -108,7 +161,8 @@ class HealthServer:
         backlog = await self._bounded(asyncio.to_thread(_outbox_backlog, self.engine))
         if backlog["ok"]:
             self.metrics.outbox_backlog.set(backlog["rows"])
-        await self._check_lag()
+            self.metrics.outbox_parked_rows.set(backlog["parked"])
+        await self._check_consumer()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -159,6 +213,11 @@ def _select_one(engine: Engine) -> Check:
 
 
 def _outbox_backlog(engine: Engine) -> Check:
-    query = select(func.count()).select_from(_OUTBOX).where(_OUTBOX.c.sent_at.is_(None))
+    """Rows waiting for the relay, and rows it parked (neither sent nor waiting)."""
+    unsent = _OUTBOX.c.sent_at.is_(None)
+    waiting = func.count().filter(_OUTBOX.c.parked_at.is_(None))
+    parked = func.count().filter(_OUTBOX.c.parked_at.is_not(None))
+    query = select(waiting, parked).select_from(_OUTBOX).where(unsent)
     with engine.connect() as connection:
-        return {"ok": True, "rows": int(connection.execute(query).scalar_one())}
+        rows, parked_rows = connection.execute(query).one()
+    return {"ok": True, "rows": int(rows), "parked": int(parked_rows)}

@@ -9,13 +9,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from contracts import ContractError, Kind, parse_event
+from contracts import CloudEvent, ContractError, Kind, parse_event
 from matching.round import run_round
 from services.db import fetch_all, lines, upsert
 from services.outbound import raw_text, to_dead_lettered
 from services.parsing import AGGREGATE_OF, ENDS, Accepted, Parsed, parse_batch
 from services.rounds import RoundRunner, RulesetFor, SolveRound
 from services.segment import Segment
+from services.sources import SourceRules, judge
 from services.tables import ApplicantRow, InboxRow, VacancyRow
 
 _INBOX = InboxRow.__table__  # type: ignore[attr-defined]
@@ -68,10 +69,12 @@ class Intake:
         clock: Callable[[], dt.datetime],
         solve_round: SolveRound | None = None,
         time_limit_seconds: float = 60.0,
+        source_rules: SourceRules | None = None,
     ) -> None:
-        """`solve_round` None means `matching.round.run_round`."""
+        """`solve_round` None means `matching.round.run_round`; `source_rules` None: any source."""
         self.engine = engine
         self.clock = clock
+        self.source_rules = source_rules
         self._rounds = RoundRunner(rulesets, solve_round or run_round, time_limit_seconds)
 
     def process(
@@ -83,6 +86,11 @@ class Intake:
         """
         with self.engine.begin() as connection:
             return self.apply(connection, batch, parsed)
+
+    def fail_round(self, connection: Connection, request: CloudEvent[Any], reason: str) -> None:
+        """Store `request`'s round as failed with `reason` and queue its `round.failed` (for a
+        `round.requested` the intake isolated: services.isolation)."""
+        self._rounds._fail(connection, request, reason)
 
     def apply(
         self,
@@ -97,6 +105,7 @@ class Intake:
         """
         outcome = BatchOutcome()
         parsed = parse_inbound(batch) if parsed is None else parsed
+        parsed = judge(connection, self.source_rules, batch, parsed)  # refusals: dead letters
         events = [e for e in parsed if isinstance(e, Accepted)]
         fresh = _claim_keys(connection, events)
         versions = _current_versions(connection, events)
@@ -104,7 +113,8 @@ class Intake:
         for message, event in zip(batch, parsed, strict=True):
             if isinstance(event, ContractError):
                 outcome.rejected += 1
-                segment.dead_letter(to_dead_lettered(event, message.body, self.clock()), event)
+                dlq = to_dead_lettered(event, message.body, self.clock())
+                segment.dead_letter(dlq, event, message.body)
             elif (event.source, event.event_id) not in fresh:
                 outcome.duplicate += 1
             else:
@@ -155,6 +165,7 @@ def _apply_snapshot(
             "version": event.version,
             "withdrawn" if aggregate == "applicant" else "closed": event.kind in ENDS,
             "payload": event.payload,
+            "created_by": event.source,
         },
     )
     return True

@@ -41,9 +41,34 @@ class ServiceMetrics:
         self.outbox_backlog = Gauge(
             "intern_match_outbox_backlog", "Outbox rows not yet sent", registry=self.registry
         )
+        self.outbox_parked = Counter(
+            "intern_match_outbox_parked",
+            "Outbound events the broker refused as too large, parked by the relay (see "
+            "intern_match_outbox_parked_rows)",
+            registry=self.registry,
+        )
+        self.outbox_parked_rows = Gauge(
+            "intern_match_outbox_parked_rows",
+            "Outbox rows parked as too large for the broker (stored, never published)",
+            registry=self.registry,
+        )
         self.consumer_lag = Gauge(
             "intern_match_consumer_lag",
             "Messages the durable intake consumer has not yet been delivered (num_pending)",
+            registry=self.registry,
+        )
+
+        # The intake's failure handling (services.settle, services.progress).
+        self.intake_isolated = Counter(
+            "intern_match_intake_isolated",
+            "Events that failed alone when their batch would not commit, stored as dead letters "
+            "(a round.requested as round.failed), by the stage that failed",
+            ["stage"],
+            registry=self.registry,
+        )
+        self.intake_stalled = Gauge(
+            "intern_match_intake_stalled",
+            "1 while work waits and the intake has not moved for INTERN_MATCH_READY_STALL_SECONDS",
             registry=self.registry,
         )
 

@@ -4,6 +4,7 @@ totals, a failed round, a dead letter. Imports contracts and matching.snapshot; 
 
 import datetime as dt
 import hashlib
+import re
 from typing import Any
 
 from contracts import (
@@ -18,12 +19,11 @@ from contracts import (
     RoundCompleted,
     RoundFailed,
     RoundRequested,
-    dlq_subject,
+    dlq_type,
     make_event,
 )
 from contracts.envelope import DEAD_LETTER_ENVELOPE
-from contracts.outbound import ErrorItem
-from contracts.subjects import MAX_BODY_BYTES, TYPE_VERSION
+from contracts.outbound import MAX_DEAD_LETTER_ERRORS, MAX_ERROR_TEXT, ErrorItem
 from matching.snapshot import RoundResult
 
 
@@ -139,21 +139,41 @@ def raw_text(body: bytes) -> str:
 def to_dead_lettered(
     error: ContractError, body: bytes, received_at: dt.datetime
 ) -> CloudEvent[Any]:
-    """The `jip.dlq.<kind>` event of a rejected body; `raw` is cut at the contract's body limit."""
-    subject = dlq_subject(error.subject)
+    """The `jip.dlq.<kind>.v2` event of a rejected body: its errors (bounded), the original
+    subject, id and source, the body's size and SHA-256, and no part of the body itself, so it
+    stays far below the broker's maximum payload whatever was sent (at most about 50 KB)."""
+    listed = error.errors[:MAX_DEAD_LETTER_ERRORS]
     data = DeadLettered(
-        original_subject=error.subject,
-        original_id=error.original_id,
-        errors=[ErrorItem(loc=e.loc, msg=e.msg) for e in error.errors],
-        raw=raw_text(body[:MAX_BODY_BYTES]),
+        original_subject=bounded_text(error.subject, 200),
+        original_id=_bounded_or_none(error.original_id, 256),
+        original_source=_bounded_or_none(error.original_source, 256),
+        errors=[ErrorItem(loc=bounded_text(e.loc), msg=bounded_text(e.msg)) for e in listed],
+        errors_truncated=len(error.errors) > len(listed),
+        size_bytes=len(body),
+        sha256="sha256:" + hashlib.sha256(body).hexdigest(),
         received_at=received_at,
     )
     return DEAD_LETTER_ENVELOPE(
         specversion="1.0",
         id=dead_letter_id(body),
         source=SERVICE_SOURCE,
-        type=subject + TYPE_VERSION,
+        type=dlq_type(error.subject),
         time=received_at,
         datacontenttype="application/json",
         data=data,
     )
+
+
+def bounded_text(text: str, limit: int = MAX_ERROR_TEXT) -> str:
+    """At most `limit` characters of `text`, NUL and lone surrogates (which neither UTF-8 nor
+    PostgreSQL text can hold) replaced by U+FFFD; cut text ends in an ellipsis."""
+    if len(text) > limit:
+        text = text[: limit - 1] + "\u2026"
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def _bounded_or_none(text: str | None, limit: int) -> str | None:
+    return None if text is None else bounded_text(text, limit)
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

@@ -7,10 +7,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 
-from contracts import CloudEvent, to_json_bytes
-from contracts.subjects import TYPE_VERSION
+from contracts import CloudEvent, subject_of_type, to_json_bytes
 from services.db import fetch_all, lines, upsert
 from services.tables import OutboxEntry
 
@@ -27,7 +26,7 @@ class OutboxRow:
 
 def to_outbox_values(event: CloudEvent[Any]) -> dict[str, Any]:
     """The row of an event: its subject is its type without the version suffix."""
-    subject = event.type.removesuffix(TYPE_VERSION)
+    subject = subject_of_type(event.type)
     return {"event_id": event.id, "subject": subject, "body": to_json_bytes(event).decode()}
 
 
@@ -71,7 +70,8 @@ def requeue(connection: Connection, event_id: str) -> None:
 
 
 def pending(engine: Engine, limit: int | None = 100, after: int = 0) -> list[OutboxRow]:
-    """Unsent rows past `after` in the order they were written (all when `limit` is None)."""
+    """Unsent, unparked rows past `after` in the order they were written (all when `limit` is
+    None)."""
     with engine.connect() as connection:
         rows = connection.execute(pending_query(limit, after)).all()
     return [OutboxRow(r.seq, r.event_id, r.subject, r.body.encode()) for r in rows]
@@ -81,7 +81,7 @@ def pending_query(limit: int | None, after: int) -> Any:
     """The relay's read: by the pending index, in `seq` order (see ANALYZE_FROM)."""
     return (
         select(_OUTBOX.c.seq, _OUTBOX.c.event_id, _OUTBOX.c.subject, _OUTBOX.c.body)
-        .where(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.seq > after)
+        .where(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.parked_at.is_(None), _OUTBOX.c.seq > after)
         .order_by(_OUTBOX.c.seq)
         .limit(limit)
     )
@@ -102,3 +102,18 @@ def mark_sent(engine: Engine, seqs: Sequence[int], now: dt.datetime | None = Non
         connection.execute(
             update(_OUTBOX).where(_OUTBOX.c.seq.in_(list(seqs))).values(sent_at=sent_at)
         )
+
+
+def park(engine: Engine, seq: int, now: dt.datetime | None = None) -> None:
+    """Set a row aside for good: the broker refused it as too large, so a retry cannot succeed
+    and would hold back every row behind it. It stays in the table for operators."""
+    parked_at = now or dt.datetime.now(dt.UTC)
+    with engine.begin() as connection:
+        connection.execute(update(_OUTBOX).where(_OUTBOX.c.seq == seq).values(parked_at=parked_at))
+
+
+def parked_count(engine: Engine) -> int:
+    """How many outbox rows are parked."""
+    query = select(func.count()).select_from(_OUTBOX).where(_OUTBOX.c.parked_at.is_not(None))
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())

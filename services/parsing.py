@@ -8,11 +8,23 @@ import asyncio
 import contextlib
 import logging
 import pickle
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, BinaryIO, NamedTuple
 
-from contracts import ContractError, Kind, parse_event
+from contracts import (
+    INBOUND_KINDS,
+    OUTBOUND_KINDS,
+    CloudEvent,
+    ContractError,
+    FieldError,
+    Kind,
+    parse_event,
+    subject_of,
+    type_of,
+)
+from contracts.body import read_object, unreadable
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +54,24 @@ Parsed = Accepted | ContractError
 
 
 def parse_one(subject: str | None, body: bytes) -> Parsed:
-    """Validate one body as it arrived (`subject` None for file input)."""
+    """Validate one body as it arrived (`subject` None for file input). Total: whatever the
+    body holds, the answer is Accepted or a ContractError naming a field and a reason."""
     try:
-        event = parse_event(body, subject)
+        return _accepted(parse_event(body, subject))
     except ContractError as error:
         return error
+    except Exception as exc:  # never a failed batch: the body is rejected, the rest go on
+        return ContractError([FieldError("body", unreadable(exc))], None, subject or "jip.unknown")
+
+
+def _accepted(event: CloudEvent[Any]) -> Parsed:
     kind = event.kind
+    if kind not in _INBOUND:
+        return ContractError(
+            [FieldError("type", f"{event.type} is published by the service, never taken in")],
+            event.id,
+            subject_of(kind),
+        )
     if kind not in AGGREGATE_OF:
         return Accepted(kind, event.source, event.id)
     data = event.data
@@ -61,6 +85,27 @@ def parse_one(subject: str | None, body: bytes) -> Parsed:
         None if ends else data.program_year,
         None if ends else data.model_dump_json(),
     )
+
+
+_INBOUND = frozenset(INBOUND_KINDS)
+_PUBLISHED_MARKS = (b"jip.dlq.", *(type_of(kind).encode() for kind in OUTBOUND_KINDS))
+
+
+def published_type(body: bytes) -> str | None:
+    """The `type` of a body that is an event the service publishes (an outbound kind or a dead
+    letter, as `export --subjects all` writes them), else None. Cheap for inbound bodies."""
+    if not any(mark in body for mark in _PUBLISHED_MARKS):
+        return None
+    doc, _ = read_object(body)
+    event_type = doc.get("type") if doc is not None else None
+    if not isinstance(event_type, str):
+        return None
+    published = event_type in _OUTBOUND_TYPES or _DEAD_LETTER_TYPE.match(event_type)
+    return event_type if published else None
+
+
+_OUTBOUND_TYPES = frozenset(type_of(kind) for kind in OUTBOUND_KINDS)
+_DEAD_LETTER_TYPE = re.compile(r"^jip\.dlq\.[a-z_.]{1,64}\.v[0-9]{1,3}\Z")
 
 
 def parse_batch(messages: Sequence[tuple[str | None, bytes]]) -> list[Parsed]:
@@ -93,19 +138,38 @@ class BatchParser:
             )
 
     async def parse(self, messages: Sequence[tuple[str | None, bytes]]) -> list[Parsed]:
+        """The batch parsed, one answer per message in order; never raises for a body.
+
+        A worker that fails to answer (gone, garbled, wrong length, or interrupted mid-batch,
+        which would leave its answer in the pipe for the next batch) is replaced, and the batch
+        is parsed here instead: `parse_batch` is total, so the outcome is the same.
+        """
         async with self._lock:  # one batch at a time: answers come back in request order
             worker = self._worker
             if worker is not None:
                 try:
-                    return await _ask(worker, messages)
-                except (ConnectionError, asyncio.IncompleteReadError) as error:
+                    answer = await _ask(worker, messages)
+                except asyncio.CancelledError:
+                    self._drop_worker()
+                    raise
+                except Exception as error:
                     await self._replace(error)
+                else:
+                    if len(answer) == len(messages):
+                        return answer
+                    await self._replace(ValueError("answer of the wrong length"))
         return await asyncio.to_thread(parse_batch, messages)
 
+    def _drop_worker(self) -> None:
+        """Kill a worker whose answer will not be read; the next batch starts a new one."""
+        worker, self._worker = self._worker, None
+        if worker is not None and worker.returncode is None:
+            worker.kill()
+
     async def _replace(self, error: Exception) -> None:
-        """Start a new worker after one died (at most 3 times); this batch is parsed in a thread."""
+        """Start a new worker after one failed (at most 3 times); this batch is parsed here."""
         log.warning(
-            "the parsing worker is gone; this batch is parsed in the service process",
+            "the parsing worker failed; this batch is parsed in the service process",
             extra={"error": type(error).__name__, "restarts": self._restarts},
         )
         await self.close()
@@ -139,7 +203,11 @@ async def _ask(worker: asyncio.subprocess.Process, messages: Sequence[Any]) -> l
 
 
 def serve_parsing(requests: BinaryIO, answers: BinaryIO) -> None:
-    """The worker's loop: a length-prefixed pickled batch in, its parsed list out, until EOF."""
+    """The worker's loop: a length-prefixed pickled batch in, its parsed list out, until EOF.
+
+    `parse_batch` is total, so no body ends the loop; a request that cannot be read (never sent
+    by the service) ends it, and the service parses that batch itself.
+    """
     while len(header := requests.read(8)) == 8:
         messages = pickle.loads(requests.read(int.from_bytes(header, "big")))
         answer = pickle.dumps(parse_batch(messages), protocol=pickle.HIGHEST_PROTOCOL)

@@ -1,23 +1,21 @@
-"""The outbox relay: publishes outbox rows on JetStream (`Nats-Msg-Id` = event id), marks them sent.
+"""The outbox relay: publishes outbox rows on JetStream (`Nats-Msg-Id` = event id), marks them sent,
+and parks a row the broker refuses as too large, so the rows behind it still go out.
 
 Imports services.outbox and FastStream's NATS broker; never matching or the intake.
 """
 
 import asyncio
 import contextlib
-import json
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from faststream.nats import NatsBroker
-from nats.aio.client import Client
-from nats.aio.msg import Msg
-from nats.js.errors import APIError, NoStreamResponseError
 from sqlalchemy import Engine
 
-from contracts import STREAM
 from services.backoff import Backoff
-from services.outbox import OutboxRow, mark_sent, pending
+from services.outbox import OutboxRow, mark_sent, park, pending
+from services.relay_acks import BatchAcks
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +23,12 @@ log = logging.getLogger(__name__)
 class OutboxRelay:
     """Publishes unsent outbox rows in order; woken by `wake()`, else polls every `poll` seconds.
 
-    While the broker (or database) is away it retries with capped exponential back-off; a row
-    published twice keeps its id, so the broker's duplicate window drops the second copy.
+    While the broker (or database) is away, or refuses a row for any reason but its size (no
+    permission, no stream), it retries with capped exponential back-off and nothing behind that
+    row goes out: `blocked_seconds()` says for how long (readiness turns red on it). A row
+    published twice keeps its id, so the broker's duplicate window drops the second copy. A row
+    refused as too large is parked (see `services.outbox.park`): logged by id, counted in
+    `parked` and by `on_parked`, never retried.
     """
 
     def __init__(
@@ -37,6 +39,7 @@ class OutboxRelay:
         poll: float = 0.5,
         ack_timeout: float = 5.0,
         backoff: Backoff | None = None,
+        on_parked: Callable[[], None] | None = None,
     ) -> None:
         self.engine = engine
         self.broker = broker
@@ -45,6 +48,11 @@ class OutboxRelay:
         self.ack_timeout = ack_timeout
         self.backoff = backoff or Backoff(initial=0.2, cap=10.0)
         self.published = 0
+        self.parked = 0
+        self.on_parked = on_parked
+        self.last_error: str | None = None
+        """Type name of the error of the last pass, while passes fail; None once one succeeds."""
+        self._failing_since: float | None = None
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -96,14 +104,17 @@ class OutboxRelay:
             while not (until_stopped and self._stopping) and (
                 rows := await asyncio.to_thread(pending, self.engine, self.batch, after)
             ):
-                await self._publish(rows)
+                too_large = await self._publish(rows)
+                if too_large:
+                    await asyncio.to_thread(self._park, too_large)
                 if marking is not None:
                     await marking
-                seqs = [row.seq for row in rows]
+                parked = {row.seq for row in too_large}
+                seqs = [row.seq for row in rows if row.seq not in parked]
                 marking = asyncio.ensure_future(asyncio.to_thread(mark_sent, self.engine, seqs))
-                after = seqs[-1]
-                sent += len(rows)
-                self.published += len(rows)
+                after = rows[-1].seq
+                sent += len(seqs)
+                self.published += len(seqs)
         finally:
             if marking is not None:
                 await marking
@@ -114,6 +125,9 @@ class OutboxRelay:
             try:
                 sent = await self.relay_backlog(until_stopped=True)
             except Exception as error:  # the broker or the database is away: retry later
+                self.last_error = type(error).__name__
+                if self._failing_since is None:
+                    self._failing_since = time.monotonic()
                 delay = self.backoff.next_delay()
                 log.warning(
                     "outbox relay retrying",
@@ -122,6 +136,7 @@ class OutboxRelay:
                 await self._idle(delay)
                 continue
             self.backoff.reset()
+            self._failing_since, self.last_error = None, None
             if sent == 0:
                 await self._idle(self.poll)
 
@@ -132,74 +147,32 @@ class OutboxRelay:
                 await self._wake.wait()
         self._wake.clear()
 
-    async def _publish(self, rows: Sequence[OutboxRow]) -> None:
+    def blocked_seconds(self) -> float:
+        """How long every pass has failed (0.0 while the relay goes on)."""
+        since = self._failing_since
+        return 0.0 if since is None else time.monotonic() - since
+
+    async def _publish(self, rows: Sequence[OutboxRow]) -> list[OutboxRow]:
         """Publish the rows and await every ack (at most `ack_timeout` seconds for the batch);
-        an error answer or a missing ack raises, and the batch stays unsent."""
+        returns the rows refused as too large. Any other error answer or a missing ack raises,
+        and the batch stays unsent."""
         connection = self.broker.connection
         if self.acks is None or self.acks.client is not connection:
             self.acks = BatchAcks(connection)
-        await self.acks.publish(rows, self.ack_timeout)
+        return await self.acks.publish(rows, self.ack_timeout)
 
-
-class BatchAcks:
-    """JetStream publishing with the acks of a batch awaited together, on one reply subscription.
-
-    `js.publish` costs a task and a timer per message (FastStream's publish more still), which
-    held the relay to about 11,000 events/s here. nats-py's own `publish_async` never delivers
-    an error answer: it raises inside its reply callback, so a refused publish would only time
-    out. Here each answer resolves its message's future: the ack, or the error it carries.
-    """
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self._prefix: str | None = None
-        self._waiting: dict[str, asyncio.Future[None]] = {}
-        self._next = 0
-
-    def in_flight(self) -> int:
-        """Messages published whose ack is still awaited."""
-        return len(self._waiting)
-
-    async def publish(self, rows: Sequence[OutboxRow], timeout: float) -> None:
-        if self._prefix is None:
-            prefix = f"{self.client.new_inbox()}."
-            await self.client.subscribe(f"{prefix}*", cb=self._answer)
-            self._prefix = prefix
-        loop = asyncio.get_running_loop()
-        tokens: list[str] = []
-        try:
-            for row in rows:
-                self._next += 1
-                token = str(self._next)
-                tokens.append(token)
-                self._waiting[token] = loop.create_future()
-                await self.client.publish(
-                    row.subject,
-                    row.body,
-                    reply=self._prefix + token,
-                    headers={"Nats-Msg-Id": row.event_id, "Nats-Expected-Stream": STREAM},
-                )
-            async with asyncio.timeout(timeout):
-                await asyncio.gather(*(self._waiting[t] for t in tokens))
-        finally:
-            for token in tokens:
-                future = self._waiting.pop(token, None)
-                if future is not None:
-                    future.cancel()
-
-    async def _answer(self, msg: Msg) -> None:
-        assert self._prefix is not None
-        future = self._waiting.get(msg.subject[len(self._prefix) :])
-        if future is None or future.done():
-            return
-        if msg.headers and msg.headers.get("Status") == "503":
-            future.set_exception(NoStreamResponseError())
-            return
-        try:
-            answer = json.loads(msg.data)
-            if "error" in answer:
-                APIError.from_error(answer["error"])  # raises the error's own class
-        except Exception as error:
-            future.set_exception(error)
-        else:
-            future.set_result(None)
+    def _park(self, rows: Sequence[OutboxRow]) -> None:
+        """Set aside rows the broker will never take; logged by id and size, never by body."""
+        for row in rows:
+            park(self.engine, row.seq)
+            self.parked += 1
+            if self.on_parked is not None:
+                self.on_parked()
+            log.error(
+                "outbox event parked: the broker refuses it as too large",
+                extra={
+                    "event_id": row.event_id,
+                    "subject": row.subject,
+                    "size_bytes": len(row.body),
+                },  # fmt: skip
+            )

@@ -6,16 +6,19 @@ import asyncio
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from contracts import INBOUND_KINDS, STREAM, Kind, subject_of
 from contracts.subjects import kind_of_type
 from services.client import connect, wait_round
+from services.export import source_fingerprint as fingerprint_at
+from services.export_meta import ExportMeta
 from services.offline import run_offline
 from services.rounds import RulesetFor
 from services.settings import Environment, Settings
+from services.sources import SourceConfig, SourceRules, to_config
 
 _INBOUND = frozenset(INBOUND_KINDS)
 _ANSWERS = (Kind.ROUND_COMPLETED, Kind.ROUND_FAILED)
@@ -40,6 +43,36 @@ def check_target(settings: Settings, target_env: str, yes_production: bool) -> N
             "the target is production: replaying there needs --target-env production "
             "--yes-production; nothing was sent"
         )
+
+
+def judging_rules(
+    recorded: ExportMeta | None, configured: SourceConfig | None, accept_target_rules: bool
+) -> SourceRules | None:
+    """The source rules the events were judged by, for --verify's offline rerun.
+
+    The target judges with its own INTERN_MATCH_SOURCES, so rules recorded at export that
+    differ from those refuse the replay unless `accept_target_rules`. Without a record (a
+    plain file, a source broker) the target's rules are all there is.
+    """
+    if recorded is None:
+        return SourceRules.of(configured)
+    try:
+        rules = to_config(recorded.source_rules)
+    except ValueError as error:
+        raise ReplayRefusedError(f"the export's recorded source rules {error}") from None
+    if rules != configured and not accept_target_rules:
+        raise ReplayRefusedError(
+            "the export recorded other source rules than the target's INTERN_MATCH_SOURCES, so "
+            "the target would judge some events differently (recorded: "
+            f"{_rules_text(rules)}; target: {_rules_text(configured)}); configure the target "
+            "with the recorded rules, or pass --accept-target-rules; nothing was sent"
+        )
+    return SourceRules.of(rules)
+
+
+def _rules_text(rules: SourceConfig | None) -> str:
+    text = "unset (any source)" if rules is None else json.dumps(rules, separators=(",", ":"))
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 @dataclass(frozen=True)
@@ -149,9 +182,14 @@ class Verdict:
 
 
 async def verify(
-    settings: Settings, plan: ReplayPlan, rulesets: RulesetFor, timeout: float = 600.0
+    settings: Settings,
+    plan: ReplayPlan,
+    rulesets: RulesetFor,
+    timeout: float = 600.0,
+    source_rules: SourceRules | None = None,
 ) -> list[Verdict]:
-    """Each replayed round's answer in the target against the original (or an offline rerun)."""
+    """Each replayed round's answer in the target against the original (or an offline rerun,
+    judged by `source_rules`: those recorded at export)."""
     offline: dict[str, str] | None = None
     verdicts = []
     for round_id in plan.rounds:
@@ -160,14 +198,17 @@ async def verify(
             original, basis = plan.originals[round_id], "source"
         else:
             if offline is None:
-                offline = await asyncio.to_thread(_offline_outcomes, plan, rulesets)
+                offline = await asyncio.to_thread(_offline_outcomes, plan, rulesets, source_rules)
             original, basis = offline.get(round_id, "no answer offline"), "offline"
         verdicts.append(Verdict(round_id, original, outcome_of(answer), basis))
     return verdicts
 
 
-def _offline_outcomes(plan: ReplayPlan, rulesets: RulesetFor) -> dict[str, str]:
-    bodies = run_offline((o.body for o in plan.outgoing), rulesets, None, _fixed_clock)
+def _offline_outcomes(
+    plan: ReplayPlan, rulesets: RulesetFor, source_rules: SourceRules | None = None
+) -> dict[str, str]:
+    bodies = (o.body for o in plan.outgoing)
+    bodies = run_offline(bodies, rulesets, None, _fixed_clock, source_rules=source_rules)
     found = ReplayPlan()
     for body in bodies:
         doc = _json(body)
@@ -188,8 +229,11 @@ async def replay_into(
     verify_rounds: bool,
     timeout: float = 600.0,
     on_progress: Callable[[int], None] | None = None,
+    source_rules: SourceRules | None = None,
+    source_fingerprint: Mapping[str, str] | None = None,
 ) -> tuple[SendSummary, list[Verdict] | None]:
-    """Send the plan to the target and, if asked, verify its rounds.
+    """Send the plan to the target and, if asked, verify its rounds; a target whose fingerprint
+    matches `source_fingerprint` (the broker the events came from) raises ReplayRefusedError.
 
     With no broker URL the target is started here: the embedded broker and database on the
     target's data directory, run for the length of the replay (a self-contained staging).
@@ -201,8 +245,31 @@ async def replay_into(
             target = settings.model_copy(update={"broker_url": service.broker_url})
             return await replay_into(
                 target, plan, rulesets, verify_rounds=verify_rounds, timeout=timeout,
-                on_progress=on_progress,
+                on_progress=on_progress, source_rules=source_rules,
+                source_fingerprint=source_fingerprint,
             )  # fmt: skip
+    await refuse_the_source_as_target(settings, source_fingerprint)
     summary = await send(settings, plan, on_progress=on_progress)
-    verdicts = await verify(settings, plan, rulesets, timeout) if verify_rounds else None
+    verdicts = (
+        await verify(settings, plan, rulesets, timeout, source_rules) if verify_rounds else None
+    )
     return summary, verdicts
+
+
+_SAME = {"stream_created": "stream JIP created at", "server": "server identity"}
+
+
+async def refuse_the_source_as_target(settings: Settings, source: Mapping[str, str] | None) -> None:
+    """Raise ReplayRefusedError when the target broker is the one the events came from: the same
+    stream JIP (its creation time) or the same server or cluster, whatever the settings call it.
+    """
+    if not source:
+        return
+    target = await fingerprint_at(settings)
+    same = [f"{_SAME[key]} {source[key]}" for key in _SAME if source.get(key) == target.get(key)
+            and source.get(key)]  # fmt: skip
+    if same:
+        raise ReplayRefusedError(
+            f"the target broker is the source of these events ({'; '.join(same)}): "
+            "point INTERN_MATCH_BROKER_URL at another broker; nothing was sent"
+        )

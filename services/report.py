@@ -17,6 +17,7 @@ from matching.snapshot import IneligibleVacancy
 from services.rounds import RulesetFor
 from services.summary import round_outcome
 from services.tables import ApplicantRow, PlacementRow, RoundRow, VacancyRow
+from services.terminal import shown
 
 SOLVER_FIGURES = ("status", "objective", "bound", "solve_seconds")
 ROUND_FIGURES = ("mode", "dry_run", "applicants", "eligible", "placed", "unplaced",
@@ -132,20 +133,22 @@ def _count_hosts(
 
 def print_report(console: Console, report: RoundReport) -> None:
     """The report as rich tables: figures, fill, unplaced reasons, ranks, ineligible vacancies."""
-    head = Table(title=f"round {report.round_id} ({report.program_year} {report.period})")
+    head = Table(title=shown(f"round {report.round_id} ({report.program_year} {report.period})"))
     head.add_column("figure")
     head.add_column("value", overflow="fold")
     for key in (*ROUND_FIGURES, *SOLVER_FIGURES, "reason"):
         if key in report.answer:
-            head.add_row(key, format_figure(key, report.answer[key]))
+            head.add_row(key, shown(format_figure(key, report.answer[key])))
     if not report.answer:
-        head.add_row("status", report.status)
+        head.add_row("status", shown(report.status))
     console.print(head)
     fill = Table(title="placed per course and period")
     for column in ("period · course", "placed", "slots", "fill"):
         fill.add_column(column, justify="left" if column.startswith("period") else "right")
     for label, placed, slots in report.fill_rates():
-        fill.add_row(label, str(placed), str(slots), f"{placed / slots:.0%}" if slots else "-")
+        fill.add_row(
+            shown(label), str(placed), str(slots), f"{placed / slots:.0%}" if slots else "-"
+        )
     console.print(fill)
     console.print(_counts("unplaced by reason", "reason", report.unplaced_by_reason.most_common()))
     console.print(_counts("preference rank applicants got", "rank", report.ranks()))
@@ -153,7 +156,7 @@ def print_report(console: Console, report: RoundReport) -> None:
     for column in ("vacancy", "company", "rule", "detail"):
         bad.add_column(column, overflow="fold")
     for v in report.ineligible:
-        bad.add_row(v.vacancy_id, v.company_id, v.rule, v.detail)
+        bad.add_row(*(shown(cell) for cell in (v.vacancy_id, v.company_id, v.rule, v.detail)))
     console.print(bad)
 
 
@@ -171,5 +174,5 @@ def _counts(title: str, label: str, rows: list[tuple[str, int]]) -> Table:
     table.add_column(label)
     table.add_column("applicants", justify="right")
     for key, n in rows:
-        table.add_row(key, str(n))
+        table.add_row(shown(key), str(n))
     return table

@@ -79,7 +79,12 @@ async def running_service(
         service = RunningService(broker_url, engine, parts)
         if serve_http and settings.http_port:  # up before the broker: /readyz says what waits
             service.probes = HealthServer(
-                parts.broker, engine, parts.metrics, max_lag=settings.ready_max_lag
+                parts.broker,
+                engine,
+                parts.metrics,
+                max_lag=settings.ready_max_lag,
+                relay=parts.relay,
+                progress=parts.progress,
             )
             await service.probes.start(settings.http_host, settings.http_port)
             stack.push_async_callback(service.probes.stop)

@@ -10,6 +10,7 @@ from typing import Any
 from faststream.nats.security import NatsSecurity, NatsToken, NatsUserPassword
 from nats import errors as nats_errors
 
+from services.redact import redact_url
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -23,9 +24,8 @@ class BrokerAccessError(ConnectionError):
 
 
 def without_credentials(url: str) -> str:
-    """The URL with any `user:password@` part removed, fit for logs and error texts."""
-    scheme, sep, rest = url.partition("://")
-    return scheme + sep + rest.rpartition("@")[2] if sep else url.rpartition("@")[2]
+    """The URL fit for logs and error texts (`services.redact.redact_url`)."""
+    return redact_url(url)
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext | None:

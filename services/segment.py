@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert
 
-from contracts import CloudEvent, ContractError, subject_of
+from contracts import MAX_BODY_BYTES, CloudEvent, ContractError, subject_of
 from services.db import copy_rows, fetch_all, lines, upsert
+from services.outbound import raw_text
 from services.outbox import enqueue
 from services.parsing import Accepted
 from services.tables import ApplicantRow, DeadLetterRow, EventLogRow, VacancyRow
@@ -52,18 +53,21 @@ class Segment:
         earlier = staged.get(row[id_field])
         if earlier is not None and row["payload"] is None:
             row = {**row, "payload": earlier["payload"], "program_year": earlier["program_year"]}
+        if earlier is not None:  # the first accepted event's source stays the creator
+            row = {**row, "created_by": earlier.get("created_by")}
         staged[row[id_field]] = row
 
-    def dead_letter(self, dlq: CloudEvent[Any], error: ContractError) -> None:
-        data = dlq.data
+    def dead_letter(self, dlq: CloudEvent[Any], error: ContractError, body: bytes) -> None:
+        """Stage the dead-letter row (every error, and the body as text cut at the contract's
+        limit, for operators) and its `jip.dlq.*` event (which carries no part of the body)."""
         self._dead.append(
             {
                 "id": dlq.id,
                 "subject": error.subject,
                 "original_id": error.original_id,
                 "errors": [{"loc": e.loc, "msg": e.msg} for e in error.errors],
-                "raw": data.raw,
-                "received_at": data.received_at,
+                "raw": raw_text(body[:MAX_BODY_BYTES]),
+                "received_at": dlq.data.received_at,
             }
         )
         self._dlq.append(dlq)
@@ -107,6 +111,7 @@ def _upsert_snapshots(connection: Connection, aggregate: str, rows: list[dict[st
             flag: new[flag],
             "program_year": func.coalesce(new.program_year, table.c.program_year),
             "payload": func.coalesce(new.payload, table.c.payload),
+            "created_by": func.coalesce(table.c.created_by, new.created_by),
         },
         where=table.c.version < new.version,
     )
@@ -124,15 +129,17 @@ def _copy_upsert(
     (a statement per row was once the intake's largest cost; a staging table the next)."""
     fetch_all(
         connection,
-        f"INSERT INTO {table} ({id_field}, program_year, version, {flag}, payload) "
-        f"SELECT i, y::integer, v::integer, f::boolean, p::json FROM unnest("
+        f"INSERT INTO {table} ({id_field}, program_year, version, {flag}, payload, created_by) "
+        f"SELECT i, y::integer, v::integer, f::boolean, p::json, c FROM unnest("
         f"string_to_array(%(i)s, E'\\n'), string_to_array(%(y)s, E'\\n', ''), "
         f"string_to_array(%(v)s, E'\\n'), string_to_array(%(f)s, E'\\n'), "
-        f"string_to_array(%(p)s, E'\\n', '')) AS t(i, y, v, f, p) "
+        f"string_to_array(%(p)s, E'\\n', ''), string_to_array(%(c)s, E'\\n', '')) "
+        f"AS t(i, y, v, f, p, c) "
         f"ON CONFLICT ({id_field}) DO UPDATE SET version = EXCLUDED.version, "
         f"{flag} = EXCLUDED.{flag}, "
         f"program_year = COALESCE(EXCLUDED.program_year, {table}.program_year), "
-        f"payload = COALESCE(EXCLUDED.payload, {table}.payload) "
+        f"payload = COALESCE(EXCLUDED.payload, {table}.payload), "
+        f"created_by = COALESCE({table}.created_by, EXCLUDED.created_by) "
         f"WHERE {table}.version < EXCLUDED.version",
         {
             "i": lines([row[id_field] for row in rows]),
@@ -140,6 +147,7 @@ def _copy_upsert(
             "v": lines([str(row["version"]) for row in rows]),
             "f": lines(["t" if row[flag] else "f" for row in rows]),
             "p": lines([row["payload"] or "" for row in rows]),
+            "c": lines([row.get("created_by") or "" for row in rows]),
         },
     )
 

@@ -1,15 +1,17 @@
 """Configuration of the service from `INTERN_MATCH_*` environment variables (pydantic-settings).
 
 Nothing is read at import time: build `Settings()` in the composition root.
-Imports pydantic only; no other service module.
+Imports pydantic only, and services.sources when the source rules are validated.
 """
 
+import os
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path(".intern-match")
 """Relative to the working directory, so a laptop demo keeps its files next to where it ran."""
@@ -47,6 +49,12 @@ class Settings(BaseSettings):
     broker_user: str | None = None
     broker_password: SecretStr | None = None
     broker_token: SecretStr | None = None
+    broker_inbox_prefix: str = Field(
+        default="_INBOX",
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="Subjects of the replies this client receives (deliveries of stream JIP "
+        "included): a prefix of its own, which no producer may subscribe to, keeps them private",
+    )
     broker_tls_ca: Path | None = Field(
         default=None, description="PEM file of the CA that signed the broker's certificate"
     )
@@ -63,6 +71,12 @@ class Settings(BaseSettings):
     ready_max_lag: int | None = Field(
         default=None, ge=0, description="/readyz fails above this intake consumer lag; unset: never"
     )
+    ready_stall_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="/readyz fails when messages wait and the intake has not committed anything "
+        "for this long (a running round counts as progress)",
+    )
     batch_size: int = Field(default=500, ge=1, le=10_000, description="Inbound events per batch")
     parse_workers: int = Field(
         default=1,
@@ -73,12 +87,25 @@ class Settings(BaseSettings):
     round_time_limit_seconds: float = Field(
         default=60.0, gt=0, description="Solver wall-clock limit per round"
     )
+    sources: Annotated[dict[str, list[str]] | None, NoDecode] = Field(
+        default=None,
+        description='Source rules, JSON: {"applicant.*": ["/applicant-portal"], "operators": '
+        '["/operator-console"]}; kind patterns (or "operators") to the sources that may send '
+        "them; unset: any source",
+    )
 
     database_url_file: Path | None = Field(
         default=None, description="File holding the database URL (a Docker or Kubernetes secret)"
     )
     broker_password_file: Path | None = Field(default=None, description="File holding the password")
     broker_token_file: Path | None = Field(default=None, description="File holding the token")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unambiguous_environment(cls, data: Any) -> Any:
+        """Refuse INTERN_MATCH_* variables set in two letter cases to different values."""
+        refuse_ambiguous(os.environ)
+        return data
 
     @model_validator(mode="before")
     @classmethod
@@ -95,6 +122,17 @@ class Settings(BaseSettings):
                     raise ValueError(f"{name}_file: cannot read {path}: {error.strerror}") from None
         return data
 
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _source_rules(cls, value: Any) -> Any:
+        """Canonical rules; a malformed value names the key and the reason (no start)."""
+        from services.sources import to_config
+
+        try:
+            return to_config(value)
+        except ValueError as error:
+            raise ValueError(f"INTERN_MATCH_SOURCES {error}") from None
+
     def database_url_or_default(self) -> str:
         """The configured database URL, or a SQLite file `intern-match.db` under data_dir."""
         if self.database_url:
@@ -107,3 +145,24 @@ class Settings(BaseSettings):
 
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+
+ENV_PREFIX = "INTERN_MATCH_"
+
+
+def refuse_ambiguous(environ: Mapping[str, str]) -> None:
+    """Raise ValueError naming both variables when one setting is set twice, in two letter
+    cases, to different values: pydantic-settings reads names case-insensitively, so which one
+    wins (say `intern_match_environment=development` over `INTERN_MATCH_ENVIRONMENT=production`)
+    would be an accident. Values are not named: they may be secrets."""
+    seen: dict[str, str] = {}
+    for name in sorted(environ):
+        key = name.upper()
+        if not key.startswith(ENV_PREFIX):
+            continue
+        other = seen.setdefault(key, name)
+        if other != name and environ[other] != environ[name]:
+            raise ValueError(
+                f"ambiguous settings: {other} and {name} are both set, to different values; "
+                "unset one of them"
+            )

@@ -37,6 +37,9 @@ class ApplicantRow(SQLModel, table=True):
     version: int
     withdrawn: bool = False
     payload: dict[str, Any] | None = _json(nullable=True)
+    created_by: str | None = Field(
+        default=None, max_length=256, description="Source of its first accepted event"
+    )
 
 
 class VacancyRow(SQLModel, table=True):
@@ -49,6 +52,9 @@ class VacancyRow(SQLModel, table=True):
     version: int
     closed: bool = False
     payload: dict[str, Any] | None = _json(nullable=True)
+    created_by: str | None = Field(
+        default=None, max_length=256, description="Source of its first accepted event"
+    )
 
 
 class EventLogRow(SQLModel, table=True):
@@ -117,7 +123,8 @@ class PlacementRow(SQLModel, table=True):
 
 
 class OutboxEntry(SQLModel, table=True):
-    """An outbound event waiting for (or past) publication, in the order it was produced."""
+    """An outbound event waiting for (or past) publication, in the order it was produced;
+    `parked_at` is set when the broker refused it as too large (it is never retried)."""
 
     __tablename__ = "outbox"
     __table_args__ = (
@@ -134,3 +141,4 @@ class OutboxEntry(SQLModel, table=True):
     subject: str = Field(max_length=200)
     body: str = _text()
     sent_at: dt.datetime | None = _when(nullable=True)
+    parked_at: dt.datetime | None = _when(nullable=True)

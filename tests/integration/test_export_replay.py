@@ -166,10 +166,10 @@ async def test_the_production_guard_refuses_unless_production_is_named_with_the_
 
     assert unnamed.exit_code == 2 and "does not match" in unnamed.output
     assert unconfirmed.exit_code == 2 and "--yes-production" in unconfirmed.output
-    assert confirmed.exit_code == 0, confirmed.output
-    sent = len(_bodies())
-    assert f"duplicates acknowledged by the stream {sent}" in confirmed.output
-    assert await _messages(prod) == before  # the refusals and the duplicates added nothing
+    # confirmed, but the target is the very broker the export came from
+    assert confirmed.exit_code == 2, confirmed.output
+    assert "the target broker is the source of these events" in confirmed.output
+    assert await _messages(prod) == before  # the refusals added nothing
 
 
 async def test_a_dry_run_shows_counts_and_rounds_and_sends_nothing(
@@ -286,6 +286,13 @@ async def test_an_embedded_service_exports_and_replays_into_an_embedded_staging_
 
 
 def test_a_multi_line_json_body_is_compacted_onto_one_json_lines_record():
-    text, compacted = to_jsonl([b'{"a":\n 1}', b'{"b":2}'])
+    text, compacted, left_out = to_jsonl([b'{"a":\n 1}', b'{"b":2}'])
 
-    assert text == b'{"a":1}\n{"b":2}\n' and compacted == 1
+    assert text == b'{"a":1}\n{"b":2}\n' and (compacted, left_out) == (1, 0)
+
+
+def test_a_body_spanning_lines_that_is_no_readable_json_is_left_out_and_counted():
+    deep = b"[" * 100_000 + b"\n" + b"]" * 100_000
+    text, compacted, left_out = to_jsonl([b'{"a":\n', deep, b"1" * 5000 + b"\n", b'{"b":2}'])
+
+    assert text == b'{"b":2}\n' and (compacted, left_out) == (0, 3)

@@ -154,8 +154,10 @@ async def test_probes_report_liveness_readiness_and_the_intake_outcome_counts(
     readiness = json.loads(body)
     assert readiness["ready"] is True
     assert {name: check["ok"] for name, check in readiness["checks"].items()} == {
-        "broker": True, "database": True, "consumer_lag": True,
+        "broker": True, "database": True, "consumer_lag": True, "intake_progress": True,
+        "outbox_relay": True,
     }  # fmt: skip
+    assert readiness["checks"]["outbox_relay"] == {"ok": True, "parked": 0}
     assert readiness["checks"]["consumer_lag"]["num_pending"] == 0
     counts = {
         outcome: metrics[("intern_match_events_total", frozenset({("outcome", outcome)}))]

@@ -1,5 +1,6 @@
 """Intake on SQLite: dedupe, newest version wins, dead letters, and event order."""
 
+import hashlib
 import json
 
 import pytest
@@ -92,7 +93,11 @@ def test_a_malformed_event_becomes_a_dead_letter_and_the_rest_of_the_batch_appli
     event = json.loads(dlq.body)
     assert dlq.subject == "jip.dlq.applicant.registered"
     assert event["data"]["errors"][0]["loc"] == "data.date_of_birth"
-    assert event["data"]["raw"] == raw.decode() and event["id"].startswith("dlq-")
+    assert event["type"] == "jip.dlq.applicant.registered.v2" and event["id"].startswith("dlq-")
+    assert event["data"]["original_source"] == "/applicant-portal"
+    assert event["data"]["sha256"] == "sha256:" + hashlib.sha256(raw).hexdigest()
+    assert event["data"]["size_bytes"] == len(raw) and "raw" not in event["data"]
+    assert dead.raw == raw.decode()
 
 
 def test_an_undecodable_body_is_dead_lettered_with_replacement_characters(intake, engine):
@@ -100,7 +105,9 @@ def test_an_undecodable_body_is_dead_lettered_with_replacement_characters(intake
     (dlq,) = pending(engine)
     data = json.loads(dlq.body)["data"]
     assert outcome.rejected == 1 and dlq.subject == "jip.dlq.unknown"
-    assert data["raw"] == "\ufffd\ufffd{not json\ufffd" and data["errors"][0]["loc"] == "body"
+    assert data["errors"][0]["loc"] == "body" and data["original_id"] is None
+    with engine.connect() as c:
+        assert c.execute(select(DeadLetterRow.raw)).scalar_one() == "\ufffd\ufffd{not json\ufffd"
 
 
 def test_the_same_malformed_body_twice_gives_one_dead_letter_id(intake, engine):
@@ -145,6 +152,6 @@ def test_an_oversized_body_is_dead_lettered_with_its_raw_text_cut_at_the_limit(i
     outcome = feed(intake, huge)
     (dlq,) = pending(engine)
     data = json.loads(dlq.body)["data"]
-    assert outcome.rejected == 1 and len(data["raw"]) == 256 * 1024
+    assert outcome.rejected == 1 and data["size_bytes"] == len(huge) and len(dlq.body) < 2048
     with engine.connect() as c:
-        assert c.execute(select(DeadLetterRow.raw)).scalar_one() == data["raw"]
+        assert c.execute(select(DeadLetterRow.raw)).scalar_one() == huge[: 256 * 1024].decode()

@@ -7,10 +7,12 @@ Imports contracts only; the examples are copied verbatim from /work/shared/desig
 import json
 from typing import Any
 
+import jsonschema
 import pytest
 
 from contracts import Kind, parse_event, type_of
 from contracts.envelope import DEAD_LETTER_ENVELOPE
+from contracts.schema import json_schemas
 
 APPLICANT_REGISTERED = """{
   "applicant_id": "A-000123",
@@ -90,8 +92,11 @@ ROUND_FAILED = """
 DEAD_LETTER = """{
   "original_subject": "jip.applicant.registered",
   "original_id": "evt-123",
+  "original_source": "/applicant-portal",
   "errors": [{"loc": "data.date_of_birth", "msg": "invalid date format"}],
-  "raw": "<the original body, as text>",
+  "size_bytes": 1834,
+  "sha256": "sha256:9c1e000000000000000000000000000000000000000000000000000000000000",
+  "errors_truncated": false,
   "received_at": "2026-11-25T10:00:00Z"
 }"""
 
@@ -137,10 +142,12 @@ def test_contract_example_is_a_valid_event_on_its_subject(kind: Kind) -> None:
 
 def test_contract_example_of_a_dead_letter_is_a_valid_envelope() -> None:
     data = json.loads(DEAD_LETTER)
-    body = json.dumps(envelope("jip.dlq.applicant.registered", data))
+    body = json.dumps(envelope("jip.dlq.applicant.registered.v2", data))
     event = DEAD_LETTER_ENVELOPE.model_validate_json(body)
     assert event.data.errors[0].loc == "data.date_of_birth"
     assert event.data.original_id == "evt-123"
+    assert event.data.model_dump(mode="json") == data
+    jsonschema.validate(json.loads(body), json_schemas()["jip.dlq.v2"])
 
 
 def test_example_applicant_reads_back_with_its_nested_values() -> None:

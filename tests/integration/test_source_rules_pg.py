@@ -1,0 +1,37 @@
+"""Source rules on PostgreSQL: the creator is stored by the COPY upsert and judged there too."""
+
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
+from inbound_events import T0, GreedySolver  # noqa: E402
+from source_events import FROZEN, RULES, registered, withdrawn  # noqa: E402
+
+from services.db import make_engine, migrate  # noqa: E402
+from services.intake import Inbound, Intake  # noqa: E402
+from services.tables import ApplicantRow  # noqa: E402
+from tests.databases import throwaway_database  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_foreign_withdrawal_is_refused_and_the_creator_kept_on_postgresql(postgres_url):
+    with throwaway_database(postgres_url, prefix="im_src") as url:
+        engine = make_engine(url)
+        migrate(engine)
+        intake = Intake(engine, lambda _: None, lambda: T0, GreedySolver(), source_rules=RULES)
+        feed = lambda *bs: intake.process([Inbound(None, b) for b in bs])  # noqa: E731
+        first = feed(
+            registered("A-1", 1, "/applicant-portal", None),
+            withdrawn("A-1", 2, "/operator-console"),
+        )
+        attack = feed(withdrawn("A-1", FROZEN, "/university-portal"))
+        update = feed(registered("A-1", 3, "/applicant-portal", None))
+        with engine.connect() as c:
+            row = c.execute(select(ApplicantRow)).one()
+        engine.dispose()
+    assert (first.accepted, attack.rejected, update.accepted) == (2, 1, 1)
+    assert (row.version, row.withdrawn, row.created_by) == (3, False, "/applicant-portal")
