@@ -5,6 +5,7 @@ Imports contracts, numpy and ortools (in matching.solver only); never services.
 
 from matching.audit import audit_round
 from matching.digest import placements_digest
+from matching.errors import RoundFailed, TooManyPairs
 from matching.problem import Limits, Problem, Solution
 from matching.round import build_market, run_round
 from matching.ruleset import (
@@ -33,11 +34,13 @@ __all__ = [
     "Limits",
     "Placement",
     "Problem",
+    "RoundFailed",
     "RoundResult",
     "Ruleset",
     "RulesetError",
     "Snapshot",
     "Solution",
+    "TooManyPairs",
     "Unplaced",
     "UnplacedReason",
     "audit_round",

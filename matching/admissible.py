@@ -4,17 +4,22 @@ Never builds a dense applicant x vacancy matrix. Imports contracts, numpy and ma
 never services or ortools.
 """
 
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
 from contracts import COURSES, ApplicantRegistered, Requirements, VacancyPosted
+from matching.errors import TooManyPairs
 from matching.geo import distance_km
 from matching.index import VacancyIndex
 from matching.language import LanguageProfile, language_margin, meets_requirements, to_profile
 from matching.problem import IntArray
 from matching.ruleset import Ruleset
+from matching.shortlist import Shortlist
+from matching.tiebreak import tie_ranks
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,12 @@ class Admissible:
     opt_pair: IntArray
     opt_seat: IntArray
     opt_course_pos: IntArray
+    app_tie: IntArray
+    """Per applicant, its position in the tie-break order (matching.tiebreak)."""
+    vac_tie: IntArray
+    """Per vacancy of `seats`, its position in the tie-break order."""
+    fit_evaluations: int = 0
+    """Fit scores computed: one per pair checked, one per level of the shortlist's index."""
 
 
 def to_seats(
@@ -78,25 +89,41 @@ def fit_score(shared_skills: int, margin: int, km: float | None, ruleset: Rulese
 def find_admissible(
     applicants: Iterable[ApplicantRegistered], seats: Seats, ruleset: Ruleset, period: str
 ) -> Admissible:
-    """Every admissible triple of eligible `applicants` over `seats` (program-rules.md)."""
+    """Every admissible triple of eligible `applicants` over `seats` (program-rules.md).
+
+    Raises `TooManyPairs` when the pairs exceed `ruleset.max_pairs`: counted applicant by
+    applicant, and past the budget only counted, so memory stays bounded.
+    """
     ordered = tuple(sorted(applicants, key=lambda a: a.applicant_id))
-    pairs = _Pairs(seats, ruleset, period)
+    vac_tie = tie_ranks([v.vacancy_id for v in seats.vacancies])
+    pairs = _Pairs(seats, ruleset, period, vac_tie)
     for i, a in enumerate(ordered):
         pairs.add(i, a)
-    cols = [np.asarray(col, dtype=np.int64) for col in pairs.columns]
+    if pairs.count > ruleset.max_pairs:
+        raise TooManyPairs(pairs.count, ruleset.max_pairs)
+    cols = [np.array(col, dtype=np.int64) for col in pairs.columns]
     app, vac = cols[0], cols[1]
     # options: every course both the applicant (position >= 0) and the seat table (seat >= 0) allow
     seat = pairs.seat_table[vac]
     pos = np.asarray(pairs.course_pos, dtype=np.int64).reshape(-1, len(COURSES))[app]
     opt_pair, code = np.nonzero((seat >= 0) & (pos >= 0))
     opt_seat, opt_pos = seat[opt_pair, code], pos[opt_pair, code]
-    return Admissible(ordered, seats, *cols, opt_pair.astype(np.int64), opt_seat, opt_pos)
+    app_tie = tie_ranks([a.applicant_id for a in ordered])
+    evaluations = pairs.evaluations + pairs.shortlist.evaluations
+    return Admissible(
+        ordered, seats, *cols, opt_pair.astype(np.int64), opt_seat, opt_pos,
+        app_tie, vac_tie, evaluations,
+    )  # fmt: skip
+
+
+Row = tuple[int, int, int, int]
+"""(vacancy, fit score, the applicant's stated rank, the vacancy's stated rank)."""
 
 
 class _Pairs:
     """Per-vacancy facts for the pair checks, and the growing pair columns."""
 
-    def __init__(self, seats: Seats, ruleset: Ruleset, period: str) -> None:
+    def __init__(self, seats: Seats, ruleset: Ruleset, period: str, tie: IntArray) -> None:
         vs = self.vacancies = seats.vacancies
         self.ruleset = ruleset
         self.modes = {c: ruleset.courses[c].mode for c in ruleset.courses_in(period)}
@@ -120,11 +147,19 @@ class _Pairs:
         sig_of = {k: n for n, k in enumerate(first)}
         self.sig = [sig_of[k] for k in keys]
         self.language: dict[tuple[int, int], list[tuple[bool, int]]] = {}
-        self.columns: tuple[list[int], ...] = ([], [], [], [], [])
+        away = [
+            [] if v.preferences else [c for c in seat_of[j] if self.modes[c] != "commuting"]
+            for j, v in enumerate(vs)
+        ]
+        self.shortlist = Shortlist(away, self.sig, self.skills, tie)
+        self.tie = tie.tolist()
+        self.columns: tuple[array[int], ...] = tuple(array("q") for _ in range(5))
         self.course_pos: list[int] = []
+        self.count = 0  # pairs found, kept or (past max_pairs) only counted
+        self.evaluations = 0  # fit scores computed pair by pair
 
     def add(self, i: int, a: ApplicantRegistered) -> None:
-        """Append applicant `i`'s admissible pairs; a stated list is walked directly."""
+        """Count applicant `i`'s admissible pairs and append them while within max_pairs."""
         in_japan = a.residence.country == "JP"
         courses = [
             c for c in a.courses if c in self.modes and (self.modes[c] == "commuting") == in_japan
@@ -132,18 +167,62 @@ class _Pairs:
         self.course_pos.extend(a.courses.index(c) if c in courses else -1 for c in COURSES)
         if not courses:
             return
-        if a.preferences:
+        language = self._language_row(to_profile(a.languages, self.ruleset))
+        skills = frozenset(s.casefold() for s in a.skills)
+        if a.preferences:  # a stated list is walked directly
             by_id = self.by_id
             found = [
                 (j, r) for r, v in enumerate(a.preferences, 1) if (j := by_id.get(v)) is not None
             ]
+            rows = self._checked(a, found, courses, language, skills)
         else:
-            found = [(j, 0) for j in sorted(self.index.candidates(a, courses))]
-        language = self._language_row(to_profile(a.languages, self.ruleset))
+            rows = self._best(a, courses, language, skills)
+        self.count += len(rows)
+        if self.count > self.ruleset.max_pairs:
+            if self.columns[0]:  # past the budget the pairs are only counted
+                self.columns = tuple(array("q") for _ in range(5))
+            return
+        if rows:
+            self.columns[0].extend(repeat(i, len(rows)))
+            for column, values in zip(self.columns[1:], zip(*rows, strict=True), strict=True):
+                column.extend(values)
+
+    def _best(
+        self,
+        a: ApplicantRegistered,
+        courses: list[str],
+        language: list[tuple[bool, int]],
+        skills: frozenset[str],
+    ) -> list[Row]:
+        """The `max_options` best-fitting admissible vacancies of an applicant without a list
+        (ties in tie-break order), in vacancy order: the ones that list it or are near its
+        home checked pair by pair, the online and visiting ones from the shortlist's index."""
+        k, ruleset = self.ruleset.max_options, self.ruleset
+        near = sorted(self.index.candidates(a, courses))
+        rows = self._checked(a, [(j, 0) for j in near], courses, language, skills)
+        if a.residence.country != "JP":
+            best = self.shortlist.best(
+                courses, language, skills, k, lambda n, m: fit_score(n, m, None, ruleset)
+            )
+            rows += [(j, value, 0, 0) for j, value in best]
+        if len(rows) > k:
+            tie = self.tie
+            rows = sorted(rows, key=lambda row: (-row[1], tie[row[0]]))[:k]
+        return sorted(rows)
+
+    def _checked(
+        self,
+        a: ApplicantRegistered,
+        found: list[tuple[int, int]],
+        courses: list[str],
+        language: list[tuple[bool, int]],
+        skills: frozenset[str],
+    ) -> list[Row]:
+        """The admissible ones of `found` (vacancy, the applicant's stated rank), scored."""
+        in_japan = a.residence.country == "JP"
         stated, sig, mask, aid = self.stated, self.sig, self.course_mask, a.applicant_id
         wanted = sum(_BIT[c] for c in courses)
-        skills = frozenset(s.casefold() for s in a.skills)
-        app, vac, score, a_stated, v_stated = self.columns
+        rows = []
         for j, app_stated in found:  # the hot loop: about ten pairs per applicant
             listed = stated[j]
             vac_stated = 0 if listed is None else listed.get(aid, 0)
@@ -153,11 +232,10 @@ class _Pairs:
             km = _commute_km(a, self.vacancies[j]) if in_japan else None
             if in_japan and not course_fits("commuting", a, self.vacancies[j], self.ruleset, km):
                 continue
-            app.append(i)
-            vac.append(j)
-            score.append(fit_score(len(skills & self.skills[j]), margin, km, self.ruleset))
-            a_stated.append(app_stated)
-            v_stated.append(vac_stated)
+            value = fit_score(len(skills & self.skills[j]), margin, km, self.ruleset)
+            rows.append((j, value, app_stated, vac_stated))
+        self.evaluations += len(rows)
+        return rows
 
     def _language_row(self, profile: LanguageProfile) -> list[tuple[bool, int]]:
         """(meets, margin) per requirement signature, cached per profile: few distinct values."""

@@ -1,6 +1,9 @@
 """Candidate lookup: which vacancies might admit an applicant who states no preference list.
 
-A superset, checked pair by pair in matching.admissible. Imports contracts and matching.geo only.
+A superset, checked pair by pair in matching.admissible: the vacancies that list the applicant,
+and on the commuting courses the vacancies near its home. Vacancies without a list on the
+online and visiting courses are found by matching.shortlist instead, best-fitting first.
+Imports contracts and matching.geo only.
 """
 
 from collections import defaultdict
@@ -11,10 +14,10 @@ from matching.geo import Grid
 
 
 class VacancyIndex:
-    """Vacancies by course, prefecture and grid cell; listed vacancies by the applicants they list.
+    """Commuting vacancies by prefecture and grid cell; listed ones by the applicants they list.
 
-    A vacancy with a stated list is found only through the applicants on it; one without is
-    found by course (online, visiting) or by place (commuting).
+    A vacancy with a stated list is found only through the applicants on it; one without on a
+    commuting course by place (online and visiting ones are matching.shortlist's).
     """
 
     def __init__(
@@ -26,7 +29,6 @@ class VacancyIndex:
     ) -> None:
         self.modes = modes
         self.listing: dict[str, list[int]] = defaultdict(list)
-        self.by_course: dict[str, list[int]] = defaultdict(list)
         self.by_prefecture: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.uncoordinated: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.grids: dict[str, Grid] = defaultdict(lambda: Grid(radius_km))
@@ -41,7 +43,6 @@ class VacancyIndex:
     def _add(self, j: int, v: VacancyPosted, course: str) -> None:
         place = v.location
         if self.modes[course] != "commuting":
-            self.by_course[course].append(j)
             return
         self.by_prefecture[(course, place.prefecture)].append(j)
         if place.lat is None or place.lon is None:
@@ -50,13 +51,13 @@ class VacancyIndex:
             self.grids[course].add(j, place.lat, place.lon)
 
     def candidates(self, a: ApplicantRegistered, courses: Sequence[str]) -> set[int]:
-        """Vacancies that list the applicant, or state no list and may fit one of `courses`."""
+        """Vacancies that list the applicant, or state no list and may fit a commuting course."""
         found = set(self.listing.get(a.applicant_id, ()))
         home = a.residence
         for c in courses:
             if self.modes[c] != "commuting":
-                found.update(self.by_course.get(c, ()))
-            elif home.lat is None or home.lon is None or home.prefecture is None:
+                continue
+            if home.lat is None or home.lon is None or home.prefecture is None:
                 found.update(self.by_prefecture.get((c, home.prefecture or ""), ()))
             else:
                 found.update(self.uncoordinated.get((c, home.prefecture), ()))

@@ -1,7 +1,8 @@
 """Orders and ranks of both sides over admissible pairs, and the solver's `Problem` built from them.
 
 Imports numpy and matching only; never services or ortools. Stated lists always win; where a
-side states none it ranks by `admissible.fit_score` (higher first), ties by id in byte order.
+side states none it ranks by `admissible.fit_score` (higher first) over the pairs still
+admissible (after the `max_options` cut), ties in the order of matching.tiebreak.
 """
 
 from dataclasses import dataclass
@@ -29,8 +30,9 @@ class Ranked:
 
 def to_problem(adm: Admissible) -> Ranked:
     """Options sorted by applicant, then vacancy order, then the applicant's course order."""
-    app_rank = _ranks(adm.pair_app, adm.pair_vac, adm.pair_score, adm.pair_app_stated)
-    vac_rank = _ranks(adm.pair_vac, adm.pair_app, adm.pair_score, adm.pair_vac_stated)
+    vac_tie, app_tie = adm.vac_tie[adm.pair_vac], adm.app_tie[adm.pair_app]
+    app_rank = _ranks(adm.pair_app, vac_tie, adm.pair_score, adm.pair_app_stated)
+    vac_rank = _ranks(adm.pair_vac, app_tie, adm.pair_score, adm.pair_vac_stated)
     opt_app = adm.pair_app[adm.opt_pair]
     order = np.lexsort((adm.opt_course_pos, app_rank[adm.opt_pair], opt_app))
     opt_pair = adm.opt_pair[order]
@@ -47,9 +49,9 @@ def to_problem(adm: Admissible) -> Ranked:
     return Ranked(problem, adm, opt_pair, app_rank, vac_rank)
 
 
-def _ranks(side: IntArray, other: IntArray, score: IntArray, stated: IntArray) -> IntArray:
-    """Per pair, the 1-based rank of `other` in `side`'s order (other ids sort like indexes)."""
-    order = np.lexsort((other, -score, side))
+def _ranks(side: IntArray, other_tie: IntArray, score: IntArray, stated: IntArray) -> IntArray:
+    """Per pair, the 1-based rank of the other side in `side`'s order, ties by `other_tie`."""
+    order = np.lexsort((other_tie, -score, side))
     derived = np.empty_like(side)
     derived[order] = _positions_in_groups(side[order]) + 1
     return np.where(stated > 0, stated, derived)

@@ -22,6 +22,16 @@ CEFR_LEVELS: tuple[str, ...] = ("A1", "A2", "B1", "B2", "C1", "C2")
 COURSE_MODES: tuple[str, ...] = ("commuting", "online", "visiting")
 PERIODS: tuple[str, ...] = ("summer", "winter")
 SCORED_TESTS: tuple[str, ...] = ("IELTS", "TOEFL_IBT", "TOEIC")
+DEFAULT_MAX_OPTIONS = 200
+"""An applicant without a list is admissible to at most this many vacancies: the longest list
+an applicant may state (contracts: `preferences` max_length)."""
+DEFAULT_MAX_PAIRS = 4_000_000
+"""Admissible pairs a round may build. A 100,000-applicant round stays well under it: the
+benchmark market's (lists of about ten) builds about 1,000,000 pairs, the sample year's (10,000
+vacancies, 15% of applicants without lists, each cut to `max_options`) 1,127,271 in summer and
+678,786 in winter. Building 4,000,000 pairs peaks under 1 GB (scripts/bench_pairs.py --scale).
+A market where every applicant without a list reaches 200 vacancies (20,000,000 pairs at
+100,000 applicants) fails the round with the count instead of exhausting memory."""
 
 
 class RulesetError(ValueError):
@@ -69,6 +79,10 @@ class Ruleset:
     """Per test, (CEFR level, minimum score) from the strongest level down."""
     program_years: frozenset[int] = frozenset()
     """Program years the ruleset governs; empty means any year."""
+    max_options: int = DEFAULT_MAX_OPTIONS
+    """`[ranking] max_options`: the vacancies an applicant without a list is admissible to."""
+    max_pairs: int = DEFAULT_MAX_PAIRS
+    """`[ranking] max_pairs`: a round with more admissible pairs fails (program-rules.md)."""
 
     def governs(self, program_year: int) -> bool:
         return not self.program_years or program_year in self.program_years
@@ -127,7 +141,23 @@ def _parse(text: str, read_list: Any) -> Ruleset:
         midsize_employees=r.integer("hosts.midsize_employees", optional=True),
         english_scores=_english_scores(r),
         program_years=_program_years(r),
+        **_ranking(r),
     )
+
+
+def _ranking(r: "_Reader") -> dict[str, int]:
+    """`[ranking]`: optional, keys defaulted; an unknown key is refused (a typo is no default)."""
+    if not r._has("ranking"):
+        return {"max_options": DEFAULT_MAX_OPTIONS, "max_pairs": DEFAULT_MAX_PAIRS}
+    unknown = sorted(set(r.table("ranking")) - {"max_options", "max_pairs"})
+    if unknown:
+        raise RulesetError(f"ranking.{unknown[0]}: unknown key; known: max_options, max_pairs")
+    options = r.integer("ranking.max_options", minimum=1, optional=True)
+    pairs = r.integer("ranking.max_pairs", minimum=1, optional=True)
+    return {
+        "max_options": DEFAULT_MAX_OPTIONS if options is None else options,
+        "max_pairs": DEFAULT_MAX_PAIRS if pairs is None else pairs,
+    }
 
 
 def _program_years(r: "_Reader") -> frozenset[int]:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts import ApplicantRegistered, CloudEvent, RoundRequested, VacancyPosted
+from matching.errors import RoundFailed
 from matching.ruleset import Ruleset
 from matching.snapshot import EarlierPlacement, RoundResult, Snapshot
 from services.db import copy_rows
@@ -61,6 +62,10 @@ class RoundRunner:
                 result = self._solve(snapshot)
             except SQLAlchemyError:
                 raise
+            except RoundFailed as error:  # the market breaks a rule, e.g. [ranking] max_pairs
+                log.warning("round failed", extra={"round_id": request.round_id})
+                self._fail(connection, event, str(error))
+                return True
             except Exception as error:  # a solver defect must not stop the intake
                 log.error(
                     "round failed",

@@ -1,0 +1,177 @@
+"""Admissible pairs of a market where nobody states a list; prints figures (not a test).
+
+The reproduction of issue 11 item 4: applicants abroad without preference lists and vacancies
+without lists, all on the online course B, as an event file of about 2.7 MB. Each figure is
+measured in its own subprocess so peak memories (ru_maxrss) never mix:
+
+- `market`: `matching.build_market` on the file's payloads: admissible pairs, peak, seconds;
+- `offline`: the file through `run_offline` (the intake's own path, SQLite in memory) with a
+  round: the round's outcome, peak, seconds;
+- `scale`: the same kind of market at 20,000 x 5,000 (`--scale`): pairs, fit-score
+  evaluations, seconds of `find_admissible`.
+
+    uv run python scripts/bench_pairs.py              # 3,000 x 1,670 (about 2.7 MB)
+    uv run python scripts/bench_pairs.py --scale      # also 20,000 x 5,000
+"""
+
+import argparse
+import datetime as dt
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from contracts import Kind, RoundRequested, make_event, to_json_bytes  # noqa: E402
+
+SKILLS = ("python", "java", "excel", "cad", "marketing", "sales", "translation", "web design")
+T0 = dt.datetime(2023, 3, 1, 9, 0, tzinfo=dt.UTC)
+
+
+def applicant(n: int, rng: random.Random) -> dict[str, Any]:
+    return {
+        "applicant_id": f"A-{n:06d}", "version": 1, "program_year": 2023,
+        "given_name": "Bench", "family_name": "Mark", "date_of_birth": "2000-04-17",
+        "nationality": "PK", "residence": {"country": "PK"},
+        "languages": [{"language": "en", "test": "CEFR", "score": rng.choice(("B2", "C1", "C2"))}],
+        "education": {"status": "enrolled"}, "courses": ["B"],
+        "skills": rng.sample(SKILLS, rng.randint(0, 3)),
+    }  # fmt: skip
+
+
+def vacancy(n: int, rng: random.Random) -> dict[str, Any]:
+    return {
+        "vacancy_id": f"V-{n:05d}", "version": 1, "program_year": 2023, "title": "Assistant",
+        "company": {"company_id": f"C-{n:05d}", "name": "Bench K.K.", "industry": "software",
+                    "capital_jpy": 50_000_000, "employees": 42, "legal_form": "company",
+                    "head_office_country": "JP"},
+        "location": {"prefecture": "Tokyo"}, "slots": [{"course": "B", "capacity": 1}],
+        "requirements": {"english_min": rng.choice(("B2", "B2", None)),
+                         "skills": rng.sample(SKILLS, rng.randint(0, 2))},
+    }  # fmt: skip
+
+
+def write_events(path: Path, n: int, v: int, seed: int = 0) -> None:
+    rng = random.Random(seed)
+    lines = []
+    from contracts import ApplicantRegistered, VacancyPosted
+
+    kinds = [
+        (Kind.VACANCY_POSTED, vacancy, VacancyPosted, "/sme", v),
+        (Kind.APPLICANT_REGISTERED, applicant, ApplicantRegistered, "/applicant-portal", n),
+    ]
+    for kind, make, model, source, count in kinds:
+        for k in range(count):
+            data = model.model_validate(make(k, rng), strict=False)
+            time = T0 + dt.timedelta(seconds=len(lines))
+            event = make_event(kind, f"e-{len(lines)}", data, time, source, None)
+            lines.append(to_json_bytes(event))
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+
+
+def _payloads(path: Path) -> tuple[list[Any], list[Any]]:
+    from contracts import ApplicantRegistered, VacancyPosted
+
+    applicants, vacancies = [], []
+    for line in path.read_bytes().splitlines():
+        event = json.loads(line)
+        if event["type"].endswith("applicant.registered.v1"):
+            applicants.append(ApplicantRegistered.model_validate(event["data"], strict=False))
+        else:
+            vacancies.append(VacancyPosted.model_validate(event["data"], strict=False))
+    return applicants, vacancies
+
+
+def measure_market(path: Path) -> dict[str, Any]:
+    from matching import Snapshot, build_market, load_ruleset
+
+    applicants, vacancies = _payloads(path)
+    snap = Snapshot("R-bench", 2023, "summer", "optimal", load_ruleset(), tuple(applicants),
+                    tuple(vacancies))  # fmt: skip
+    started = time.perf_counter()
+    try:
+        market = build_market(snap)
+        outcome = f"{market.ranked.admissible.pair_app.shape[0]:,} pairs"
+    except Exception as error:  # noqa: BLE001 - the figure reports what the round said
+        outcome = f"{type(error).__name__}: {error}"
+    return {"outcome": outcome, "seconds": time.perf_counter() - started}
+
+
+def measure_offline(path: Path) -> dict[str, Any]:
+    from matching import load_ruleset
+    from services.offline import run_offline
+
+    ruleset = load_ruleset()
+    request = RoundRequested(round_id="R-bench", program_year=2023, period="summer")
+    started = time.perf_counter()
+    bodies = run_offline(path.read_bytes().splitlines(), lambda year: ruleset, request,
+                         clock=lambda: T0)  # fmt: skip
+    last = json.loads(bodies[-1])
+    outcome = last["type"].split(".")[-2] + ": " + json.dumps(last["data"])[:160]
+    return {"outcome": outcome, "seconds": time.perf_counter() - started}
+
+
+def measure_scale(n: int, v: int) -> dict[str, Any]:
+    from contracts import ApplicantRegistered, VacancyPosted
+    from matching import load_ruleset
+    from matching.admissible import find_admissible, to_seats
+
+    rng = random.Random(1)
+    apps = [ApplicantRegistered.model_validate(applicant(k, rng), strict=False) for k in range(n)]
+    vacs = [VacancyPosted.model_validate(vacancy(k, rng), strict=False) for k in range(v)]
+    ruleset = load_ruleset()
+    seats = to_seats(vacs, {(x.vacancy_id, "B"): 1 for x in vacs}, ("B",))
+    started = time.perf_counter()
+    adm = find_admissible(apps, seats, ruleset, "summer")
+    seconds = time.perf_counter() - started
+    evaluations = getattr(adm, "fit_evaluations", None)
+    return {"outcome": f"{adm.pair_app.shape[0]:,} pairs, {evaluations} fit-score evaluations",
+            "seconds": seconds}  # fmt: skip
+
+
+def _child(args: list[str]) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--applicants", type=int, default=3000)
+    parser.add_argument("--vacancies", type=int, default=1670)
+    parser.add_argument("--scale", action="store_true", help="also 20,000 x 5,000")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, rest = args.child[0], args.child[1:]
+        if kind == "scale":
+            figures = measure_scale(int(rest[0]), int(rest[1]))
+        else:
+            figures = (measure_market if kind == "market" else measure_offline)(Path(rest[0]))
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(figures | {"peak_mb": round(peak_mb)}))
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "events.jsonl"
+        write_events(path, args.applicants, args.vacancies)
+        size = path.stat().st_size / 1e6
+        print(f"{args.applicants:,} applicants x {args.vacancies:,} vacancies, no lists, "
+              f"online course B: {size:.1f} MB of events")  # fmt: skip
+        for kind in ("market", "offline"):
+            f = _child([kind, str(path)])
+            print(f"{kind:8} {f['seconds']:7.1f} s {f['peak_mb']:6,} MB  {f['outcome']}")
+    if args.scale:
+        f = _child(["scale", "20000", "5000"])
+        figures = f"{f['seconds']:7.1f} s {f['peak_mb']:6,} MB"
+        print(f"scale    {figures}  20,000 x 5,000: {f['outcome']}")
+
+
+if __name__ == "__main__":
+    main()
