@@ -95,7 +95,9 @@ def isolate(
                 extra={"stream_seq": message.stream_seq, "error": type(failure).__name__},
             )
     segment = Segment()
-    segment.dead_letter(to_dead_lettered(reason, message.body, intake.clock()), reason)
+    segment.dead_letter(
+        to_dead_lettered(reason, message.body, intake.clock()), reason, message.body
+    )
     with intake.engine.begin() as connection:
         segment.flush(connection)
     return BatchOutcome(rejected=1, publishes=True)

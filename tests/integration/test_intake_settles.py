@@ -31,10 +31,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def unretrieved() -> Any:
+async def unretrieved() -> Any:
     """Exception contexts asyncio reports to its loop's handler (e.g. "Task exception was never
-    retrieved") while the test runs."""
-    loop = asyncio.get_event_loop_policy().get_event_loop()
+    retrieved") while the test runs (the loop the tests run on)."""
+    loop = asyncio.get_running_loop()
     seen: list[dict[str, Any]] = []
     before = loop.get_exception_handler()
     loop.set_exception_handler(lambda _loop, context: seen.append(context))
