@@ -7,7 +7,7 @@ C1 sets, BiDi overrides and other format characters, separators and spaces other
 one) prints as a visible escape such as `\\x1b`.
 """
 
-from rich.markup import escape
+import re
 
 
 def visible(text: str) -> str:
@@ -32,4 +32,30 @@ def _escape_char(ch: str) -> str:
 
 def shown(value: object) -> str:
     """`value` as text for rich: control characters made visible, markup escaped."""
-    return escape(visible(str(value)))
+    return escape_markup(visible(str(value)))
+
+
+_BRACKET = re.compile(r"(\\*)\[")
+_TAG_AFTER = re.compile(r"[a-z#/@][^\[]*?\]")
+_TRAILING = re.compile(r"\\+$")
+
+
+def escape_markup(text: str) -> str:
+    """`text` that rich's markup renders exactly as written.
+
+    rich reads `[` that opens something tag-like after an odd run of backslashes as a literal
+    (the run halved), and removes one backslash before any other `[`. `rich.markup.escape`
+    covers the first case only (`\\[` not opening a tag lost its backslash), so each `[` is
+    written for the case it is in. A trailing run of backslashes is doubled, so a tag that the
+    caller's markup puts right after the text stays a tag.
+    """
+
+    def bracket(match: re.Match[str]) -> str:
+        run = match.group(1)
+        if _TAG_AFTER.match(text, match.end()):
+            return f"{run}{run}\\["
+        return f"{run}\\[" if run else "["
+
+    escaped = _BRACKET.sub(bracket, text)
+    trailing = _TRAILING.search(escaped)
+    return escaped + trailing.group() if trailing else escaped
