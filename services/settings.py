@@ -1,7 +1,7 @@
 """Configuration of the service from `INTERN_MATCH_*` environment variables (pydantic-settings).
 
 Nothing is read at import time: build `Settings()` in the composition root.
-Imports pydantic only, and services.sources when the source rules are validated.
+Imports pydantic only, and services.intake.sources when the source rules are validated.
 """
 
 import os
@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     @classmethod
     def _source_rules(cls, value: Any) -> Any:
         """Canonical rules; a malformed value names the key and the reason (no start)."""
-        from services.sources import to_config
+        from services.intake.sources import to_config
 
         try:
             return to_config(value)
