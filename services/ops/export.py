@@ -17,6 +17,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from contracts import INBOUND_KINDS, STREAM, subject_of
 from services.nats.client import connect
+from services.nats.patches import server_info
 from services.settings import Settings
 
 INBOUND_SUBJECTS = frozenset(subject_of(kind) for kind in INBOUND_KINDS)
@@ -164,7 +165,7 @@ async def broker_fingerprint(client: Client) -> dict[str, str]:
 
     A broker without stream JIP has no `stream_created`.
     """
-    info = client._server_info  # the INFO the connected server sent; nats-py has no accessor
+    info = server_info(client)  # the INFO the connected server sent
     cluster = info.get("cluster")
     found = {"server": f"cluster {cluster}" if cluster else f"server {info.get('server_id', '?')}"}
     try:
