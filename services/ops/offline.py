@@ -14,10 +14,11 @@ from sqlalchemy import Engine, select
 from contracts import Kind, RoundRequested, make_event, to_json_bytes
 from services.intake.apply import Inbound, Intake
 from services.intake.parsing import published_type
-from services.intake.sources import SourceConfig, SourceRules
+from services.intake.sources import SourceRules
 from services.ops.export_meta import read_meta
 from services.outbound.outbox import pending
 from services.rounds.runner import RulesetFor, SolveRound
+from services.source_config import SourceConfig
 from services.store.db import make_engine, migrate
 from services.store.tables import EventLogRow
 

@@ -12,13 +12,14 @@ from typing import Any
 
 from contracts import INBOUND_KINDS, STREAM, Kind, subject_of
 from contracts.subjects import kind_of_type
-from services.intake.sources import SourceConfig, SourceRules, to_config
+from services.intake.sources import SourceRules
 from services.nats.client import connect, wait_round
 from services.ops.export import source_fingerprint as fingerprint_at
 from services.ops.export_meta import ExportMeta
 from services.ops.offline import run_offline
 from services.rounds.runner import RulesetFor
 from services.settings import Environment, Settings
+from services.source_config import SourceConfig, to_config
 
 _INBOUND = frozenset(INBOUND_KINDS)
 _ANSWERS = (Kind.ROUND_COMPLETED, Kind.ROUND_FAILED)

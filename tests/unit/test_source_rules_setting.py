@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from contracts import INBOUND_KINDS
-from services.intake.sources import OPERATORS, SourceRules, log_rules_at_start, to_config
+from services.intake.sources import SourceRules, log_rules_at_start
 from services.settings import Settings
+from services.source_config import OPERATORS, to_config
 
 KINDS = [k.value for k in INBOUND_KINDS]
 AGGREGATE_KINDS = {k for k in KINDS if k.split(".")[0] in ("applicant", "vacancy")}
