@@ -21,14 +21,19 @@ from sqlalchemy import create_engine, make_url, text
 
 from contracts import STREAM, Kind, RoundFailed, make_event, subject_of, to_json_bytes
 from scripts.bench_intake import generate
-from services.broker import DUPLICATE_WINDOW_SECONDS, INBOUND_SUBJECTS, INTAKE_DURABLE, make_broker
-from services.db import make_engine, migrate
-from services.embedded import EmbeddedNats
-from services.outbox import enqueue
-from services.relay import OutboxRelay
+from services.nats.broker import (
+    DUPLICATE_WINDOW_SECONDS,
+    INBOUND_SUBJECTS,
+    INTAKE_DURABLE,
+    make_broker,
+)
+from services.nats.embedded import EmbeddedNats
+from services.outbound.outbox import enqueue
+from services.outbound.relay import OutboxRelay
 from services.runtime import running_service
-from services.sample import round_request
+from services.sample.generator import round_request
 from services.settings import Settings
+from services.store.db import make_engine, migrate
 
 T0 = dt.datetime(2023, 3, 1, tzinfo=dt.UTC)
 

@@ -11,9 +11,9 @@ import uuid
 
 from contracts import ApplicantRegistered, Kind, make_event, to_json_bytes
 from matching import load_ruleset
-from services.db import make_engine, migrate
-from services.intake import Inbound, Intake
+from services.intake.apply import Inbound, Intake
 from services.runtime import tune_gc
+from services.store.db import make_engine, migrate
 
 T0 = dt.datetime(2023, 3, 1, tzinfo=dt.UTC)
 

@@ -106,7 +106,7 @@ def measure_market(path: Path) -> dict[str, Any]:
 
 def measure_offline(path: Path) -> dict[str, Any]:
     from matching import load_ruleset
-    from services.offline import run_offline
+    from services.ops.offline import run_offline
 
     ruleset = load_ruleset()
     request = RoundRequested(round_id="R-bench", program_year=2023, period="summer")

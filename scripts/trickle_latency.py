@@ -1,7 +1,7 @@
 """Publish-to-ack latency of the intake's pull subscription under trickled publishing, with and
 without the guard that keeps a partial batch when nats-py raises asyncio's plain TimeoutError
-(services.broker.PartialBatchSafe). Without it FastStream drops the partial batch, and those
-messages are acked only after ack_wait (30 s). A thread holding the GIL adds the scheduling
+(services.nats.patches.PartialBatchSafe). Without it FastStream drops the partial batch, and
+those messages are acked only after ack_wait (30 s). A thread holding the GIL adds the scheduling
 delays of a busy service. Each variant runs on its own nats-server.
 `uv run python -m scripts.trickle_latency --seconds 60`
 """
@@ -21,8 +21,9 @@ from faststream.nats.annotations import NatsMessage
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig
 
-from services.broker import ACK_WAIT_SECONDS, keep_partial_batches
-from services.embedded import EmbeddedNats
+from services.nats.broker import ACK_WAIT_SECONDS
+from services.nats.embedded import EmbeddedNats
+from services.nats.patches import keep_partial_batches
 
 
 def _busy(stop: threading.Event) -> None:

@@ -14,22 +14,18 @@ from faststream.nats import NatsBroker
 from sqlalchemy import Engine
 
 from matching.round import run_round
-from services.broker import (
-    IntakeConsumer,
-    IntakeRecovery,
-    make_broker,
-    register_intake,
-)
-from services.intake import BatchOutcome, Inbound, Intake, as_messages
-from services.isolation import isolate, probe
-from services.metrics import ServiceMetrics
-from services.parsing import BatchParser, Parsed
-from services.progress import IntakeProgress
-from services.relay import OutboxRelay
-from services.rounds import SolveRound
-from services.rulesets import RulesetCatalog
+from services.intake.apply import BatchOutcome, Inbound, Intake, as_messages
+from services.intake.consumer import IntakeConsumer, IntakeRecovery, register_intake
+from services.intake.isolation import isolate, probe
+from services.intake.parsing import BatchParser, Parsed
+from services.intake.progress import IntakeProgress
+from services.intake.sources import SourceRules, log_rules_at_start
+from services.nats.broker import make_broker
+from services.observability.metrics import ServiceMetrics
+from services.outbound.relay import OutboxRelay
+from services.rounds.rulesets import RulesetCatalog
+from services.rounds.runner import SolveRound
 from services.settings import Settings
-from services.sources import SourceRules, log_rules_at_start
 
 _FASTSTREAM_LOG = logging.getLogger("services.faststream")
 

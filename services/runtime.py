@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import Engine
 
 from services.app import ServiceParts, build_service
-from services.client import publish_events, read_stream, request_round, wait_round
-from services.db import make_engine, migrate
-from services.embedded import EmbeddedNats
-from services.health import HealthServer
-from services.rounds import SolveRound
-from services.security import without_credentials
+from services.nats.client import publish_events, read_stream, request_round, wait_round
+from services.nats.embedded import EmbeddedNats
+from services.nats.security import without_credentials
+from services.observability.health import HealthServer
+from services.rounds.runner import SolveRound
 from services.settings import Settings
+from services.store.db import make_engine, migrate
 
 __all__ = [
     "RunningService",

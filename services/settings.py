@@ -1,7 +1,7 @@
 """Configuration of the service from `INTERN_MATCH_*` environment variables (pydantic-settings).
 
 Nothing is read at import time: build `Settings()` in the composition root.
-Imports pydantic only, and services.sources when the source rules are validated.
+Imports pydantic and services.source_config (the source rules' validation) only.
 """
 
 import os
@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from services.source_config import to_config
 
 DEFAULT_DATA_DIR = Path(".intern-match")
 """Relative to the working directory, so a laptop demo keeps its files next to where it ran."""
@@ -126,8 +128,6 @@ class Settings(BaseSettings):
     @classmethod
     def _source_rules(cls, value: Any) -> Any:
         """Canonical rules; a malformed value names the key and the reason (no start)."""
-        from services.sources import to_config
-
         try:
             return to_config(value)
         except ValueError as error:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, make_url
 
-from services.embedded import EmbeddedNats
+from services.nats.embedded import EmbeddedNats
 from tests.databases import throwaway_database
 
 NATS_ENV = "INTERN_MATCH_TEST_NATS_URL"
@@ -136,7 +136,7 @@ def every_round_is_audited(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str
     """Every round a service or offline run makes in this process is checked by the solver-free
     rules validator (matching.audit_round); a violation fails the test that ran the round."""
     import services.app
-    import services.intake
+    import services.intake.apply
     from matching import audit_round, run_round
 
     violations: list[str] = []
@@ -147,6 +147,6 @@ def every_round_is_audited(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str
         return result
 
     monkeypatch.setattr(services.app, "run_round", audited_run_round)
-    monkeypatch.setattr(services.intake, "run_round", audited_run_round)
+    monkeypatch.setattr(services.intake.apply, "run_round", audited_run_round)
     yield violations
     assert violations == [], violations[:10]

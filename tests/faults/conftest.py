@@ -14,8 +14,8 @@ from pgcluster import PrivatePostgres, free_port
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from services.db import make_engine
-from services.embedded import EmbeddedNats
+from services.nats.embedded import EmbeddedNats
+from services.store.db import make_engine
 
 FAULTS_DIR = Path(__file__).parent
 

@@ -1,6 +1,6 @@
 """Seeded event corpora for the fault tests: a program year delivered with duplicates, stale
 versions out of order and malformed bodies, next to the clean list an oracle applies once.
-Imports contracts and services.sample; never a broker or a database.
+Imports contracts and services.sample.generator; never a broker or a database.
 """
 
 import json
@@ -11,7 +11,7 @@ from typing import Any
 
 from contracts import subject_of
 from contracts.subjects import MAX_BODY_BYTES, kind_of_type
-from services.sample import generate_year, round_request
+from services.sample.generator import generate_year, round_request
 
 YEAR = 2023
 ROUND_ID = f"{YEAR}-summer-1"

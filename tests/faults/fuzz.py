@@ -1,6 +1,6 @@
 """Seeded fuzzed inbound bodies, every one of which breaks the contract: random bytes, non-object
 JSON, wrong types, huge strings, deep nesting, oversize, unknown types, truncation, bad UTF-8.
-Imports contracts and services.sample; never a broker or a database.
+Imports contracts and services.sample.generator; never a broker or a database.
 """
 
 import json
@@ -11,7 +11,7 @@ from typing import Any
 from corpus import Delivery, subject_for
 
 from contracts.subjects import MAX_BODY_BYTES
-from services.sample import generate_year, round_request
+from services.sample.generator import generate_year, round_request
 
 INBOUND = [
     "jip.applicant.registered",

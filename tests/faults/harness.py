@@ -23,8 +23,8 @@ from nats.js.api import ConsumerInfo, DeliverPolicy, StorageType
 from sqlalchemy import Engine, func, select
 
 from contracts import STREAM
-from services.broker import DUPLICATE_WINDOW_SECONDS, INTAKE_DURABLE
-from services.tables import OutboxEntry, RoundRow
+from services.nats.broker import DUPLICATE_WINDOW_SECONDS, INTAKE_DURABLE
+from services.store.tables import OutboxEntry, RoundRow
 
 OUTBOUND = [
     "jip.placement.>",
@@ -39,7 +39,7 @@ def _console_script() -> list[str]:
     beside = Path(sys.executable).parent / "intern-match"
     if beside.exists():
         return [str(beside)]
-    return [sys.executable, "-c", "from services.cli import main; main()"]
+    return [sys.executable, "-c", "from services.cli.main import main; main()"]
 
 
 class ServiceProcess:

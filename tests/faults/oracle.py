@@ -13,10 +13,10 @@ from corpus import subject_for
 from sqlalchemy import Engine, func, select
 
 from services.app import rulesets_for
-from services.db import make_engine, migrate
-from services.intake import Inbound, Intake
+from services.intake.apply import Inbound, Intake
 from services.settings import Settings
-from services.tables import (
+from services.store.db import make_engine, migrate
+from services.store.tables import (
     ApplicantRow,
     DeadLetterRow,
     EventLogRow,

@@ -9,8 +9,8 @@ from oracle import read_end_state
 from sqlalchemy import func, select
 
 from contracts import ContractError, Kind, parse_event
-from services.sample import generate_year
-from services.tables import InboxRow
+from services.sample.generator import generate_year
+from services.store.tables import InboxRow
 
 
 def _is_valid(body: bytes) -> bool:

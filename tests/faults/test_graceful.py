@@ -9,7 +9,7 @@ from sqlalchemy import select
 from verdict import verdict
 
 from contracts import ContractError, parse_event
-from services.tables import InboxRow
+from services.store.tables import InboxRow
 
 
 def _acked_without_commit(corpus, seqs, acked_through, engine) -> list[str]:

@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import Engine, select, text
 
 from contracts import STREAM
-from services.broker import INTAKE_DURABLE
-from services.client import connect
-from services.parsing import Accepted, parse_one
-from services.sample import generate_year, round_request
+from services.intake.parsing import Accepted, parse_one
+from services.nats.broker import INTAKE_DURABLE
+from services.nats.client import connect
+from services.sample.generator import generate_year, round_request
 from services.settings import Settings
-from services.tables import DeadLetterRow, EventLogRow, RoundRow
+from services.store.tables import DeadLetterRow, EventLogRow, RoundRow
 
 YEAR = 2023
 ROUND = "2023-summer-1"

@@ -13,9 +13,9 @@ import pytest
 from nats.errors import Error as NatsError
 from pydantic import SecretStr
 
-from services.embedded import EmbeddedNats
+from services.nats.embedded import EmbeddedNats
 from services.runtime import publish_events, running_service, wait_round
-from services.sample import generate_year, round_request
+from services.sample.generator import generate_year, round_request
 from services.settings import Settings
 
 pytestmark = pytest.mark.integration

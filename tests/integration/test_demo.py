@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from contracts import RoundRequested
-from services.cli import app
-from services.offline import run_offline
-from services.rulesets import RulesetCatalog
+from services.cli.main import app
+from services.ops.offline import run_offline
+from services.rounds.rulesets import RulesetCatalog
 
 
 def test_demo_places_a_small_year_through_the_embedded_broker_with_the_offline_digest(

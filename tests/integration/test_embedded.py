@@ -5,8 +5,8 @@ import socket
 import nats
 import pytest
 
-from services import embedded
-from services.embedded import EmbeddedNats, EmbeddedNatsError
+from services.nats import embedded
+from services.nats.embedded import EmbeddedNats, EmbeddedNatsError
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +56,7 @@ async def test_the_service_runs_on_an_embedded_broker_and_sqlite_when_nothing_is
     tmp_path, monkeypatch
 ):
     from services.runtime import publish_events, running_service, wait_round
-    from services.sample import generate_year, round_request
+    from services.sample.generator import generate_year, round_request
     from services.settings import Settings
 
     for name in ("INTERN_MATCH_BROKER_URL", "INTERN_MATCH_DATABASE_URL"):

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from services.app import rulesets_for
-from services.backoff import Backoff
-from services.offline import run_offline
-from services.outbox import pending
+from services.nats.backoff import Backoff
+from services.ops.offline import run_offline
+from services.outbound.outbox import pending
 from services.runtime import publish_events, read_stream, running_service, wait_round
-from services.sample import INVALID_RECORDS, generate_year, round_request
+from services.sample.generator import INVALID_RECORDS, generate_year, round_request
 from services.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -267,9 +267,9 @@ async def test_what_a_killed_instance_left_unacknowledged_commits_first_in_strea
     meanwhile: the round would run without them. The restarted service takes them first."""
     from sqlalchemy import select
 
-    from services.broker import INTAKE_DURABLE
-    from services.client import connect
-    from services.tables import EventLogRow
+    from services.nats.broker import INTAKE_DURABLE
+    from services.nats.client import connect
+    from services.store.tables import EventLogRow
 
     settings = _settings(fresh_nats_url, fresh_database_url, tmp_path, batch_size=20)
     bodies = [*_year(), round_request(ROUND, YEAR, "summer", seq=1)]
@@ -299,8 +299,8 @@ async def test_a_consumer_left_by_an_older_version_gets_this_versions_limits(
 ):
     """Binding to an existing durable keeps its config; the service must update it, or an
     upgraded deployment runs with one batch in flight."""
-    from services.broker import PIPELINE, intake_consumer_config
-    from services.client import connect
+    from services.nats.broker import PIPELINE, intake_consumer_config
+    from services.nats.client import connect
 
     settings = _settings(fresh_nats_url, fresh_database_url, tmp_path, batch_size=50)
     async with running_service(settings):
@@ -347,8 +347,8 @@ async def test_stopping_the_service_finishes_and_acknowledges_the_batch_in_fligh
 
 
 async def _consumer_info(settings: Settings, url: str):
-    from services.broker import INTAKE_DURABLE
-    from services.client import connect
+    from services.nats.broker import INTAKE_DURABLE
+    from services.nats.client import connect
 
     client = await connect(settings, url)
     try:

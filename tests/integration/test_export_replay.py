@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from services.cli import app
-from services.client import connect
-from services.embedded import EmbeddedNats
-from services.export import to_jsonl
-from services.replay import ReplayRefusedError, check_target, plan_replay
+from services.cli.main import app
+from services.nats.client import connect
+from services.nats.embedded import EmbeddedNats
+from services.ops.export import to_jsonl
+from services.ops.replay import ReplayRefusedError, check_target, plan_replay
 from services.runtime import publish_events, running_service, wait_round
-from services.sample import generate_year, round_request
+from services.sample.generator import generate_year, round_request
 from services.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -13,12 +13,12 @@ from sqlalchemy import Engine, select
 
 from contracts import ContractError, FieldError
 from matching import load_ruleset
-from services.db import make_engine, migrate
-from services.intake import Inbound, Intake
-from services.offline import run_offline
-from services.outbound import to_dead_lettered
-from services.segment import Segment
-from services.tables import DeadLetterRow
+from services.intake.apply import Inbound, Intake
+from services.intake.segment import Segment
+from services.ops.offline import run_offline
+from services.outbound.events import to_dead_lettered
+from services.store.db import make_engine, migrate
+from services.store.tables import DeadLetterRow
 from tests.hostile import hostile_bodies, hostile_corpus
 from tests.service.inbound_events import YEAR, GreedySolver, registered
 

@@ -16,11 +16,11 @@ import pytest
 
 from contracts import STREAM
 from services.app import rulesets_for
-from services.broker import INTAKE_DURABLE
-from services.export import StreamRange, read_range
-from services.offline import run_offline
+from services.nats.broker import INTAKE_DURABLE
+from services.ops.export import StreamRange, read_range
+from services.ops.offline import run_offline
 from services.runtime import publish_events, running_service, wait_round
-from services.sample import generate_year, round_request
+from services.sample.generator import generate_year, round_request
 from services.settings import Settings
 from tests.hostile import hostile_corpus
 

@@ -13,9 +13,10 @@ import pytest
 from nats.js.api import StorageType
 
 from contracts import STREAM
-from services import broker
-from services.broker import INTAKE_DURABLE, RESET_SINCE, IntakeRecovery, intake_consumer_config
-from services.embedded import EmbeddedNats
+from services.intake.consumer import RESET_SINCE, IntakeRecovery
+from services.nats import broker
+from services.nats.broker import INTAKE_DURABLE, intake_consumer_config
+from services.nats.embedded import EmbeddedNats
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 import services.app
-from services.backoff import Backoff
-from services.health import HealthServer
+from services.nats.backoff import Backoff
+from services.observability.health import HealthServer
 from services.runtime import publish_events, running_service, wait_round
 from tests.integration.intake_support import (
     ROUND,

@@ -15,13 +15,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 
-from services.broker import make_broker
-from services.embedded import EmbeddedNats
-from services.health import HealthServer, ProbesUnavailableError
-from services.logs import JsonFormatter
-from services.metrics import ServiceMetrics
+from services.nats.broker import make_broker
+from services.nats.embedded import EmbeddedNats
+from services.observability.health import HealthServer, ProbesUnavailableError
+from services.observability.logs import JsonFormatter
+from services.observability.metrics import ServiceMetrics
 from services.runtime import RunningService, publish_events, running_service, wait_round
-from services.sample import generate_year, round_request
+from services.sample.generator import generate_year, round_request
 from services.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -130,7 +130,7 @@ async def test_no_applicant_name_or_birth_date_reaches_any_log_line_and_every_li
     records = [json.loads(line) for line in lines]
     loggers = {r["logger"] for r in records}
     assert {"services.runtime", "services.faststream"} <= loggers
-    assert any(name.startswith("nats") for name in loggers) or "services.security" in loggers
+    assert any(name.startswith("nats") for name in loggers) or "services.nats.security" in loggers
     secrets = personal_data(bodies)
     assert len(secrets) > 100
     leaks = {s for s in secrets for line in lines if re.search(rf"\b{re.escape(s)}\b", line)}

@@ -26,11 +26,11 @@ from inbound_events import (  # noqa: E402
 )
 
 from matching import load_ruleset  # noqa: E402
-from services.db import make_engine, migrate  # noqa: E402
-from services.intake import Inbound, Intake  # noqa: E402
-from services.offline import run_offline  # noqa: E402
-from services.outbox import mark_sent, pending  # noqa: E402
-from services.tables import ApplicantRow, DeadLetterRow, PlacementRow  # noqa: E402
+from services.intake.apply import Inbound, Intake  # noqa: E402
+from services.ops.offline import run_offline  # noqa: E402
+from services.outbound.outbox import mark_sent, pending  # noqa: E402
+from services.store.db import make_engine, migrate  # noqa: E402
+from services.store.tables import ApplicantRow, DeadLetterRow, PlacementRow  # noqa: E402
 from tests.databases import throwaway_database  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -190,7 +190,7 @@ def test_offline_output_equals_the_outbox_of_a_service_run_on_postgresql(engine)
 def test_the_outbox_keeps_event_order_and_an_id_it_holds_on_postgresql(engine):
     """One INSERT .. SELECT for a whole round: `seq` must follow the events' order (the relay
     publishes by it), not the ids' order, and an id already there is kept as it was."""
-    from services.outbox import enqueue
+    from services.outbound.outbox import enqueue
 
     with engine.begin() as connection:
         enqueue(connection, [failed(i, "first") for i in ("z-3", "a-1", "m-2")])
@@ -204,7 +204,7 @@ def test_the_relay_reads_a_round_sized_backlog_by_the_pending_index(postgres_url
     """After a round's events are enqueued, each batch the relay reads must come from the
     ordered scan of the pending index, not from reading and sorting every pending row (what
     PostgreSQL plans with statistics that know of no pending rows: quadratic over a backlog)."""
-    from services.outbox import ANALYZE_FROM, enqueue, pending_query
+    from services.outbound.outbox import ANALYZE_FROM, enqueue, pending_query
 
     events = [failed(f"R-{i}", "x" * 500) for i in range(ANALYZE_FROM * 5)]
     with throwaway_database(postgres_url, prefix="im_plan") as url:

@@ -1,5 +1,5 @@
 """The intake's batch fetch on a real nats-server: messages already queued are taken without a
-task and a timer each (services.broker.take_queued_first), in stream order, with nats-py's
+task and a timer each (services.nats.patches.take_queued_first), in stream order, with nats-py's
 bookkeeping intact."""
 
 import nats
@@ -7,7 +7,8 @@ import pytest
 from nats.js.api import StorageType
 
 from contracts import STREAM
-from services.broker import INTAKE_DURABLE, intake_consumer_config, take_queued_first
+from services.nats.broker import INTAKE_DURABLE, intake_consumer_config
+from services.nats.patches import take_queued_first
 
 pytestmark = pytest.mark.integration
 

@@ -8,12 +8,12 @@ import nats
 import pytest
 
 from contracts import SERVICE_SOURCE, Kind, RoundFailed, make_event
-from services.broker import DUPLICATE_WINDOW_SECONDS, make_broker
-from services.db import make_engine, migrate
-from services.embedded import EmbeddedNats
-from services.outbox import enqueue, pending, requeue
-from services.relay import OutboxRelay
+from services.nats.broker import DUPLICATE_WINDOW_SECONDS, make_broker
+from services.nats.embedded import EmbeddedNats
+from services.outbound.outbox import enqueue, pending, requeue
+from services.outbound.relay import OutboxRelay
 from services.settings import Settings
+from services.store.db import make_engine, migrate
 
 pytestmark = pytest.mark.integration
 
@@ -93,14 +93,14 @@ async def test_a_backlog_goes_out_in_order_while_earlier_batches_are_marked_sent
 ):
     """Batch N is marked sent while N+1 is published. A marking that fails surfaces, and its
     rows go out again (same ids) on the next pass: nothing is left unsent or reordered."""
-    import services.relay
+    import services.outbound.relay
 
     await _create_stream(fresh_nats_url)
     broker = make_broker(fresh_nats_url, Settings())
     await broker.start()
     relay = OutboxRelay(engine, broker, batch=4)
     ids = [f"b-{i:02d}" for i in range(1, 12)]
-    real_mark, marked = services.relay.mark_sent, []
+    real_mark, marked = services.outbound.relay.mark_sent, []
 
     def second_marking_fails(engine, seqs):
         marked.append(list(seqs))
@@ -108,7 +108,7 @@ async def test_a_backlog_goes_out_in_order_while_earlier_batches_are_marked_sent
             raise RuntimeError("database away")
         real_mark(engine, seqs)
 
-    monkeypatch.setattr(services.relay, "mark_sent", second_marking_fails)
+    monkeypatch.setattr(services.outbound.relay, "mark_sent", second_marking_fails)
     try:
         _enqueue(engine, *ids)
         with pytest.raises(RuntimeError):

@@ -12,15 +12,15 @@ import pytest
 from sqlalchemy import select
 
 from contracts import SERVICE_SOURCE, Kind, RoundFailed, make_event, to_json_bytes
-from services.broker import DUPLICATE_WINDOW_SECONDS, make_broker
-from services.db import make_engine, migrate
-from services.embedded import EmbeddedNats
-from services.health import HealthServer
-from services.metrics import ServiceMetrics
-from services.outbox import enqueue, parked_count, pending
-from services.relay import OutboxRelay
+from services.nats.broker import DUPLICATE_WINDOW_SECONDS, make_broker
+from services.nats.embedded import EmbeddedNats
+from services.observability.health import HealthServer
+from services.observability.metrics import ServiceMetrics
+from services.outbound.outbox import enqueue, parked_count, pending
+from services.outbound.relay import OutboxRelay
 from services.settings import Settings
-from services.tables import OutboxEntry
+from services.store.db import make_engine, migrate
+from services.store.tables import OutboxEntry
 
 pytestmark = pytest.mark.integration
 
@@ -102,7 +102,7 @@ async def test_an_event_over_max_payload_is_parked_and_the_ones_behind_it_go_out
         _enqueue(engine, ("a", 10), ("big", 100_000), ("b", 10), ("edge", at),
                  ("edge-1", over), ("c", 10), ("big-2", 70_000), ("d", 10))  # fmt: skip
         try:
-            with caplog.at_level(logging.ERROR, logger="services.relay"):
+            with caplog.at_level(logging.ERROR, logger="services.outbound.relay"):
                 assert await relay.relay_backlog() == 5
             assert pending(engine, limit=None) == [] and broker.connection.is_connected
         finally:

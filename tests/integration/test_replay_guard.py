@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from services.cli import app
-from services.client import connect
-from services.embedded import EmbeddedNats
-from services.export_meta import read_meta
+from services.cli.main import app
+from services.nats.client import connect
+from services.nats.embedded import EmbeddedNats
+from services.ops.export_meta import read_meta
 from services.runtime import publish_events, running_service
-from services.sample import generate_year
+from services.sample.generator import generate_year
 from services.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -111,7 +111,7 @@ async def test_publish_reports_the_broker_without_its_password(tmp_path: Path):
 
 
 def test_the_sidecar_fingerprint_is_plain_json(tmp_path: Path):
-    from services.export_meta import ExportMeta, write_meta
+    from services.ops.export_meta import ExportMeta, write_meta
 
     events = tmp_path / "e.jsonl"
     write_meta(

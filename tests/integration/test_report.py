@@ -13,13 +13,13 @@ from typer.testing import CliRunner
 from contracts import RoundRequested
 from matching import build_market
 from services.app import rulesets_for
-from services.cli import app
-from services.db import make_engine, migrate
-from services.intake import Inbound, Intake
-from services.report import load_report
-from services.rounds import load_snapshot
-from services.sample import generate_year, round_request
+from services.cli.main import app
+from services.intake.apply import Inbound, Intake
+from services.ops.report import load_report
+from services.rounds.snapshot import load_snapshot
+from services.sample.generator import generate_year, round_request
 from services.settings import Settings
+from services.store.db import make_engine, migrate
 
 pytestmark = pytest.mark.integration
 

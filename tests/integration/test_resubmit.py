@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services.client import publish_one
-from services.deadletters import list_dead_letters, resubmit
-from services.export import StreamRange, read_range
+from services.nats.client import publish_one
+from services.ops.deadletters import list_dead_letters, resubmit
+from services.ops.export import StreamRange, read_range
 from services.runtime import publish_events, running_service
 from services.settings import Settings
-from services.tables import ApplicantRow, EventLogRow
+from services.store.tables import ApplicantRow, EventLogRow
 from tests.unit.factories import applicant
 
 pytestmark = pytest.mark.integration

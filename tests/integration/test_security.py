@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from services.embedded import EmbeddedNats
+from services.nats.embedded import EmbeddedNats
+from services.nats.security import BrokerAccessError
 from services.runtime import publish_events, running_service, wait_round
-from services.sample import generate_year, round_request
-from services.security import BrokerAccessError
+from services.sample.generator import generate_year, round_request
 from services.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -215,7 +215,7 @@ def _serve(
 ) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-c", "from services.cli import main; main()", "serve"],
+        [sys.executable, "-c", "from services.cli.main import main; main()", "serve"],
         env={**os.environ, "INTERN_MATCH_HTTP_PORT": str(free_port()), **env},
         capture_output=True,
         text=True,

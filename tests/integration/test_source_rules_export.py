@@ -14,12 +14,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from contracts import ApplicantWithdrawn, Kind, VacancyClosed, make_event, to_json_bytes
-from services.cli import app
-from services.db import make_engine
-from services.embedded import EmbeddedNats
-from services.export_meta import meta_path, read_meta
+from services.cli.main import app
+from services.nats.embedded import EmbeddedNats
+from services.ops.export_meta import meta_path, read_meta
 from services.runtime import publish_events, running_service, wait_round
-from services.sample import (
+from services.sample.generator import (
     APPLICANT_SOURCE,
     SCHEDULER_SOURCE,
     SME_SOURCE,
@@ -27,7 +26,8 @@ from services.sample import (
     round_request,
 )
 from services.settings import Settings
-from services.tables import DeadLetterRow
+from services.store.db import make_engine
+from services.store.tables import DeadLetterRow
 
 pytestmark = pytest.mark.integration
 

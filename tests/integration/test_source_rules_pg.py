@@ -10,9 +10,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
 from inbound_events import T0, GreedySolver  # noqa: E402
 from source_events import FROZEN, RULES, registered, withdrawn  # noqa: E402
 
-from services.db import make_engine, migrate  # noqa: E402
-from services.intake import Inbound, Intake  # noqa: E402
-from services.tables import ApplicantRow  # noqa: E402
+from services.intake.apply import Inbound, Intake  # noqa: E402
+from services.store.db import make_engine, migrate  # noqa: E402
+from services.store.tables import ApplicantRow  # noqa: E402
 from tests.databases import throwaway_database  # noqa: E402
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ from inbound_events import YEAR, GreedySolver
 from sqlalchemy import Engine
 
 from matching.ruleset import load_ruleset
-from services.db import make_engine, migrate
-from services.intake import Intake
+from services.intake.apply import Intake
+from services.store.db import make_engine, migrate
 
 RECEIVED = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
 

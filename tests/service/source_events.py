@@ -6,7 +6,7 @@ Imports contracts and the unit factories only.
 from inbound_events import body
 
 from contracts import ApplicantWithdrawn, Kind, RoundRequested, VacancyClosed
-from services.sources import SourceRules
+from services.intake.sources import SourceRules
 from tests.unit.factories import YEAR, applicant, vacancy
 
 FROZEN = 2**31 - 1

@@ -12,9 +12,9 @@ from inbound_events import registered
 from typer.testing import CliRunner
 
 from matching import load_ruleset
-from services.cli_deadletters import register
-from services.db import make_engine, migrate
-from services.intake import Inbound, Intake
+from services.cli.deadletters import register
+from services.intake.apply import Inbound, Intake
+from services.store.db import make_engine, migrate
 
 RULESET = load_ruleset()
 

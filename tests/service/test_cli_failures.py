@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from services.cli import app
-from services.db import make_engine, migrate
+from services.cli.main import app
+from services.store.db import make_engine, migrate
 
 SECRET = "Sup3r-s3cret-pw"
 PG_AWAY = f"postgresql+psycopg://intern:{SECRET}@127.0.0.1:1/intern_match"

@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from contracts.schema import json_schemas
 from matching.ruleset import load_ruleset
-from services.db import make_engine, migrate
-from services.intake import Inbound, Intake
-from services.outbox import pending
-from services.tables import DeadLetterRow
+from services.intake.apply import Inbound, Intake
+from services.outbound.outbox import pending
+from services.store.db import make_engine, migrate
+from services.store.tables import DeadLetterRow
 
 BROKER_MAX_PAYLOAD = 1024 * 1024
 DLQ_SCHEMA = json_schemas()["jip.dlq.v2"]

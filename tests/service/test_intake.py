@@ -8,9 +8,9 @@ from inbound_events import closed, posted, registered, round_requested, withdraw
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 
-from services.intake import Inbound, Intake
-from services.outbox import pending
-from services.tables import ApplicantRow, DeadLetterRow, EventLogRow, VacancyRow
+from services.intake.apply import Inbound, Intake
+from services.outbound.outbox import pending
+from services.store.tables import ApplicantRow, DeadLetterRow, EventLogRow, VacancyRow
 
 
 def feed(intake: Intake, *bodies: bytes):

@@ -11,10 +11,10 @@ from sqlalchemy import Engine, select
 
 from conftest import RECEIVED
 from matching.ruleset import load_ruleset
-from services.db import make_engine, migrate
-from services.intake import Inbound, Intake
-from services.sources import SourceRules
-from services.tables import ApplicantRow, DeadLetterRow, EventLogRow, InboxRow, VacancyRow
+from services.intake.apply import Inbound, Intake
+from services.intake.sources import SourceRules
+from services.store.db import make_engine, migrate
+from services.store.tables import ApplicantRow, DeadLetterRow, EventLogRow, InboxRow, VacancyRow
 from tests.unit.factories import YEAR
 
 RULESET = load_ruleset()

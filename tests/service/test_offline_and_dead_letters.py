@@ -18,16 +18,16 @@ from contracts import (
     to_json_bytes,
 )
 from matching import load_ruleset
-from services.db import make_engine, migrate
-from services.deadletters import (
+from services.intake.apply import Inbound, Intake
+from services.ops.deadletters import (
     NotResubmittable,
     UnknownDeadLetter,
     list_dead_letters,
     resubmit,
 )
-from services.intake import Inbound, Intake
-from services.offline import run_offline
-from services.outbox import pending
+from services.ops.offline import run_offline
+from services.outbound.outbox import pending
+from services.store.db import make_engine, migrate
 
 RULESET = load_ruleset()
 

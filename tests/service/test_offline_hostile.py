@@ -11,8 +11,8 @@ from inbound_events import YEAR, GreedySolver, posted, registered, round_request
 from typer.testing import CliRunner
 
 from matching import load_ruleset
-from services.cli import app
-from services.offline import run_offline
+from services.cli.main import app
+from services.ops.offline import run_offline
 
 RULESET = load_ruleset()
 POISON = registered("A-9").replace(b'"version":1', b'"zz":' + b"9" * 4301 + b',"version":1')

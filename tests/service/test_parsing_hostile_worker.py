@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from inbound_events import registered, withdrawn
 
 from contracts import ContractError
-from services.parsing import Accepted, BatchParser, Parsed, parse_batch
+from services.intake.parsing import Accepted, BatchParser, Parsed, parse_batch
 from tests.hostile import hostile_bodies, hostile_corpus
 
 POISON = registered("A-1").replace(b'"version":1', b'"zz":' + b"9" * 4301 + b',"version":1')

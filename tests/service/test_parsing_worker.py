@@ -14,7 +14,7 @@ import pytest
 from inbound_events import registered, round_requested, withdrawn
 
 from contracts import ContractError
-from services.parsing import Accepted, BatchParser, parse_batch
+from services.intake.parsing import Accepted, BatchParser, parse_batch
 
 MESSAGES = [
     ("jip.applicant.registered", registered("A-1")),
@@ -75,7 +75,7 @@ async def test_without_workers_batches_are_parsed_in_the_service_process() -> No
 SERVICE = textwrap.dedent(
     """
     import asyncio, sys
-    from services.parsing import BatchParser
+    from services.intake.parsing import BatchParser
 
     async def main():
         parser = BatchParser(workers=1)

@@ -8,10 +8,10 @@ from inbound_events import YEAR, posted, registered, round_requested
 
 from contracts import RoundRequested
 from matching import load_ruleset
-from services.intake import Inbound, Intake
-from services.offline import run_offline
-from services.outbox import pending
-from services.tables import PlacementRow, RoundRow
+from services.intake.apply import Inbound, Intake
+from services.ops.offline import run_offline
+from services.outbound.outbox import pending
+from services.store.tables import PlacementRow, RoundRow
 from tests.service.conftest import RECEIVED
 
 SMALL = dataclasses.replace(load_ruleset(), max_pairs=5)

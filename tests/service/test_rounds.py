@@ -6,9 +6,9 @@ from inbound_events import YEAR, posted, registered, round_requested, withdrawn
 from sqlalchemy import func, select, update
 
 from matching import load_ruleset
-from services.intake import Inbound, Intake
-from services.outbox import mark_sent, pending
-from services.tables import OutboxEntry, PlacementRow, RoundRow
+from services.intake.apply import Inbound, Intake
+from services.outbound.outbox import mark_sent, pending
+from services.store.tables import OutboxEntry, PlacementRow, RoundRow
 
 
 def feed(intake, *bodies):

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from contracts import INBOUND_KINDS, OUTBOUND_KINDS, subject_of
-from services.asyncapi import asyncapi_document
+from services.nats.asyncapi import asyncapi_document
 
 COMMITTED = Path(__file__).resolve().parents[2] / "schemas" / "asyncapi.json"
 

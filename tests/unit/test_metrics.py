@@ -4,8 +4,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from services.intake import BatchOutcome
-from services.metrics import ServiceMetrics
+from services.intake.apply import BatchOutcome
+from services.observability.metrics import ServiceMetrics
 
 
 def _value(metrics: ServiceMetrics, name: str, **labels: str) -> float | None:

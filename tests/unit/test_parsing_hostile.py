@@ -13,7 +13,7 @@ from contracts import (
     MAX_BODY_BYTES,
     ContractError,
 )
-from services.parsing import Accepted, Parsed, parse_batch, parse_one
+from services.intake.parsing import Accepted, Parsed, parse_batch, parse_one
 from tests.hostile import INBOUND_SUBJECTS, hostile_bodies, hostile_corpus
 
 HYPOTHESIS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

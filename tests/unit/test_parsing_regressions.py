@@ -13,7 +13,7 @@ from contracts import (
     parse_event,
     to_json_bytes,
 )
-from services.parsing import Accepted, parse_one
+from services.intake.parsing import Accepted, parse_one
 from tests.service.inbound_events import T0, registered
 from tests.unit.test_parsing_hostile import check_answer, storable
 

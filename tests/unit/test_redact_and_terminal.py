@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from rich.console import Console
 from rich.text import Text
 
+from services.ops.terminal import shown, visible
 from services.redact import redact_text, redact_url
-from services.terminal import shown, visible
 
 _SAFE = string.ascii_letters + string.digits + "-._~!$'()*+=:@/%"
 _HOSTS = st.from_regex(r"[a-z][a-z0-9-]{0,10}(\.[a-z]{2,5}){0,2}", fullmatch=True)

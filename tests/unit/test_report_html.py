@@ -4,8 +4,8 @@ import re
 from collections import Counter
 
 from matching.snapshot import IneligibleVacancy
-from services.report import RoundReport, format_figure
-from services.report_html import render_html
+from services.ops.report import RoundReport, format_figure
+from services.ops.report_html import render_html
 
 
 def _report(**changes: object) -> RoundReport:

@@ -1,6 +1,6 @@
 """The sample program year: deterministic per seed, valid where meant, realistic in its proportions.
 
-Imports services.sample and contracts; no I/O except pytest's tmp_path.
+Imports services.sample.generator and contracts; no I/O except pytest's tmp_path.
 """
 
 import datetime as dt
@@ -15,8 +15,8 @@ import pytest
 
 from contracts import PREFECTURES, CloudEvent, ContractError, parse_event, to_json_bytes
 from contracts.schema import json_schemas
-from services.sample import INVALID_RECORDS, generate_year, round_request, write_jsonl
-from services.sample_data import DAC_2022_2023, PREFECTURE_CAPITALS
+from services.sample.data import DAC_2022_2023, PREFECTURE_CAPITALS
+from services.sample.generator import INVALID_RECORDS, generate_year, round_request, write_jsonl
 
 
 @cache

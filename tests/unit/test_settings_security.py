@@ -5,7 +5,7 @@ from faststream.nats.security import NatsToken, NatsUserPassword
 from nats import errors as nats_errors
 from pydantic import ValidationError
 
-from services.security import (
+from services.nats.security import (
     BrokerAccessError,
     FirstConnectGuard,
     broker_security,

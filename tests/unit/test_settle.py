@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.exc import OperationalError
 
-from services.backoff import Backoff
-from services.intake import BatchOutcome, Inbound
-from services.settle import Settler
+from services.intake.apply import BatchOutcome, Inbound
+from services.intake.settle import Settler
+from services.nats.backoff import Backoff
 
 
 class FakeDatabase:
@@ -84,7 +84,7 @@ def test_exactly_the_failing_events_are_isolated_and_the_rest_commit_in_order(da
 
 
 def test_a_long_outage_logs_its_start_and_its_end_only(caplog: Any) -> None:
-    caplog.set_level(logging.INFO, logger="services.settle")
+    caplog.set_level(logging.INFO, logger="services.intake.settle")
     db = FakeDatabase(poisons=set(), away_tries=500)
 
     outcome = _settle(db, 10)

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from contracts import INBOUND_KINDS
+from services.intake.sources import SourceRules, log_rules_at_start
 from services.settings import Settings
-from services.sources import OPERATORS, SourceRules, log_rules_at_start, to_config
+from services.source_config import OPERATORS, to_config
 
 KINDS = [k.value for k in INBOUND_KINDS]
 AGGREGATE_KINDS = {k for k in KINDS if k.split(".")[0] in ("applicant", "vacancy")}
@@ -50,7 +51,7 @@ def test_a_malformed_setting_names_the_key_and_the_reason(monkeypatch, value, re
 def test_serve_does_not_start_with_malformed_rules(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from services.cli import app
+    from services.cli.main import app
 
     monkeypatch.setenv("INTERN_MATCH_SOURCES", '{"applicnt.*": []}')
     monkeypatch.setenv("INTERN_MATCH_DATA_DIR", str(tmp_path))
@@ -61,7 +62,7 @@ def test_serve_does_not_start_with_malformed_rules(tmp_path, monkeypatch):
 
 
 def test_production_without_rules_warns_at_start(caplog: pytest.LogCaptureFixture):
-    with caplog.at_level(logging.INFO, logger="services.sources"):
+    with caplog.at_level(logging.INFO, logger="services.intake.sources"):
         log_rules_at_start(None, production=False)
         assert not caplog.records
         log_rules_at_start(None, production=True)
@@ -70,7 +71,7 @@ def test_production_without_rules_warns_at_start(caplog: pytest.LogCaptureFixtur
 
 
 def test_rules_in_force_are_logged_with_the_kinds_only_operators_send(caplog):
-    with caplog.at_level(logging.INFO, logger="services.sources"):
+    with caplog.at_level(logging.INFO, logger="services.intake.sources"):
         log_rules_at_start(SourceRules.of({"applicant.*": ["/a"]}), production=True)
     [record] = caplog.records
     assert record.levelno == logging.INFO
@@ -78,7 +79,7 @@ def test_rules_in_force_are_logged_with_the_kinds_only_operators_send(caplog):
 
 
 def reference(config: dict[str, list[str]], kind: str, source: str, creator: str | None) -> bool:
-    """The rule as the README states it, written independently of services.sources."""
+    """The rule as the README states it, written independently of services.intake.sources."""
     if source in config.get(OPERATORS, []):
         return True
     own = source == "/intern-match" or source.startswith("/intern-match/")

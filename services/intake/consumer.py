@@ -1,0 +1,346 @@
+"""The intake pull consumer and its crash recovery: fetched batches in a pipeline, committed in
+stream order, acknowledged after the commit.
+
+Imports FastStream, nats-py, contracts, services.nats and the intake's batch types; never
+matching or tables.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, TypeVar
+
+from faststream.middlewares import AckPolicy
+from faststream.nats import NatsBroker, PullSub
+from faststream.nats.annotations import NatsMessage
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.errors import NotFoundError
+
+from contracts import STREAM
+from services.intake.apply import BatchOutcome, Inbound
+from services.intake.progress import IntakeProgress
+from services.intake.settle import Commit, Isolate, Parse, Probe, Settler
+from services.nats import broker as stream_setup
+from services.nats.backoff import Backoff
+from services.nats.broker import (
+    INTAKE_DURABLE,
+    PIPELINE,
+    intake_consumer_config,
+    jip_stream,
+)
+from services.nats.patches import keep_partial_batches
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class IntakeConsumer:
+    """A pipeline over fetched batches: batch N+1 is being validated (`parse`, in a worker
+    process) while batch N commits (`process`, in a thread) and the next one is fetched.
+
+    Batches commit one at a time in stream order, and each is acknowledged only after its commit.
+    A batch that fails is settled in place (services.intake.settle): retried while the database is
+    away, split once it answers, the event that fails alone isolated as a dead letter; later
+    batches wait behind it, and the server is told it is still in progress, so nothing is
+    redelivered meanwhile. A batch is handed back uncommitted only while stopping.
+    """
+
+    def __init__(
+        self,
+        process: Commit,
+        parse: Parse,
+        isolate: Isolate,
+        probe: Probe,
+        on_committed: Callable[[BatchOutcome], None] = lambda _: None,
+        backoff: Backoff | None = None,
+        progress: IntakeProgress | None = None,
+    ) -> None:
+        self.on_committed = on_committed
+        self.progress = progress or IntakeProgress(stall_seconds=float("inf"))
+        self.batches = 0
+        self._slots = asyncio.Semaphore(PIPELINE)
+        self._tail: asyncio.Task[bool] | None = None
+        self._in_flight = 0
+        self._stopping = asyncio.Event()
+        self._park: asyncio.Event | None = None
+        self._parked = asyncio.Event()
+        backoff = backoff or Backoff(initial=0.5, cap=30.0)
+        self.settler = Settler(process, parse, isolate, probe, backoff, self._stopping)
+        self.settler.on_moved = self.progress.moved
+
+    @property
+    def process(self) -> Commit:
+        return self.settler.process
+
+    @process.setter
+    def process(self, process: Commit) -> None:
+        self.settler.process = process
+
+    @property
+    def parse(self) -> Parse:
+        return self.settler.parse
+
+    @parse.setter
+    def parse(self, parse: Parse) -> None:
+        self.settler.parse = parse
+
+    @property
+    def backoff(self) -> Backoff:
+        return self.settler.backoff
+
+    @backoff.setter
+    def backoff(self, backoff: Backoff) -> None:
+        self.settler.backoff = backoff
+
+    @property
+    def failures(self) -> int:
+        """Tries of a batch, part or dead letter that failed, since the start."""
+        return self.settler.failures
+
+    async def on_inbound_batch(self, message: NatsMessage) -> None:
+        """Start the batch on its way and return, so the next one is fetched meanwhile."""
+        await self._start(message.raw_message)
+        if self._park is not None:  # stopping: keep the fetch loop here until it is stopped
+            self._parked.set()
+            await self._park.wait()
+
+    async def _start(self, msgs: list[Msg]) -> None:
+        batch = [Inbound(m.subject, m.data, _stream_seq(m)) for m in msgs]
+        await self._slots.acquire()
+        if self._in_flight == 0:  # work starts now, not when the last batch committed
+            self.progress.moved()
+        self._in_flight += 1
+        parsed = _retrieved(asyncio.ensure_future(self.parse(batch)))
+        tail = self._commit_in_turn(self._tail, msgs, batch, parsed)
+        self._tail = _retrieved(asyncio.create_task(tail))
+
+    async def _commit_in_turn(
+        self,
+        previous: "asyncio.Task[bool] | None",
+        msgs: list[Msg],
+        batch: list[Inbound],
+        parsed: "asyncio.Future[Sequence[Any]]",
+    ) -> bool:
+        """Commit after the batch before; True once committed. False only while stopping: a
+        batch before it was handed back, or this one did not commit in its last try."""
+        try:
+            async with _in_progress(msgs):
+                if previous is not None and not await previous:
+                    outcome = None
+                else:
+                    outcome = await self.settler.settle(batch, parsed)
+            if outcome is None:
+                await _release(msgs)
+                return False
+            await self._acknowledge(msgs, outcome)
+            return True
+        finally:
+            self._in_flight -= 1
+            self._slots.release()
+
+    async def _acknowledge(self, msgs: list[Msg], outcome: BatchOutcome) -> None:
+        """Acks after the commit; a lost ack means a redelivery, which the inbox skips."""
+        try:
+            for m in msgs:  # one task per ack cost more than the acks themselves
+                await m.ack()
+        except Exception as error:
+            log.warning(
+                "intake batch committed but not acknowledged; it comes again and is skipped",
+                extra={"error": type(error).__name__, "batch": len(msgs)},
+            )
+        self.batches += 1
+        self.on_committed(outcome)
+
+    async def stop_fetching(self, subscriber: Any, wait: float = 2.0) -> None:
+        """Stop `subscriber` without a batch fetched meanwhile being dropped.
+
+        FastStream (0.7.8) drops a batch whose fetch completes after its stop began (the server
+        redelivers it only after ack_wait). So the next batch is taken in and the fetch loop held
+        in this handler while the stop begins; an idle stream has no batch to drop.
+        """
+        self._park = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._parked.wait(), wait)
+        stopping = asyncio.create_task(subscriber.stop())
+        await asyncio.sleep(0)  # the subscriber marks itself stopped before it awaits anything
+        self._park.set()
+        await stopping
+
+    async def drain(self, timeout: float) -> None:
+        """Let the fetched batches commit and be acknowledged, each with one more try; a batch
+        that fails now, or is still running after `timeout`, is left for redelivery. Call it
+        after the subscriber stopped fetching."""
+        self._stopping.set()
+        if self._tail is not None:
+            await asyncio.wait([self._tail], timeout=timeout)
+
+
+def _retrieved(future: "asyncio.Future[T]") -> "asyncio.Future[T]":
+    """`future` with its outcome retrieved when it ends, whoever awaits it or not: a batch handed
+    back while stopping leaves its parse unawaited, and asyncio would log that parse's error
+    with a traceback ("Task exception was never retrieved")."""
+    future.add_done_callback(_retrieve)
+    return future
+
+
+def _retrieve(future: "asyncio.Future[Any]") -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+async def _release(msgs: list[Msg]) -> None:
+    """Hand uncommitted messages back to the server at once (a restart gets them without waiting
+    for ack_wait); redelivery keeps stream order."""
+    with contextlib.suppress(Exception):
+        for m in msgs:
+            await m.nak()
+
+
+def _stream_seq(msg: Msg) -> int:
+    """The stream sequence from the reply subject `$JS.ACK.[<domain>.<account>.]<stream>.
+    <consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>[.<token>]`: what
+    `msg.metadata` parses too, at a fifth of the cost."""
+    tokens = (msg.reply or "").split(".")
+    if len(tokens) == 9:
+        return int(tokens[5])
+    if len(tokens) >= 11:
+        return int(tokens[7])
+    return msg.metadata.sequence.stream
+
+
+@contextlib.asynccontextmanager
+async def _in_progress(msgs: list[Msg]) -> AsyncIterator[None]:
+    """Tell the server the batch is being worked on, so a long round is not redelivered."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(stream_setup.ACK_WAIT_SECONDS / 3)
+            with contextlib.suppress(Exception):
+                for m in msgs:
+                    await m.in_progress()
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def apply_intake_config(client: Client, batch_size: int) -> None:
+    """Bring an existing durable consumer to this version's settings (binding to it leaves its
+    config as it was): a consumer made by an older version may allow fewer unacknowledged
+    messages than the pipeline needs. The server applies the change without redelivering."""
+    await client.jetstream().add_consumer(STREAM, intake_consumer_config(batch_size))
+
+
+RESET_SINCE = (2, 14)
+"""nats-server version that has the consumer reset API ($JS.API.CONSUMER.RESET, ADR-60)."""
+
+
+class IntakeRecovery:
+    """Messages an instance that died left unacknowledged are taken in first, in stream order.
+
+    The server redelivers them only after ack_wait, and meanwhile hands out later messages
+    (up to max_ack_pending): later events would commit first, and a round could run without
+    events published before it. So before this instance fetches, a consumer with messages
+    pending is reset to its ack floor (nats-server 2.14+), or, on an older server, held to one
+    unacknowledged message until the ones pending are redelivered and committed (up to
+    ack_wait). One active instance per stream is assumed: the pending messages are a dead or
+    departing instance's, and their late acks are ignored after the reset.
+    """
+
+    def __init__(self, batch_size: int, reset: bool | None = None) -> None:
+        self.batch_size = batch_size
+        self.reset = reset
+        """None: reset when the server supports it."""
+        self.held_through: int | None = None
+        self._release: asyncio.Task[None] | None = None
+
+    async def before_fetching(self, client: Client) -> None:
+        js = client.jetstream()
+        try:
+            info = await js.consumer_info(STREAM, INTAKE_DURABLE)
+        except NotFoundError:  # the first start: the subscriber creates it
+            return
+        if info.num_ack_pending == 0:
+            return
+        figures = {"ack_floor": info.ack_floor.stream_seq, "pending": info.num_ack_pending}
+        if _has_reset(client) if self.reset is None else self.reset:
+            reply = await client.request(
+                f"$JS.API.CONSUMER.RESET.{STREAM}.{INTAKE_DURABLE}", b"", timeout=10
+            )
+            if b'"error"' in reply.data:
+                raise RuntimeError(f"consumer reset refused: {reply.data[:300]!r}")
+            log.warning("intake consumer reset to its ack floor", extra=figures)
+            return
+        held = intake_consumer_config(self.batch_size)
+        held.max_ack_pending = 1
+        await js.add_consumer(STREAM, held)
+        self.held_through = info.delivered.stream_seq
+        log.warning(
+            "intake held to one message until the pending ones are redelivered (nats-server "
+            "before 2.14 cannot reset a consumer); this waits for ack_wait",
+            extra={**figures, "ack_wait_seconds": stream_setup.ACK_WAIT_SECONDS},
+        )
+
+    async def after_started(self, client: Client) -> None:
+        """This version's consumer settings, at once or once the held messages committed."""
+        if self.held_through is None:
+            await apply_intake_config(client, self.batch_size)
+        else:
+            self._release = asyncio.create_task(self._release_when_caught_up(client))
+
+    async def _release_when_caught_up(self, client: Client) -> None:
+        js = client.jetstream()
+        while True:
+            with contextlib.suppress(Exception):  # the server may be away for a while
+                info = await js.consumer_info(STREAM, INTAKE_DURABLE)
+                if self.held_through is not None and (
+                    info.ack_floor.stream_seq >= self.held_through
+                ):
+                    await apply_intake_config(client, self.batch_size)
+                    log.info("intake released after the pending messages committed")
+                    self.held_through = None
+                    return
+            await asyncio.sleep(0.5)
+
+    async def close(self) -> None:
+        if self._release is not None:
+            self._release.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._release
+
+
+def _has_reset(client: Client) -> bool:
+    version = client.connected_server_version
+    return (version.major, version.minor) >= RESET_SINCE
+
+
+def _keep_raw(message: Any) -> Any:
+    """Bodies stay bytes: Intake turns anything that is not a valid event into a dead letter."""
+    return message.body
+
+
+def register_intake(
+    broker: NatsBroker, consumer: IntakeConsumer, batch_size: int, inbox_prefix: str = "_INBOX"
+) -> Any:
+    """Subscribe `consumer` as the durable batch pull consumer of the inbound subjects; the
+    fetched events arrive on `<inbox_prefix>.` subjects (private ones in deploy/nats.conf)."""
+    subscriber = broker.subscriber(
+        inbox_prefix=f"{inbox_prefix}.".encode(),
+        config=intake_consumer_config(batch_size),
+        durable=INTAKE_DURABLE,
+        stream=jip_stream(),
+        pull_sub=PullSub(batch_size=batch_size, timeout=0.2, batch=True),
+        ack_policy=AckPolicy.MANUAL,
+        decoder=_keep_raw,
+        title="jip.inbound:intake",
+        description="Inbound events, in stream order, in batches; acked after the commit",
+    )
+    subscriber(consumer.on_inbound_batch)
+    keep_partial_batches(subscriber)
+    return subscriber

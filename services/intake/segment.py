@@ -1,0 +1,156 @@
+"""The staged writes of the events between two rounds of a batch, flushed with bulk statements
+in event order. Imports sqlalchemy, contracts and services tables; never matching or brokers.
+"""
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, func, insert
+
+from contracts import MAX_BODY_BYTES, CloudEvent, ContractError, subject_of
+from services.intake.parsing import Accepted
+from services.outbound.events import raw_text
+from services.outbound.outbox import enqueue
+from services.store.db import copy_rows, fetch_all, lines, upsert
+from services.store.tables import ApplicantRow, DeadLetterRow, EventLogRow, VacancyRow
+
+_TABLES = {
+    "applicant": (ApplicantRow.__table__, "applicant_id", "withdrawn"),  # type: ignore[attr-defined]
+    "vacancy": (VacancyRow.__table__, "vacancy_id", "closed"),  # type: ignore[attr-defined]
+}
+_LOG = EventLogRow.__table__  # type: ignore[attr-defined]
+_DEAD = DeadLetterRow.__table__  # type: ignore[attr-defined]
+
+
+class Segment:
+    """Rows to write; a later snapshot of the same aggregate replaces an earlier one here."""
+
+    def __init__(self) -> None:
+        self._log: list[dict[str, Any]] = []
+        self._snapshots: dict[str, dict[str, dict[str, Any]]] = {a: {} for a in _TABLES}
+        self._dead: list[dict[str, Any]] = []
+        self._dlq: list[CloudEvent[Any]] = []
+
+    def log(self, message: Any, event: Accepted, body: str) -> None:
+        """Record an accepted event in the event log."""
+        self._log.append(
+            {
+                "stream_seq": message.stream_seq,
+                "source": event.source,
+                "event_id": event.event_id,
+                "subject": message.subject or subject_of(event.kind),
+                "body": body,
+            }
+        )
+
+    def snapshot(self, aggregate: str, row: dict[str, Any]) -> None:
+        """Stage the newest row; a withdrawal or closure keeps a staged payload and year.
+
+        `payload` is the payload as JSON text (or None).
+        """
+        _, id_field, _ = _TABLES[aggregate]
+        staged = self._snapshots[aggregate]
+        earlier = staged.get(row[id_field])
+        if earlier is not None and row["payload"] is None:
+            row = {**row, "payload": earlier["payload"], "program_year": earlier["program_year"]}
+        if earlier is not None:  # the first accepted event's source stays the creator
+            row = {**row, "created_by": earlier.get("created_by")}
+        staged[row[id_field]] = row
+
+    def dead_letter(self, dlq: CloudEvent[Any], error: ContractError, body: bytes) -> None:
+        """Stage the dead-letter row (every error, and the body as text cut at the contract's
+        limit, for operators) and its `jip.dlq.*` event (which carries no part of the body)."""
+        self._dead.append(
+            {
+                "id": dlq.id,
+                "subject": error.subject,
+                "original_id": error.original_id,
+                "errors": [{"loc": e.loc, "msg": e.msg} for e in error.errors],
+                "raw": raw_text(body[:MAX_BODY_BYTES]),
+                "received_at": dlq.data.received_at,
+            }
+        )
+        self._dlq.append(dlq)
+
+    def flush(self, connection: Connection) -> None:
+        """Write everything staged, then start empty."""
+        if self._log:
+            _append_log(connection, self._log)
+        for aggregate, rows in self._snapshots.items():
+            if rows:
+                _upsert_snapshots(connection, aggregate, list(rows.values()))
+        if self._dead:
+            stmt = upsert(connection, _DEAD).on_conflict_do_nothing(index_elements=["id"])
+            connection.execute(stmt, self._dead)
+        enqueue(connection, self._dlq)
+        self.__init__()  # type: ignore[misc]
+
+
+def _append_log(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL takes the rows by COPY (one round trip); other databases by executemany."""
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(_LOG), rows)
+        return
+    columns = ("stream_seq", "source", "event_id", "subject", "body")
+    copy_rows(connection, "event_log", columns, rows)
+
+
+def _upsert_snapshots(connection: Connection, aggregate: str, rows: list[dict[str, Any]]) -> None:
+    """Newest version wins; a withdrawal or closure keeps the last known payload and year."""
+    table, id_field, flag = _TABLES[aggregate]
+    if connection.dialect.name == "postgresql":
+        _copy_upsert(connection, table.name, id_field, flag, rows)
+        return
+    rows = [{**row, "payload": _as_json_doc(row["payload"])} for row in rows]  # JSON column
+    stmt = upsert(connection, table)
+    new = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[id_field],
+        set_={
+            "version": new.version,
+            flag: new[flag],
+            "program_year": func.coalesce(new.program_year, table.c.program_year),
+            "payload": func.coalesce(new.payload, table.c.payload),
+            "created_by": func.coalesce(table.c.created_by, new.created_by),
+        },
+        where=table.c.version < new.version,
+    )
+    connection.execute(stmt, rows)
+
+
+def _as_json_doc(payload: str | None) -> Any:
+    return None if payload is None else json.loads(payload)
+
+
+def _copy_upsert(
+    connection: Connection, table: str, id_field: str, flag: str, rows: list[dict[str, Any]]
+) -> None:
+    """PostgreSQL: one INSERT .. SELECT .. ON CONFLICT over the rows as newline-joined columns
+    (a statement per row was once the intake's largest cost; a staging table the next)."""
+    fetch_all(
+        connection,
+        f"INSERT INTO {table} ({id_field}, program_year, version, {flag}, payload, created_by) "
+        f"SELECT i, y::integer, v::integer, f::boolean, p::json, c FROM unnest("
+        f"string_to_array(%(i)s, E'\\n'), string_to_array(%(y)s, E'\\n', ''), "
+        f"string_to_array(%(v)s, E'\\n'), string_to_array(%(f)s, E'\\n'), "
+        f"string_to_array(%(p)s, E'\\n', ''), string_to_array(%(c)s, E'\\n', '')) "
+        f"AS t(i, y, v, f, p, c) "
+        f"ON CONFLICT ({id_field}) DO UPDATE SET version = EXCLUDED.version, "
+        f"{flag} = EXCLUDED.{flag}, "
+        f"program_year = COALESCE(EXCLUDED.program_year, {table}.program_year), "
+        f"payload = COALESCE(EXCLUDED.payload, {table}.payload), "
+        f"created_by = COALESCE({table}.created_by, EXCLUDED.created_by) "
+        f"WHERE {table}.version < EXCLUDED.version",
+        {
+            "i": lines([row[id_field] for row in rows]),
+            "y": lines([_text(row["program_year"]) for row in rows]),
+            "v": lines([str(row["version"]) for row in rows]),
+            "f": lines(["t" if row[flag] else "f" for row in rows]),
+            "p": lines([row["payload"] or "" for row in rows]),
+            "c": lines([row.get("created_by") or "" for row in rows]),
+        },
+    )
+
+
+def _text(value: int | None) -> str:
+    return "" if value is None else str(value)

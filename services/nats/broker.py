@@ -1,0 +1,74 @@
+"""The broker and stream setup: the FastStream broker, stream `JIP`, and the intake consumer's
+JetStream config and names.
+
+Imports FastStream, nats-py, contracts and services.nats.security; never the intake, tables or
+matching.
+"""
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from faststream.nats import JStream, NatsBroker
+from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js.api import ConsumerConfig, StorageType
+
+from contracts import INBOUND_KINDS, STREAM, subject_of
+from services.nats.security import FirstConnectGuard, broker_security
+from services.settings import Settings
+
+INTAKE_DURABLE = "intern-match-intake"
+DUPLICATE_WINDOW_SECONDS = 20 * 60
+INBOUND_SUBJECTS = [subject_of(kind) for kind in INBOUND_KINDS]
+ACK_WAIT_SECONDS = 30.0
+PIPELINE = 3
+"""Batches fetched ahead of the one committing."""
+
+
+def jip_stream() -> JStream:
+    """Stream `JIP` over `jip.>`, file storage, 20-minute duplicate window (created or updated)."""
+    return JStream(
+        name=STREAM,
+        subjects=["jip.>"],
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+    )
+
+
+def make_broker(
+    url: str,
+    settings: Settings,
+    graceful_timeout: float | None = None,
+    middlewares: Sequence[Any] = (),
+    logger: logging.Logger | None = None,
+) -> NatsBroker:
+    """A broker that authenticates as the settings say, fails fast when the broker refuses it at
+    the first connect (BrokerAccessError), and once connected reconnects forever."""
+    guard = FirstConnectGuard(url)
+    return NatsBroker(
+        url,
+        security=broker_security(settings),
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        inbox_prefix=settings.broker_inbox_prefix,
+        graceful_timeout=graceful_timeout or settings.round_time_limit_seconds + 60.0,
+        middlewares=tuple(middlewares),
+        **({"logger": logger} if logger else {}),
+        **guard.callbacks(),
+    )
+
+
+def intake_consumer_config(batch_size: int) -> ConsumerConfig:
+    """One durable consumer over every inbound subject, so events arrive in stream order.
+
+    At most PIPELINE batches are unacknowledged; they are committed in stream order, and a batch
+    that fails is retried before any later one is committed.
+    """
+    return ConsumerConfig(
+        durable_name=INTAKE_DURABLE,
+        filter_subjects=list(INBOUND_SUBJECTS),
+        ack_policy=JsAckPolicy.EXPLICIT,
+        ack_wait=ACK_WAIT_SECONDS,
+        max_ack_pending=PIPELINE * batch_size,
+        max_deliver=-1,
+    )

@@ -1,0 +1,104 @@
+"""Prometheus metrics of one service instance, in a registry it owns, so that several services
+can run in one process. Imports prometheus-client and FastStream's NATS middleware; never the
+database, the broker connection or matching. Labels carry counts and codes, never personal data.
+"""
+
+import time
+from typing import Any
+
+from faststream.nats.prometheus import NatsPrometheusMiddleware
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import generate_latest
+
+from services.intake.apply import BatchOutcome
+from services.rounds.runner import SolveRound
+
+OUTCOMES = ("accepted", "duplicate", "stale", "rejected")
+ROUND_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class ServiceMetrics:
+    """Intake outcomes, round durations, outbox backlog, consumer lag, and FastStream's own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.events = Counter(
+            "intern_match_events",
+            "Inbound events by intake outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+        for outcome in OUTCOMES:
+            self.events.labels(outcome=outcome)
+        self.round_duration = Histogram(
+            "intern_match_round_duration_seconds",
+            "Wall-clock time of the solver per round, by mode and result status",
+            ["mode", "status"],
+            buckets=ROUND_BUCKETS,
+            registry=self.registry,
+        )
+        self.outbox_backlog = Gauge(
+            "intern_match_outbox_backlog", "Outbox rows not yet sent", registry=self.registry
+        )
+        self.outbox_parked = Counter(
+            "intern_match_outbox_parked",
+            "Outbound events the broker refused as too large, parked by the relay (see "
+            "intern_match_outbox_parked_rows)",
+            registry=self.registry,
+        )
+        self.outbox_parked_rows = Gauge(
+            "intern_match_outbox_parked_rows",
+            "Outbox rows parked as too large for the broker (stored, never published)",
+            registry=self.registry,
+        )
+        self.consumer_lag = Gauge(
+            "intern_match_consumer_lag",
+            "Messages the durable intake consumer has not yet been delivered (num_pending)",
+            registry=self.registry,
+        )
+
+        # The intake's failure handling (services.intake.settle, services.intake.progress).
+        self.intake_isolated = Counter(
+            "intern_match_intake_isolated",
+            "Events that failed alone when their batch would not commit, stored as dead letters "
+            "(a round.requested as round.failed), by the stage that failed",
+            ["stage"],
+            registry=self.registry,
+        )
+        self.intake_stalled = Gauge(
+            "intern_match_intake_stalled",
+            "1 while work waits and the intake has not moved for INTERN_MATCH_READY_STALL_SECONDS",
+            registry=self.registry,
+        )
+
+    def broker_middleware(self) -> NatsPrometheusMiddleware:
+        """FastStream's NATS middleware (faststream_* metrics) writing into this registry."""
+        return NatsPrometheusMiddleware(registry=self.registry, app_name="intern-match")
+
+    def count_batch(self, outcome: BatchOutcome) -> None:
+        """Add a committed batch's outcome counts."""
+        for name in OUTCOMES:
+            count = getattr(outcome, name)
+            if count:
+                self.events.labels(outcome=name).inc(count)
+
+    def timed(self, solve: SolveRound) -> SolveRound:
+        """`solve` observed into the round histogram; a raising solver counts as status `raised`."""
+
+        def solve_timed(snapshot: Any) -> Any:
+            started = time.perf_counter()
+            status = "raised"
+            try:
+                result = solve(snapshot)
+                status = str(result.status)
+                return result
+            finally:
+                elapsed = time.perf_counter() - started
+                self.round_duration.labels(mode=str(snapshot.mode), status=status).observe(elapsed)
+
+        return solve_timed
+
+    def exposition(self) -> bytes:
+        """The registry in the Prometheus text format."""
+        return generate_latest(self.registry)

@@ -1,0 +1,117 @@
+"""`intern-match demo`: a sample program year through the real service on embedded defaults.
+
+Starts the embedded nats-server and a fresh SQLite file, publishes the year, runs the summer and
+winter rounds through the broker and prints what they placed.
+"""
+
+import shutil
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from services.ops.summary import RoundOutcome, round_outcome
+from services.ops.terminal import shown
+from services.redact import redact_url
+from services.sample.generator import generate_year, round_request
+from services.settings import Settings
+
+PROGRAM_YEAR = 2023
+
+
+async def run_demo(
+    settings: Settings, console: Console, applicants: int, vacancies: int, seed: int, mode: str
+) -> int:
+    """Run the demo and return the process exit code."""
+    from services.runtime import publish_events, running_service, wait_round
+
+    started = time.monotonic()
+    demo_dir = Path(settings.data_dir) / "demo"
+    shutil.rmtree(demo_dir, ignore_errors=True)
+    demo_dir.mkdir(parents=True)
+    demo_settings = settings.model_copy(
+        update={"data_dir": demo_dir, "broker_url": None, "database_url": None}
+    )
+    with console.status("generating the sample program year"):
+        bodies = generate_year(seed=seed, applicants=applicants, vacancies=vacancies)
+        (demo_dir / "events.jsonl").write_bytes(b"\n".join(bodies) + b"\n")
+    console.print(f"[bold]sample year[/bold]: {len(bodies)} events -> {demo_dir / 'events.jsonl'}")
+    with console.status("starting the embedded nats-server and SQLite"):
+        service = running_service(demo_settings)
+        svc = await service.__aenter__()
+    try:
+        where = shown(f"broker {redact_url(svc.broker_url)}, data in {demo_dir}")
+        console.print(f"[bold]service[/bold]: {where}")
+        await _publish(console, demo_settings, svc.broker_url, bodies, publish_events)
+        outcomes = []
+        for seq, period in enumerate(("summer", "winter")):
+            round_id = f"{PROGRAM_YEAR}-{period}-1"
+            request = round_request(round_id, PROGRAM_YEAR, period, mode=mode, seq=seq)
+            await publish_events(demo_settings, [request], broker_url=svc.broker_url)
+            with console.status(f"round {round_id} ({mode}) running"):
+                await wait_round(demo_settings, round_id, timeout=300, broker_url=svc.broker_url)
+            outcomes.append(round_outcome(svc.engine, round_id))
+        pages = _write_reports(demo_settings, svc.engine, [o.round_id for o in outcomes])
+    finally:
+        with console.status("stopping the service"):
+            await service.__aexit__(None, None, None)
+    _print_summary(console, outcomes)
+    for page in pages:
+        console.print(f"[bold]HTML report[/bold]: {page}")
+    console.print(f"demo finished in {time.monotonic() - started:.1f} s")
+    return 0 if all(o.completed and "placements_digest" in o.completed for o in outcomes) else 1
+
+
+def _write_reports(settings: Settings, engine, round_ids: list[str]) -> list[Path]:  # type: ignore[no-untyped-def]
+    from services.app import rulesets_for
+    from services.ops.report import load_report
+    from services.ops.report_html import render_html
+
+    rulesets, pages = rulesets_for(settings), []
+    for round_id in round_ids:
+        page = Path(settings.data_dir) / f"report-{round_id}.html"
+        page.write_text(render_html(load_report(engine, round_id, rulesets)))
+        pages.append(page)
+    return pages
+
+
+async def _publish(console, settings, broker_url, bodies, publish_events) -> None:  # type: ignore[no-untyped-def]
+    columns = (TextColumn("publishing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("events", total=len(bodies))
+        await publish_events(
+            settings,
+            bodies,
+            broker_url=broker_url,
+            on_progress=lambda n: progress.update(task, completed=n),
+        )
+    console.print(f"[bold]published[/bold]: {len(bodies)} events through JetStream")
+
+
+def _print_summary(console: Console, outcomes: list[RoundOutcome]) -> None:
+    for outcome in outcomes:
+        data = outcome.completed or {}
+        head = Table(title=shown(f"round {outcome.round_id}"), show_header=False)
+        head.add_column("figure")
+        head.add_column("value", overflow="fold")
+        for key in ("mode", "status", "applicants", "eligible", "placed", "unplaced",
+                    "vacancies", "slots", "slots_filled", "objective", "bound",
+                    "solve_seconds", "placements_digest", "reason"):  # fmt: skip
+            if key in data:
+                head.add_row(key, shown(data[key]))
+        console.print(head)
+        console.print(_counter_table("placed per course", "course", outcome.placed_by_course))
+        reasons = _counter_table("unplaced by reason", "reason code", outcome.unplaced_by_reason)
+        reasons.caption = "an applicant may fail several rules, so codes add up to more"
+        console.print(reasons)
+
+
+def _counter_table(title: str, label: str, counts) -> Table:  # type: ignore[no-untyped-def]
+    table = Table(title=title)
+    table.add_column(label)
+    table.add_column("applicants", justify="right")
+    for key, value in sorted(counts.items()):
+        table.add_row(shown(key), str(value))
+    return table

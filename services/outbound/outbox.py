@@ -1,0 +1,120 @@
+"""The outbox: outbound events stored in the transaction that produced them, read by the relay in
+order and marked sent after the broker acknowledged them. Imports contracts and
+services.store.tables.
+"""
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select, update
+
+from contracts import CloudEvent, subject_of_type, to_json_bytes
+from services.store.db import fetch_all, lines, upsert
+from services.store.tables import OutboxEntry
+
+_OUTBOX = OutboxEntry.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    seq: int
+    event_id: str
+    subject: str
+    body: bytes
+
+
+def to_outbox_values(event: CloudEvent[Any]) -> dict[str, Any]:
+    """The row of an event: its subject is its type without the version suffix."""
+    subject = subject_of_type(event.type)
+    return {"event_id": event.id, "subject": subject, "body": to_json_bytes(event).decode()}
+
+
+def enqueue(connection: Connection, events: Iterable[CloudEvent[Any]]) -> None:
+    """Append events in order; an id already in the outbox is kept as it is."""
+    rows = [to_outbox_values(e) for e in events]
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":  # a round's 100,000 rows in one statement
+        fetch_all(
+            connection,
+            "INSERT INTO outbox (event_id, subject, body) SELECT i, s, b FROM unnest("
+            "string_to_array(%(i)s, E'\\n'), string_to_array(%(s)s, E'\\n'), "
+            "string_to_array(%(b)s, E'\\n')) WITH ORDINALITY AS t(i, s, b, n) ORDER BY n "
+            "ON CONFLICT (event_id) DO NOTHING",
+            {k: lines([row[c] for row in rows]) for k, c in _COLUMNS.items()},
+        )
+        if len(rows) >= ANALYZE_FROM:
+            connection.exec_driver_sql("ANALYZE outbox")
+        return
+    stmt = upsert(connection, _OUTBOX).on_conflict_do_nothing(index_elements=["event_id"])
+    connection.execute(stmt, rows)
+
+
+ANALYZE_FROM = 1_000
+"""Rows enqueued at once after which PostgreSQL's statistics of the outbox are refreshed.
+
+With statistics that know of few pending rows (a new table, or one whose rows were all sent),
+the planner reads the relay's `pending` batches by a bitmap scan of every pending row and a
+sort: 30-70 ms per batch of 500 behind a round's 100,000 events, against 0.2 ms by the ordered
+index scan it picks once it knows. ANALYZE in the enqueuing transaction counts its own rows
+(about 0.1 s for a round's)."""
+
+_COLUMNS = {"i": "event_id", "s": "subject", "b": "body"}
+"""Parameters of the PostgreSQL insert; `ORDER BY n` keeps `seq` in event order."""
+
+
+def requeue(connection: Connection, event_id: str) -> None:
+    """Publish a stored event again (its id is unchanged, so consumers drop it as a duplicate)."""
+    connection.execute(update(_OUTBOX).where(_OUTBOX.c.event_id == event_id).values(sent_at=None))
+
+
+def pending(engine: Engine, limit: int | None = 100, after: int = 0) -> list[OutboxRow]:
+    """Unsent, unparked rows past `after` in the order they were written (all when `limit` is
+    None)."""
+    with engine.connect() as connection:
+        rows = connection.execute(pending_query(limit, after)).all()
+    return [OutboxRow(r.seq, r.event_id, r.subject, r.body.encode()) for r in rows]
+
+
+def pending_query(limit: int | None, after: int) -> Any:
+    """The relay's read: by the pending index, in `seq` order (see ANALYZE_FROM)."""
+    return (
+        select(_OUTBOX.c.seq, _OUTBOX.c.event_id, _OUTBOX.c.subject, _OUTBOX.c.body)
+        .where(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.parked_at.is_(None), _OUTBOX.c.seq > after)
+        .order_by(_OUTBOX.c.seq)
+        .limit(limit)
+    )
+
+
+def mark_sent(engine: Engine, seqs: Sequence[int], now: dt.datetime | None = None) -> None:
+    """Record that the broker acknowledged these rows."""
+    if not seqs:
+        return
+    sent_at = now or dt.datetime.now(dt.UTC)
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # one array parameter, not one per row
+            connection.exec_driver_sql(
+                "UPDATE outbox SET sent_at = %(at)s WHERE seq = ANY(%(seqs)s::bigint[])",
+                {"at": sent_at, "seqs": list(seqs)},
+            )
+            return
+        connection.execute(
+            update(_OUTBOX).where(_OUTBOX.c.seq.in_(list(seqs))).values(sent_at=sent_at)
+        )
+
+
+def park(engine: Engine, seq: int, now: dt.datetime | None = None) -> None:
+    """Set a row aside for good: the broker refused it as too large, so a retry cannot succeed
+    and would hold back every row behind it. It stays in the table for operators."""
+    parked_at = now or dt.datetime.now(dt.UTC)
+    with engine.begin() as connection:
+        connection.execute(update(_OUTBOX).where(_OUTBOX.c.seq == seq).values(parked_at=parked_at))
+
+
+def parked_count(engine: Engine) -> int:
+    """How many outbox rows are parked."""
+    query = select(func.count()).select_from(_OUTBOX).where(_OUTBOX.c.parked_at.is_not(None))
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())

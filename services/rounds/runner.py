@@ -1,0 +1,173 @@
+"""The round runner: builds a round's snapshot from the tables, calls the solver, and writes the
+round, its placements and its outbound events in the caller's transaction. Never imports brokers.
+"""
+
+import contextlib
+import gc
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from contracts import CloudEvent, RoundRequested
+from matching.errors import RoundFailed
+from matching.ruleset import Ruleset
+from matching.snapshot import RoundResult, Snapshot
+from services.outbound.events import to_round_events, to_round_failed
+from services.outbound.outbox import enqueue, requeue
+from services.rounds.snapshot import load_snapshot
+from services.store.db import copy_rows
+from services.store.tables import PlacementRow, RoundRow
+
+log = logging.getLogger(__name__)
+
+SolveRound = Callable[[Snapshot], RoundResult]
+RulesetFor = Callable[[int], Ruleset | None]
+
+_ROUNDS = RoundRow.__table__  # type: ignore[attr-defined]
+_PLACEMENTS = PlacementRow.__table__  # type: ignore[attr-defined]
+
+
+class RoundRunner:
+    """Runs `round.requested` events; a round id that already ran only re-queues its answer."""
+
+    def __init__(self, rulesets: RulesetFor, solve_round: SolveRound, time_limit: float) -> None:
+        self._rulesets = rulesets
+        self._solve = solve_round
+        self._time_limit = time_limit
+
+    def on_round_requested(self, connection: Connection, event: CloudEvent[Any]) -> bool:
+        """Run the round on the state the connection sees; False when the round id already ran."""
+        request: RoundRequested = event.data
+        earlier = connection.execute(
+            select(_ROUNDS.c.final_event_id).where(_ROUNDS.c.round_id == request.round_id)
+        ).scalar_one_or_none()
+        if earlier is not None:
+            requeue(connection, earlier)
+            return False
+        ruleset = self._rulesets(request.program_year)
+        if ruleset is None:
+            self._fail(connection, event, f"unknown program year {request.program_year}")
+            return True
+        with collector_paused():
+            started = time.perf_counter()
+            snapshot = load_snapshot(connection, request, ruleset, self._time_limit)
+            loaded = time.perf_counter()
+            try:
+                result = self._solve(snapshot)
+            except SQLAlchemyError:
+                raise
+            except RoundFailed as error:  # the market breaks a rule, e.g. [ranking] max_pairs
+                log.warning("round failed", extra={"round_id": request.round_id})
+                self._fail(connection, event, str(error))
+                return True
+            except Exception as error:  # a solver defect must not stop the intake
+                log.error(
+                    "round failed",
+                    extra={"round_id": request.round_id, "error": type(error).__name__},
+                )
+                self._fail(connection, event, f"the solver raised {type(error).__name__}")
+                return True
+            solved = time.perf_counter()
+            self._complete(connection, event, result)
+        log.info(
+            "round stored; its events are queued for publishing",
+            extra={
+                "round_id": request.round_id,
+                "status": result.status,
+                "applicants": result.applicants,
+                "placements": len(result.placements),
+                "load_seconds": round(loaded - started, 2),
+                "round_seconds": round(solved - loaded, 2),
+                "store_seconds": round(time.perf_counter() - solved, 2),
+            },
+        )
+        return True
+
+    def _complete(
+        self, connection: Connection, event: CloudEvent[Any], result: RoundResult
+    ) -> None:
+        request: RoundRequested = event.data
+        events = to_round_events(result, request, event.time)
+        _insert_round(connection, request, result.status, events[-1].id)
+        if not request.dry_run and result.placements:
+            rows = [
+                {
+                    "round_id": request.round_id,
+                    "applicant_id": p.applicant_id,
+                    "program_year": request.program_year,
+                    "period": request.period,
+                    "vacancy_id": p.vacancy_id,
+                    "course": p.course,
+                }
+                for p in result.placements
+            ]
+            _insert_placements(connection, rows)
+        enqueue(connection, events)
+
+    def _fail(self, connection: Connection, event: CloudEvent[Any], reason: str) -> None:
+        request: RoundRequested = event.data
+        failed = to_round_failed(request.round_id, reason, event.time)
+        _insert_round(connection, request, "failed", failed.id)
+        enqueue(connection, [failed])
+
+
+_collector_lock = threading.Lock()
+_collector_pauses = 0
+_collector_was_on = True
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """CPython's garbage collector off while a round builds its millions of objects.
+
+    A round allocates them faster than the collector's thresholds expect, and its collections
+    rescanned the growing heap: with it running, a round of 100,000 applicants took 20.3 s
+    from loading to stored events, against 17.4 s paused. A round's objects form no cycles to
+    speak of; reference counting frees them when it ends. The pause is process-wide, so nested
+    or concurrent pauses are counted, and after the last one the collector is on again if it
+    was on before the first.
+    """
+    global _collector_pauses, _collector_was_on
+    with _collector_lock:
+        if _collector_pauses == 0:
+            _collector_was_on = gc.isenabled()
+        _collector_pauses += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _collector_lock:
+            _collector_pauses -= 1
+            if _collector_pauses == 0 and _collector_was_on:
+                gc.enable()
+
+
+def _insert_placements(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL takes a round's placements by COPY; other databases by executemany."""
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(_PLACEMENTS), rows)
+        return
+    columns = ("round_id", "applicant_id", "program_year", "period", "vacancy_id", "course")
+    copy_rows(connection, "placements", columns, rows)
+
+
+def _insert_round(
+    connection: Connection, request: RoundRequested, status: str, final_event_id: str
+) -> None:
+    last = connection.execute(select(func.max(_ROUNDS.c.ordinal))).scalar_one_or_none()
+    row = {
+        "round_id": request.round_id,
+        "ordinal": (last or 0) + 1,
+        "program_year": request.program_year,
+        "period": request.period,
+        "mode": request.mode,
+        "dry_run": request.dry_run,
+        "status": status,
+        "final_event_id": final_event_id,
+    }
+    connection.execute(insert(_ROUNDS), [row])

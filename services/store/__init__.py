@@ -1,0 +1,1 @@
+"""Persistence: engines, migrations (Alembic, under `migrations/`), copy helpers and the tables."""

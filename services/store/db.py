@@ -1,0 +1,95 @@
+"""Engines and schema migrations for PostgreSQL and SQLite, and the dialect's upsert statement.
+
+Imports sqlalchemy, alembic and services.store.tables only; never matching or brokers.
+"""
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.pool import StaticPool
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """An engine for `url`: SQLite gets WAL and foreign keys, PostgreSQL a pre-ping pool.
+
+    In-memory SQLite is one shared connection, so every session sees the same database.
+    """
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    in_memory = url.database in (None, "", ":memory:")
+    if in_memory:
+        kwargs.setdefault("poolclass", StaticPool)
+    engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+    event.listen(engine, "connect", _sqlite_pragmas(wal=not in_memory))
+    return engine
+
+
+def _sqlite_pragmas(wal: bool) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the schema to `revision` with Alembic, on the engine's own connection."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def upsert(connection: Connection, table: Table) -> Any:
+    """The dialect's INSERT with `on_conflict_do_update` / `on_conflict_do_nothing`."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if connection.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no upsert for dialect {connection.dialect.name}")
+
+
+# PostgreSQL gets a batch's values as one newline-joined text parameter per column, split by the
+# server with string_to_array: psycopg rewrites a statement with thousands of placeholders on
+# every call, and dumping a list as an array costs more in Python than the statement itself.
+
+
+def lines(values: list[str]) -> str:
+    """`values` joined by newlines, for `string_to_array(%s, E'\\n')`; none may hold a newline
+    (ids and sources cannot by the contract's patterns, nor can compact JSON)."""
+    text = "\n".join(values)
+    if text.count("\n") != len(values) - 1:
+        raise ValueError("a value holds a newline")
+    return text
+
+
+def fetch_all(connection: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run `sql` on the driver's cursor and return all rows as tuples (no SQLAlchemy rows)."""
+    with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def copy_rows(
+    connection: Connection, table: str, columns: Sequence[str], rows: Iterable[dict[str, Any]]
+) -> None:
+    """PostgreSQL: append `rows` to `table` by COPY, one round trip for any number of rows."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
