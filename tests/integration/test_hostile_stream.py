@@ -22,7 +22,7 @@ from services.ops.offline import run_offline
 from services.runtime import publish_events, running_service, wait_round
 from services.sample.generator import generate_year, round_request
 from services.settings import Settings
-from tests.hostile import hostile_corpus
+from tests.support.hostile import hostile_corpus
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
