@@ -61,7 +61,7 @@ def _measure_problem(kind: str, n: int, v: int, limits: Limits) -> dict:
 
 def _measure_oracle(n: int, v: int) -> dict:
     """HospitalResident (build + solve, in a big-stack thread) against `stable`, same market."""
-    from tests.hr_oracle import load_hospital_resident
+    from tests.support.hr_oracle import load_hospital_resident
 
     market = Market(n, v)
     problem = market.to_problem()

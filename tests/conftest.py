@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, make_url
 
 from services.nats.embedded import EmbeddedNats
-from tests.databases import throwaway_database
+from tests.support.databases import throwaway_database
 
 NATS_ENV = "INTERN_MATCH_TEST_NATS_URL"
 DATABASE_ENV = "INTERN_MATCH_TEST_DATABASE_URL"

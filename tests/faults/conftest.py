@@ -7,15 +7,15 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from corpus import Corpus, build_corpus
-from harness import Probe, Recorder, ServiceProcess, ensure_stream
-from oracle import EndState, calm_run
-from pgcluster import PrivatePostgres, free_port
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from services.nats.embedded import EmbeddedNats
 from services.store.db import make_engine
+from tests.faults.corpus import Corpus, build_corpus
+from tests.faults.harness import Probe, Recorder, ServiceProcess, ensure_stream
+from tests.faults.oracle import EndState, calm_run
+from tests.faults.pgcluster import PrivatePostgres, free_port
 
 FAULTS_DIR = Path(__file__).parent
 

@@ -8,10 +8,9 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from corpus import Delivery, subject_for
-
 from contracts.subjects import MAX_BODY_BYTES
 from services.sample.generator import generate_year, round_request
+from tests.faults.corpus import Delivery, subject_for
 
 INBOUND = [
     "jip.applicant.registered",

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import nats
-from corpus import Delivery
 from nats.aio.client import Client
 from nats.js.api import ConsumerInfo, DeliverPolicy, StorageType
 from sqlalchemy import Engine, func, select
@@ -25,6 +24,7 @@ from sqlalchemy import Engine, func, select
 from contracts import STREAM
 from services.nats.broker import DUPLICATE_WINDOW_SECONDS, INTAKE_DURABLE
 from services.store.tables import OutboxEntry, RoundRow
+from tests.faults.corpus import Delivery
 
 OUTBOUND = [
     "jip.placement.>",

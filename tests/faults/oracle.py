@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from corpus import subject_for
 from sqlalchemy import Engine, func, select
 
 from services.app import rulesets_for
@@ -25,6 +24,7 @@ from services.store.tables import (
     RoundRow,
     VacancyRow,
 )
+from tests.faults.corpus import subject_for
 
 CLOCK = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
 _VOLATILE = {"solve_seconds", "received_at"}

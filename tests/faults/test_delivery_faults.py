@@ -3,8 +3,8 @@ same end state as the clean events applied once."""
 
 import signal
 
-from harness import publish
-from verdict import verdict
+from tests.faults.harness import publish
+from tests.faults.verdict import verdict
 
 
 async def test_duplicates_stale_versions_and_malformed_bodies_end_where_the_calm_run_ends(

@@ -2,15 +2,15 @@
 
 import signal
 
-from corpus import Delivery
-from fuzz import Fuzzer
-from harness import publish
-from oracle import read_end_state
 from sqlalchemy import func, select
 
 from contracts import ContractError, Kind, parse_event
 from services.sample.generator import generate_year
 from services.store.tables import InboxRow
+from tests.faults.corpus import Delivery
+from tests.faults.fuzz import Fuzzer
+from tests.faults.harness import publish
+from tests.faults.oracle import read_end_state
 
 
 def _is_valid(body: bytes) -> bool:

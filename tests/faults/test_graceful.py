@@ -3,13 +3,13 @@ has acknowledged only committed events, has flushed its outbox, and a restart lo
 
 import signal
 
-from harness import publish
-from oracle import read_end_state
 from sqlalchemy import select
-from verdict import verdict
 
 from contracts import ContractError, parse_event
 from services.store.tables import InboxRow
+from tests.faults.harness import publish
+from tests.faults.oracle import read_end_state
+from tests.faults.verdict import verdict
 
 
 def _acked_without_commit(corpus, seqs, acked_through, engine) -> list[str]:

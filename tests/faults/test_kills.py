@@ -5,8 +5,8 @@ import asyncio
 import random
 import signal
 
-from harness import Progress, publish
-from verdict import verdict
+from tests.faults.harness import Progress, publish
+from tests.faults.verdict import verdict
 
 SEED = 2026
 

@@ -4,8 +4,8 @@ PostgreSQL restarted during intake: the service waits, retries and ends where th
 import asyncio
 import signal
 
-from harness import publish
-from verdict import verdict
+from tests.faults.harness import publish
+from tests.faults.verdict import verdict
 
 OUTAGE_SECONDS = 10.0
 

@@ -5,9 +5,10 @@ Imports the harness and the oracle; never the service's internals.
 
 import asyncio
 
-from harness import Recorder, stream_outbound
-from oracle import EndState, differences, read_end_state
 from sqlalchemy import Engine
+
+from tests.faults.harness import Recorder, stream_outbound
+from tests.faults.oracle import EndState, differences, read_end_state
 
 
 async def verdict(oracle: EndState, engine: Engine, nats_url: str, recorder: Recorder) -> list[str]:

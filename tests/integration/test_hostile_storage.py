@@ -19,8 +19,8 @@ from services.ops.offline import run_offline
 from services.outbound.events import to_dead_lettered
 from services.store.db import make_engine, migrate
 from services.store.tables import DeadLetterRow
-from tests.hostile import hostile_bodies, hostile_corpus
-from tests.service.inbound_events import YEAR, GreedySolver, registered
+from tests.support.hostile import hostile_bodies, hostile_corpus
+from tests.support.inbound_events import YEAR, GreedySolver, registered
 
 pytestmark = pytest.mark.integration
 

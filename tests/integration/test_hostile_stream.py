@@ -1,10 +1,10 @@
 """The real service under a stream full of hostile bodies: nothing stops it and nothing leaks.
 
-2,000 generated hostile bodies (tests/hostile.py) are interleaved with a valid program year and a
-round, published on the real nats-server, and taken in by the service on PostgreSQL. The round
-must give the digest of the calm run, every hostile body must be exactly one dead letter, no
-published event may exceed the broker's maximum payload, and the intake's acknowledged floor
-must reach the end of the stream.
+2,000 generated hostile bodies (tests/support/hostile.py) are interleaved with a valid program
+year and a round, published on the real nats-server, and taken in by the service on PostgreSQL.
+The round must give the digest of the calm run, every hostile body must be exactly one dead
+letter, no published event may exceed the broker's maximum payload, and the intake's
+acknowledged floor must reach the end of the stream.
 """
 
 import datetime as dt
@@ -22,7 +22,7 @@ from services.ops.offline import run_offline
 from services.runtime import publish_events, running_service, wait_round
 from services.sample.generator import generate_year, round_request
 from services.settings import Settings
-from tests.hostile import hostile_corpus
+from tests.support.hostile import hostile_corpus
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -6,17 +6,21 @@ throwaway database and drops it at the end.
 
 import datetime as dt
 import json
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from threading import Barrier, Thread
 
 import pytest
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
-from inbound_events import (  # noqa: E402
+from matching import load_ruleset
+from services.intake.apply import Inbound, Intake
+from services.ops.offline import run_offline
+from services.outbound.outbox import mark_sent, pending
+from services.store.db import make_engine, migrate
+from services.store.tables import ApplicantRow, DeadLetterRow, PlacementRow
+from tests.support.databases import throwaway_database
+from tests.support.inbound_events import (
     YEAR,
     GreedySolver,
     posted,
@@ -24,14 +28,6 @@ from inbound_events import (  # noqa: E402
     round_requested,
     withdrawn,
 )
-
-from matching import load_ruleset  # noqa: E402
-from services.intake.apply import Inbound, Intake  # noqa: E402
-from services.ops.offline import run_offline  # noqa: E402
-from services.outbound.outbox import mark_sent, pending  # noqa: E402
-from services.store.db import make_engine, migrate  # noqa: E402
-from services.store.tables import ApplicantRow, DeadLetterRow, PlacementRow  # noqa: E402
-from tests.databases import throwaway_database  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

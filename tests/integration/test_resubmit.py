@@ -16,7 +16,7 @@ from services.ops.export import StreamRange, read_range
 from services.runtime import publish_events, running_service
 from services.settings import Settings
 from services.store.tables import ApplicantRow, EventLogRow
-from tests.unit.factories import applicant
+from tests.support.factories import applicant
 
 pytestmark = pytest.mark.integration
 

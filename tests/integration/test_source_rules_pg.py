@@ -1,19 +1,14 @@
 """Source rules on PostgreSQL: the creator is stored by the COPY upsert and judged there too."""
 
-import sys
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
-from inbound_events import T0, GreedySolver  # noqa: E402
-from source_events import FROZEN, RULES, registered, withdrawn  # noqa: E402
-
-from services.intake.apply import Inbound, Intake  # noqa: E402
-from services.store.db import make_engine, migrate  # noqa: E402
-from services.store.tables import ApplicantRow  # noqa: E402
-from tests.databases import throwaway_database  # noqa: E402
+from services.intake.apply import Inbound, Intake
+from services.store.db import make_engine, migrate
+from services.store.tables import ApplicantRow
+from tests.support.databases import throwaway_database
+from tests.support.inbound_events import T0, GreedySolver
+from tests.support.source_events import FROZEN, RULES, registered, withdrawn
 
 pytestmark = pytest.mark.integration
 

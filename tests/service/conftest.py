@@ -1,18 +1,15 @@
 """Fixtures of the service tests: a migrated in-memory SQLite engine and an Intake on it with
 the deterministic stand-in solver."""
 
-import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from inbound_events import YEAR, GreedySolver
 from sqlalchemy import Engine
 
 from matching.ruleset import load_ruleset
 from services.intake.apply import Intake
 from services.store.db import make_engine, migrate
-
-RECEIVED = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
+from tests.support.inbound_events import RECEIVED, YEAR, GreedySolver
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from inbound_events import registered
 from typer.testing import CliRunner
 
 from matching import load_ruleset
 from services.cli.main import app
 from services.intake.apply import Inbound, Intake
 from services.store.db import make_engine, migrate
+from tests.support.inbound_events import registered
 
 HOSTILE_TYPE = "jip.[reverse]boss[/reverse].[link=http://evil.example]x[/link]"
 HOSTILE_SUBJECT = "jip.applicant.\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\\u202e"

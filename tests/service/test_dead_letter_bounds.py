@@ -12,7 +12,6 @@ from typing import Any
 import jsonschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from inbound_events import YEAR, registered
 from sqlalchemy import select
 
 from contracts.schema import json_schemas
@@ -21,6 +20,7 @@ from services.intake.apply import Inbound, Intake
 from services.outbound.outbox import pending
 from services.store.db import make_engine, migrate
 from services.store.tables import DeadLetterRow
+from tests.support.inbound_events import YEAR, registered
 
 BROKER_MAX_PAYLOAD = 1024 * 1024
 DLQ_SCHEMA = json_schemas()["jip.dlq.v2"]

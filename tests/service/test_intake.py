@@ -4,13 +4,13 @@ import hashlib
 import json
 
 import pytest
-from inbound_events import closed, posted, registered, round_requested, withdrawn
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 
 from services.intake.apply import Inbound, Intake
 from services.outbound.outbox import pending
 from services.store.tables import ApplicantRow, DeadLetterRow, EventLogRow, VacancyRow
+from tests.support.inbound_events import closed, posted, registered, round_requested, withdrawn
 
 
 def feed(intake: Intake, *bodies: bytes):

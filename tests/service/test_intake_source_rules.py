@@ -5,17 +5,24 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from inbound_events import GreedySolver
-from source_events import FROZEN, RULES, closed, posted, registered, requested, withdrawn
 from sqlalchemy import Engine, select
 
-from conftest import RECEIVED
 from matching.ruleset import load_ruleset
 from services.intake.apply import Inbound, Intake
 from services.intake.sources import SourceRules
 from services.store.db import make_engine, migrate
 from services.store.tables import ApplicantRow, DeadLetterRow, EventLogRow, InboxRow, VacancyRow
-from tests.unit.factories import YEAR
+from tests.support.factories import YEAR
+from tests.support.inbound_events import RECEIVED, GreedySolver
+from tests.support.source_events import (
+    FROZEN,
+    RULES,
+    closed,
+    posted,
+    registered,
+    requested,
+    withdrawn,
+)
 
 RULESET = load_ruleset()
 

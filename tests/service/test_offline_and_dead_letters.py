@@ -5,7 +5,6 @@ import datetime as dt
 import json
 
 import pytest
-from inbound_events import T0, YEAR, GreedySolver, posted, registered, round_requested, withdrawn
 
 from contracts import (
     SERVICE_SOURCE,
@@ -28,6 +27,15 @@ from services.ops.deadletters import (
 from services.ops.offline import run_offline
 from services.outbound.outbox import pending
 from services.store.db import make_engine, migrate
+from tests.support.inbound_events import (
+    T0,
+    YEAR,
+    GreedySolver,
+    posted,
+    registered,
+    round_requested,
+    withdrawn,
+)
 
 RULESET = load_ruleset()
 

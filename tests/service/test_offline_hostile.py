@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from inbound_events import YEAR, GreedySolver, posted, registered, round_requested
 from typer.testing import CliRunner
 
 from matching import load_ruleset
 from services.cli.main import app
 from services.ops.offline import run_offline
+from tests.support.inbound_events import YEAR, GreedySolver, posted, registered, round_requested
 
 RULESET = load_ruleset()
 POISON = registered("A-9").replace(b'"version":1', b'"zz":' + b"9" * 4301 + b',"version":1')

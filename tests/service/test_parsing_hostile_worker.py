@@ -6,11 +6,11 @@ import asyncio
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from inbound_events import registered, withdrawn
 
 from contracts import ContractError
 from services.intake.parsing import Accepted, BatchParser, Parsed, parse_batch
-from tests.hostile import hostile_bodies, hostile_corpus
+from tests.support.hostile import hostile_bodies, hostile_corpus
+from tests.support.inbound_events import registered, withdrawn
 
 POISON = registered("A-1").replace(b'"version":1', b'"zz":' + b"9" * 4301 + b',"version":1')
 

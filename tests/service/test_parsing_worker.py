@@ -11,10 +11,10 @@ import textwrap
 import time
 
 import pytest
-from inbound_events import registered, round_requested, withdrawn
 
 from contracts import ContractError
 from services.intake.parsing import Accepted, BatchParser, parse_batch
+from tests.support.inbound_events import registered, round_requested, withdrawn
 
 MESSAGES = [
     ("jip.applicant.registered", registered("A-1")),

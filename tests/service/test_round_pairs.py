@@ -4,15 +4,13 @@ naming the count, through the intake on SQLite and offline, with the real matchi
 import dataclasses
 import json
 
-from inbound_events import YEAR, posted, registered, round_requested
-
 from contracts import RoundRequested
 from matching import load_ruleset
 from services.intake.apply import Inbound, Intake
 from services.ops.offline import run_offline
 from services.outbound.outbox import pending
 from services.store.tables import PlacementRow, RoundRow
-from tests.service.conftest import RECEIVED
+from tests.support.inbound_events import RECEIVED, YEAR, posted, registered, round_requested
 
 SMALL = dataclasses.replace(load_ruleset(), max_pairs=5)
 MARKET = [registered(f"A-{i}") for i in range(3)] + [posted(f"V-{j}") for j in range(2)]

@@ -2,13 +2,13 @@
 
 import json
 
-from inbound_events import YEAR, posted, registered, round_requested, withdrawn
 from sqlalchemy import func, select, update
 
 from matching import load_ruleset
 from services.intake.apply import Inbound, Intake
 from services.outbound.outbox import mark_sent, pending
 from services.store.tables import OutboxEntry, PlacementRow, RoundRow
+from tests.support.inbound_events import YEAR, posted, registered, round_requested, withdrawn
 
 
 def feed(intake, *bodies):

@@ -2,9 +2,6 @@
 answers Accepted or a ContractError naming a field and a reason, never an exception; its texts
 are safe to store in PostgreSQL and to publish."""
 
-import json
-import pickle
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,41 +10,11 @@ from contracts import (
     MAX_BODY_BYTES,
     ContractError,
 )
-from services.intake.parsing import Accepted, Parsed, parse_batch, parse_one
-from tests.hostile import INBOUND_SUBJECTS, hostile_bodies, hostile_corpus
+from services.intake.parsing import parse_batch, parse_one
+from tests.support.hostile import INBOUND_SUBJECTS, hostile_bodies, hostile_corpus
+from tests.unit.parse_answers import check_answer
 
 HYPOTHESIS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def storable(text: str) -> bool:
-    """Text PostgreSQL can hold: UTF-8 encodable (no unpaired surrogate) and without NUL."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in text
-
-
-def check_answer(parsed: Parsed) -> None:
-    if isinstance(parsed, Accepted):
-        assert storable(parsed.source) and storable(parsed.event_id)
-        if parsed.payload is not None:
-            assert storable(parsed.payload)
-            json.loads(parsed.payload)
-        return
-    assert isinstance(parsed, ContractError)
-    assert parsed.errors, "a rejection names at least one field"
-    for error in parsed.errors:
-        assert error.loc and error.msg
-        assert storable(error.loc) and storable(error.msg)
-        assert " object at 0x" not in error.msg  # no repr of a parser's internals
-    assert parsed.original_id is None or storable(parsed.original_id)
-    copy = pickle.loads(pickle.dumps(parsed))
-    assert (copy.errors, copy.original_id, copy.subject) == (
-        parsed.errors,
-        parsed.original_id,
-        parsed.subject,
-    )
 
 
 @HYPOTHESIS

@@ -14,8 +14,8 @@ from contracts import (
     to_json_bytes,
 )
 from services.intake.parsing import Accepted, parse_one
-from tests.service.inbound_events import T0, registered
-from tests.unit.test_parsing_hostile import check_answer, storable
+from tests.support.inbound_events import T0, registered
+from tests.unit.parse_answers import check_answer, storable
 
 POISON = registered("A-1").replace(b'"version":1', b'"zz":' + b"9" * 4301 + b',"version":1')
 """A valid registration but for an unknown field holding an integer of 4,301 digits."""

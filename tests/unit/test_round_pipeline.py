@@ -8,7 +8,7 @@ import pytest
 
 from matching import audit_round, placements_digest, run_round
 from matching.snapshot import EarlierPlacement, Placement
-from tests.unit.factories import applicant, snapshot, vacancy
+from tests.support.factories import applicant, snapshot, vacancy
 
 ONE_B = [{"course": "B", "capacity": 1}]
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from matching import MODES, audit_round, run_round
 from matching.snapshot import EarlierPlacement
-from tests.unit.factories import applicant, cert, snapshot, vacancy
+from tests.support.factories import applicant, cert, snapshot, vacancy
 
 PREFECTURES = ("Tokyo", "Osaka")
 CERTS = [cert("en", "IELTS", "6.0"), cert("en", "TOEIC", "700"), cert("ja", "JLPT", "N2"),

@@ -1,7 +1,7 @@
 """Orders and ranks: stated lists win, fit otherwise, ties by id in byte order, courses by list."""
 
 from matching.round import build_market
-from tests.unit.factories import applicant, snapshot, vacancy
+from tests.support.factories import applicant, snapshot, vacancy
 
 
 def options(snap) -> list[tuple[str, str, str, int, int, int]]:

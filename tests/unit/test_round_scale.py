@@ -6,7 +6,7 @@ import time
 import pytest
 
 from matching.round import build_market
-from tests.unit.factories import applicant, company, snapshot, vacancy
+from tests.support.factories import applicant, company, snapshot, vacancy
 
 PLACES = ("Tokyo", "Osaka", "Aichi", "Fukuoka", "Hokkaido")
 SLOTS = [{"course": c, "capacity": 2} for c in ("A", "B", "C")]

@@ -4,7 +4,7 @@ import math
 
 from matching.round import build_market
 from matching.ruleset import load_ruleset
-from tests.unit.factories import TOKYO, applicant, cert, in_japan, snapshot, vacancy
+from tests.support.factories import TOKYO, applicant, cert, in_japan, snapshot, vacancy
 
 KM_PER_DEGREE = math.pi * 6371.0088 / 180
 

@@ -6,7 +6,7 @@ import pytest
 
 from matching.eligibility import age_on, ineligibility
 from matching.ruleset import load_ruleset
-from tests.unit.factories import YEAR, applicant, cert
+from tests.support.factories import YEAR, applicant, cert
 
 ANNOUNCED = load_ruleset("fy2023-announced")
 OFFICIAL = load_ruleset("fy2023-official")

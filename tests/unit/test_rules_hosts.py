@@ -4,7 +4,7 @@ import pytest
 
 from matching.hosts import host_ineligibility
 from matching.ruleset import load_ruleset
-from tests.unit.factories import company, vacancy
+from tests.support.factories import company, vacancy
 
 ANNOUNCED = load_ruleset("fy2023-announced")
 OFFICIAL = load_ruleset("fy2023-official")

@@ -12,7 +12,7 @@ from matching import TooManyPairs, build_market, load_ruleset
 from matching.admissible import Admissible, find_admissible, fit_score, to_seats
 from matching.language import language_margin, to_profile
 from matching.ranking import to_problem
-from tests.unit.factories import applicant, cert, snapshot, vacancy
+from tests.support.factories import applicant, cert, snapshot, vacancy
 
 RULESET = load_ruleset()
 SKILLS = ("python", "Excel", "cad", "sales")

@@ -3,12 +3,12 @@
 import itertools
 
 from hypothesis import given, settings
-from test_solver_market import market, markets
 
 from matching.problem import Problem
 from matching.solver import solve
 from matching.solver.flow import placement_reward
 from matching.validate import check_capacity, max_cardinality, objective_of
+from tests.unit.markets import market, markets
 
 
 def brute_force_best(problem: Problem) -> tuple[int, int]:

@@ -7,10 +7,10 @@ sys.modules; it must not import ortools.
 import warnings
 
 from hypothesis import given, settings
-from test_solver_market import market, markets
 
 from matching.solver import solve
-from tests.hr_oracle import load_hospital_resident
+from tests.support.hr_oracle import load_hospital_resident
+from tests.unit.markets import market, markets
 
 
 def oracle_seats(spec) -> list[int]:

@@ -4,12 +4,12 @@ import itertools
 
 import numpy as np
 from hypothesis import given, settings
-from test_solver_market import market, markets
 
 from matching.problem import Limits, Problem, Solution
 from matching.solver import MODES, solve
 from matching.solver.deferred import seat_proposing
 from matching.validate import check_capacity, check_stable, max_cardinality, objective_of
+from tests.unit.markets import market, markets
 
 FAST = settings(max_examples=40, deadline=None)
 

@@ -1,12 +1,12 @@
 """Mode `stable` on textbook markets whose applicant-optimal stable matching is known."""
 
 import numpy as np
-from test_solver_market import market
 
 from matching.problem import Problem, Solution
 from matching.solver import solve
 from matching.solver.deferred import seat_proposing
 from matching.validate import check_capacity, check_stable
+from tests.unit.markets import market
 
 
 def seats_of(problem: Problem, assignment: np.ndarray) -> list[int]:

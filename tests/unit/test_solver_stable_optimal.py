@@ -1,12 +1,12 @@
 """Mode `stable-optimal` on markets with several stable matchings, and under a tiny time limit."""
 
 from hypothesis import given, settings
-from test_solver_market import market, markets
 
 from matching.problem import Limits
 from matching.solver import solve
 from matching.solver.deferred import seat_proposing
 from matching.validate import check_capacity, check_stable
+from tests.unit.markets import market, markets
 
 MIDDLE = market(
     [[0, 3, 1, 2], [1, 2, 0, 3], [0, 2, 1, 3], [1, 0, 2, 3]],

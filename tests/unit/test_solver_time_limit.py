@@ -1,11 +1,11 @@
 """stable-optimal under a short time limit gives the same matching on every run."""
 
 import numpy as np
-from test_solver_market import market
 
 from matching.problem import Limits
 from matching.solver import solve
 from matching.validate import check_stable
+from tests.unit.markets import market
 
 
 def cyclic_blocks(blocks: int, size: int) -> tuple[list[list[int]], list[list[int]], list[int]]:

@@ -22,7 +22,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from contracts import INBOUND_KINDS, MAX_BODY_BYTES, Kind, subject_of
-from tests.service.inbound_events import closed, posted, registered, round_requested, withdrawn
+from tests.support.inbound_events import closed, posted, registered, round_requested, withdrawn
 
 INBOUND_SUBJECTS = [subject_of(kind) for kind in INBOUND_KINDS]
 _MARK = "\x1ehostile\x1e"

@@ -3,11 +3,10 @@
 Imports contracts and the unit factories only.
 """
 
-from inbound_events import body
-
 from contracts import ApplicantWithdrawn, Kind, RoundRequested, VacancyClosed
 from services.intake.sources import SourceRules
-from tests.unit.factories import YEAR, applicant, vacancy
+from tests.support.factories import YEAR, applicant, vacancy
+from tests.support.inbound_events import body
 
 FROZEN = 2**31 - 1
 """The largest version the contract allows: a withdrawal with it would outrank every update."""

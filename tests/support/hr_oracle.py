@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 
 ORACLE = "matching==1.4.3"
-_REPO = Path(__file__).resolve().parent.parent
+_REPO = Path(__file__).resolve().parents[2]
 
 
 def _oracle_dir() -> Path:

@@ -16,10 +16,11 @@ from contracts import (
     to_json_bytes,
 )
 from matching.snapshot import Placement, RoundResult, Snapshot, Unplaced, UnplacedReason
-from tests.unit.factories import YEAR, applicant, vacancy
+from tests.support.factories import YEAR, applicant, vacancy
 
 T0 = dt.datetime(2023, 3, 1, 9, 0, tzinfo=dt.UTC)
 SUMMER = {"A", "B", "C"}
+RECEIVED = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)  # the intake's clock in the tests
 
 
 def body(kind: Kind, data: Any, event_id: str, source: str = "/test") -> bytes:

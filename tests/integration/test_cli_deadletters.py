@@ -8,13 +8,13 @@ import json
 import nats
 import pytest
 import typer
-from inbound_events import registered
 from typer.testing import CliRunner
 
 from matching import load_ruleset
 from services.cli.deadletters import register
 from services.intake.apply import Inbound, Intake
 from services.store.db import make_engine, migrate
+from tests.support.inbound_events import registered
 
 RULESET = load_ruleset()
 

@@ -1,0 +1,1 @@
+"""Checks by tools, not tests of our code: hadolint over the Dockerfile, import-linter."""

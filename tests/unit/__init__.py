@@ -1,0 +1,1 @@
+"""Unit tests: no I/O beyond pytest's tmp_path and files of the repository."""
