@@ -5,13 +5,12 @@ Imports contracts, numpy and ortools (in matching.solver only); never services.
 
 from matching.audit import audit_round
 from matching.digest import placements_digest
-from matching.errors import RoundFailed, TooManyPairs
+from matching.errors import RoundFailed, RulesetError, TooManyPairs
 from matching.problem import Limits, Problem, Solution
 from matching.round import build_market, run_round
 from matching.ruleset import (
     DEFAULT_RULESET,
     Ruleset,
-    RulesetError,
     available_rulesets,
     load_ruleset,
 )

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 from contracts import VacancyPosted
 from matching.hosts import host_ineligibility
 from matching.snapshot import IneligibleVacancy
+from services.ops.errors import RoundNotFoundError
 from services.ops.summary import round_outcome
 from services.ops.terminal import shown
 from services.rounds.runner import RulesetFor
@@ -22,10 +23,6 @@ from services.store.tables import ApplicantRow, PlacementRow, RoundRow, VacancyR
 SOLVER_FIGURES = ("status", "objective", "bound", "solve_seconds")
 ROUND_FIGURES = ("mode", "dry_run", "applicants", "eligible", "placed", "unplaced",
                  "vacancies", "slots", "slots_filled", "placements_digest")  # fmt: skip
-
-
-class RoundNotFoundError(LookupError):
-    """The database holds no round with that id."""
 
 
 @dataclass
