@@ -1,6 +1,6 @@
 """A round's report from the service database (aggregate counts only) and its terminal rendering.
 
-Reads tables and the outbox, recomputes host eligibility with matching.hosts; never a broker.
+Reads tables and the outbox, recomputes host eligibility with matching; never a broker.
 """
 
 from collections import Counter
@@ -12,8 +12,7 @@ from rich.table import Table
 from sqlalchemy import Engine, select
 
 from contracts import VacancyPosted
-from matching.hosts import host_ineligibility
-from matching.snapshot import IneligibleVacancy
+from matching import IneligibleVacancy, host_ineligibility
 from services.ops.errors import RoundNotFoundError
 from services.ops.summary import round_outcome
 from services.ops.terminal import shown
