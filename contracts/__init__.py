@@ -6,12 +6,11 @@ Imports pydantic and the standard library only.
 from contracts.envelope import (
     PAYLOADS,
     CloudEvent,
-    ContractError,
-    FieldError,
     make_event,
     parse_event,
     to_json_bytes,
 )
+from contracts.errors import ContractError, FieldError
 from contracts.inbound import (
     ApplicantRegistered,
     ApplicantWithdrawn,

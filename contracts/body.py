@@ -1,64 +1,21 @@
-"""Reading a raw body as a JSON object, where every failure is a field error: the errors a
-rejected event carries, and the checks pydantic's parser does not make (NUL and unpaired
-surrogates in text, which PostgreSQL cannot store; integers Python cannot read).
+"""Reading a raw body as a JSON object, where every failure is a field error (`contracts.errors`):
+the checks pydantic's parser does not make (NUL and unpaired surrogates in text, which PostgreSQL
+cannot store; integers Python cannot read).
 
-Imports the standard library only.
+Imports the standard library and `contracts.errors` only.
 """
 
 import json
 import re
 import sys
-from dataclasses import dataclass
 from typing import Any
 
-MAX_LOC_CHARS = 200
-MAX_MSG_CHARS = 1_000
+from contracts.errors import MAX_LOC_CHARS, UNSAFE_CHARACTERS, FieldError
+
 MAX_CHARACTER_ERRORS = 20
 """Errors of the character checks reported per body; the first ones name the problem."""
 
-_UNSAFE = re.compile("[\x00\ud800-\udfff]")
 _SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
-
-
-@dataclass(frozen=True)
-class FieldError:
-    loc: str
-    msg: str
-
-
-class ContractError(ValueError):
-    """A body that is not a valid event of contract v1; `errors` names each field and reason.
-
-    Every text in it is safe to store and publish: NUL and unpaired surrogates are written as
-    escapes and each text is cut to a bound, whatever the body held.
-    """
-
-    def __init__(
-        self,
-        errors: list[FieldError],
-        original_id: str | None,
-        subject: str,
-        original_source: str | None = None,
-    ) -> None:
-        self.errors = [
-            FieldError(safe_text(e.loc, MAX_LOC_CHARS) or "body", safe_text(e.msg, MAX_MSG_CHARS))
-            for e in errors
-        ] or [FieldError("body", "rejected")]
-        self.original_id = original_id
-        self.subject = subject
-        self.original_source = original_source
-        super().__init__("; ".join(f"{e.loc}: {e.msg}" for e in self.errors))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled whole, so an error found in a worker process reaches the intake intact."""
-        return (type(self), (self.errors, self.original_id, self.subject, self.original_source))
-
-
-def safe_text(text: str, limit: int) -> str:
-    """`text` without NUL or unpaired surrogates (written as `\\uXXXX`), at most `limit` chars."""
-    if not text.isascii() or "\x00" in text:
-        text = _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def unreadable(error: BaseException) -> str:
@@ -146,7 +103,7 @@ def unsafe_values(doc: Any, known_names: frozenset[str] = frozenset()) -> list[F
 def _text_problem(text: str) -> str | None:
     if "\x00" in text:
         return "NUL characters are not allowed"
-    if not text.isascii() and _UNSAFE.search(text):
+    if not text.isascii() and UNSAFE_CHARACTERS.search(text):
         return "unpaired surrogate escapes (\\ud800-\\udfff) are not allowed"
     return None
 

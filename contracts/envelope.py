@@ -10,13 +10,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from contracts._base import Payload
-from contracts.body import (
-    ContractError,
-    FieldError,
-    may_hide_unsafe_text,
-    read_object,
-    unreadable,
-)
+from contracts.body import may_hide_unsafe_text, read_object, unreadable
+from contracts.errors import ContractError, FieldError
 from contracts.inbound import (
     ApplicantRegistered,
     ApplicantWithdrawn,

@@ -5,13 +5,13 @@ Imports contracts, numpy and ortools (in matching.solver only); never services.
 
 from matching.audit import audit_round
 from matching.digest import placements_digest
-from matching.errors import RoundFailed, TooManyPairs
+from matching.errors import RoundFailed, RulesetError, TooManyPairs
+from matching.hosts import host_ineligibility
 from matching.problem import Limits, Problem, Solution
 from matching.round import build_market, run_round
 from matching.ruleset import (
     DEFAULT_RULESET,
     Ruleset,
-    RulesetError,
     available_rulesets,
     load_ruleset,
 )
@@ -46,6 +46,7 @@ __all__ = [
     "audit_round",
     "available_rulesets",
     "build_market",
+    "host_ineligibility",
     "load_ruleset",
     "placements_digest",
     "run_round",

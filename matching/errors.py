@@ -1,7 +1,18 @@
-"""Why a round cannot run: raised by matching, written as `round.failed` by the service.
+"""Errors matching raises.
 
-Imports the standard library only. Messages carry counts and rule names, never personal data.
+    RulesetError (ValueError)     a ruleset file is missing or malformed
+    RoundFailed (Exception)       a round's market breaks a rule of its ruleset
+    └── TooManyPairs              more admissible pairs than the ruleset's max_pairs
+
+The two roots share no base: a bad ruleset is an operator's file to mend (the command line
+names the key), a failed round an outcome the service writes as `round.failed`.
+
+Imports the standard library only. Messages carry counts, keys and rule names, never personal data.
 """
+
+
+class RulesetError(ValueError):
+    """A ruleset file is missing or malformed; the message names the key and the reason."""
 
 
 class RoundFailed(Exception):

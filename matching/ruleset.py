@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from contracts.vocabulary import COURSES, Industry
+from matching.errors import RulesetError
 
 DEFAULT_RULESET = "fy2023-announced"
 
@@ -32,10 +33,6 @@ vacancies, 15% of applicants without lists, each cut to `max_options`) 1,127,271
 678,786 in winter. Building 4,000,000 pairs peaks under 1 GB (scripts/bench_pairs.py --scale).
 A market where every applicant without a list reaches 200 vacancies (20,000,000 pairs at
 100,000 applicants) fails the round with the count instead of exhausting memory."""
-
-
-class RulesetError(ValueError):
-    """A ruleset file is missing or malformed; the message names the key and the reason."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from faststream import FastStream
 from faststream.nats import NatsBroker
 from sqlalchemy import Engine
 
-from matching.round import run_round
+from matching import run_round
 from services.intake.apply import BatchOutcome, Inbound, Intake, as_messages
 from services.intake.consumer import IntakeConsumer, IntakeRecovery, register_intake
 from services.intake.isolation import isolate, probe

@@ -110,8 +110,8 @@ def resubmit(
     from contracts import ContractError
     from services.app import utc_now
     from services.nats.client import publish_one
-    from services.ops.deadletters import NotResubmittable, UnknownDeadLetter
     from services.ops.deadletters import resubmit as publish_corrected
+    from services.ops.errors import NotResubmittable, UnknownDeadLetter
     from services.settings import Settings
 
     settings = Settings()

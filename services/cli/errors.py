@@ -28,10 +28,8 @@ def _describers() -> list[
     from sqlalchemy.exc import ArgumentError, DBAPIError
 
     from matching import RulesetError
-    from services.nats.client import UnroutableEventError
-    from services.nats.embedded import EmbeddedNatsError
-    from services.nats.security import BrokerAccessError
-    from services.ops.replay import ReplayRefusedError
+    from services.nats.errors import BrokerAccessError, EmbeddedNatsError, UnroutableEventError
+    from services.ops.errors import ReplayRefusedError
 
     return [
         (ValidationError, _invalid),

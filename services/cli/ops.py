@@ -120,12 +120,13 @@ def replay(
     what --verify compares with (else an offline run of the replayed events).
     """
     from services.ops import replay as rp
+    from services.ops.errors import ReplayRefusedError
     from services.settings import Settings
 
     settings = Settings()
     try:
         rp.check_target(settings, target_env, yes_production)
-    except rp.ReplayRefusedError as error:
+    except ReplayRefusedError as error:
         _fail(str(error))
     if (file is None) == (from_broker is None):
         _fail("give exactly one of --file FILE or --from-broker URL")
@@ -160,7 +161,7 @@ def replay(
             )
         except TimeoutError:
             _fail(f"a replayed round got no answer within {timeout:g} s; raise --timeout", 1)
-        except rp.ReplayRefusedError as error:
+        except ReplayRefusedError as error:
             _fail(str(error))
     _out().print(
         f"sent {summary.sent}; duplicates acknowledged by the stream {summary.duplicates}; "
@@ -173,12 +174,13 @@ def replay(
 def _judging_rules(settings, file, accept_target_rules):  # type: ignore[no-untyped-def]
     """The rules the export recorded (None without a sidecar); refuses differing targets."""
     from services.ops import replay as rp
+    from services.ops.errors import ReplayRefusedError
     from services.ops.export_meta import read_meta
 
     try:
         recorded = read_meta(file) if file is not None else None
         return rp.judging_rules(recorded, settings.sources, accept_target_rules)
-    except (ValueError, rp.ReplayRefusedError) as error:
+    except (ValueError, ReplayRefusedError) as error:
         _fail(str(error))
 
 
@@ -243,7 +245,8 @@ def report(
 ) -> None:
     """Print a round's result from the service database; --html writes a self-contained page."""
     from services.app import rulesets_for
-    from services.ops.report import RoundNotFoundError, load_report, print_report
+    from services.ops.errors import RoundNotFoundError
+    from services.ops.report import load_report, print_report
     from services.settings import Settings
     from services.store.db import make_engine
 

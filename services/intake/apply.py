@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from contracts import CloudEvent, ContractError, Kind, parse_event
-from matching.round import run_round
+from matching import run_round
 from services.intake.parsing import AGGREGATE_OF, ENDS, Accepted, Parsed, parse_batch
 from services.intake.segment import Segment
 from services.intake.sources import SourceRules, judge
@@ -71,7 +71,7 @@ class Intake:
         time_limit_seconds: float = 60.0,
         source_rules: SourceRules | None = None,
     ) -> None:
-        """`solve_round` None means `matching.round.run_round`; `source_rules` None: any source."""
+        """`solve_round` None means `matching.run_round`; `source_rules` None: any source."""
         self.engine = engine
         self.clock = clock
         self.source_rules = source_rules

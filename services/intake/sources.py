@@ -1,7 +1,7 @@
 """Source rules (INTERN_MATCH_SOURCES): which event `source` may send which inbound kind, and
 who may change an applicant or a vacancy after its creator. Pure rules plus one read of the
-creators; imports contracts, sqlalchemy, services.intake.parsing and services.store.tables,
-never brokers or matching.
+creators; imports contracts, sqlalchemy, services.intake (errors, parsing) and
+services.store.tables, never brokers or matching.
 """
 
 import logging
@@ -11,7 +11,8 @@ from typing import Protocol
 
 from sqlalchemy import Connection, select
 
-from contracts import SERVICE_SOURCE, ContractError, FieldError, subject_of
+from contracts import SERVICE_SOURCE, FieldError, subject_of
+from services.intake.errors import SourceRefusedError
 from services.intake.parsing import AGGREGATE_OF, Accepted, Parsed
 from services.source_config import KINDS, OPERATORS, SHOWN, SourceConfig, matches, to_config
 from services.store.tables import ApplicantRow, VacancyRow
@@ -78,10 +79,6 @@ class SourceRules:
 
 def _short(source: str) -> str:
     return source if len(source) <= SHOWN else source[: SHOWN - 3] + "..."
-
-
-class SourceRefusedError(ContractError):
-    """A valid event from a source the rules do not allow: a dead letter on field `source`."""
 
 
 class _Message(Protocol):

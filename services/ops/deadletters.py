@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from contracts import INBOUND_KINDS, CloudEvent, parse_event, subject_of
+from services.ops.errors import NotResubmittable, UnknownDeadLetter
 from services.store.tables import DeadLetterRow, InboxRow
 
 _DEAD = DeadLetterRow.__table__  # type: ignore[attr-defined]
@@ -20,15 +21,6 @@ _INBOX = InboxRow.__table__  # type: ignore[attr-defined]
 
 Publish = Callable[[str, bytes, str], Awaitable[bool]]
 """Publishes (subject, body, Nats-Msg-Id) and returns whether the broker found it a duplicate."""
-
-
-class UnknownDeadLetter(LookupError):
-    """No dead letter has this id, or it was already resubmitted."""
-
-
-class NotResubmittable(ValueError):
-    """A valid event that resubmission cannot take: an outbound type, or a (source, id) the
-    intake has already accepted (it would drop the corrected event as a duplicate)."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from contracts import INBOUND_KINDS, STREAM, Kind, subject_of
 from contracts.subjects import kind_of_type
 from services.intake.sources import SourceRules
 from services.nats.client import connect, wait_round
+from services.ops.errors import ReplayRefusedError
 from services.ops.export import source_fingerprint as fingerprint_at
 from services.ops.export_meta import ExportMeta
 from services.ops.offline import run_offline
@@ -23,10 +24,6 @@ from services.source_config import SourceConfig, to_config
 
 _INBOUND = frozenset(INBOUND_KINDS)
 _ANSWERS = (Kind.ROUND_COMPLETED, Kind.ROUND_FAILED)
-
-
-class ReplayRefusedError(Exception):
-    """The target is not the one the operator named, or is production without the explicit flag."""
 
 
 def check_target(settings: Settings, target_env: str, yes_production: bool) -> None:

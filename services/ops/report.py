@@ -1,6 +1,6 @@
 """A round's report from the service database (aggregate counts only) and its terminal rendering.
 
-Reads tables and the outbox, recomputes host eligibility with matching.hosts; never a broker.
+Reads tables and the outbox, recomputes host eligibility with matching; never a broker.
 """
 
 from collections import Counter
@@ -12,8 +12,8 @@ from rich.table import Table
 from sqlalchemy import Engine, select
 
 from contracts import VacancyPosted
-from matching.hosts import host_ineligibility
-from matching.snapshot import IneligibleVacancy
+from matching import IneligibleVacancy, host_ineligibility
+from services.ops.errors import RoundNotFoundError
 from services.ops.summary import round_outcome
 from services.ops.terminal import shown
 from services.rounds.runner import RulesetFor
@@ -22,10 +22,6 @@ from services.store.tables import ApplicantRow, PlacementRow, RoundRow, VacancyR
 SOLVER_FIGURES = ("status", "objective", "bound", "solve_seconds")
 ROUND_FIGURES = ("mode", "dry_run", "applicants", "eligible", "placed", "unplaced",
                  "vacancies", "slots", "slots_filled", "placements_digest")  # fmt: skip
-
-
-class RoundNotFoundError(LookupError):
-    """The database holds no round with that id."""
 
 
 @dataclass

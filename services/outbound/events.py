@@ -1,5 +1,5 @@
 """Outbound CloudEvents with deterministic ids: a round's placements, unplaced applicants and
-totals, a failed round, a dead letter. Imports contracts and matching.snapshot; never the database.
+totals, a failed round, a dead letter. Imports contracts and matching; never the database.
 """
 
 import datetime as dt
@@ -24,7 +24,7 @@ from contracts import (
 )
 from contracts.envelope import DEAD_LETTER_ENVELOPE
 from contracts.outbound import MAX_DEAD_LETTER_ERRORS, MAX_ERROR_TEXT, ErrorItem
-from matching.snapshot import RoundResult
+from matching import RoundResult
 
 
 def completed_id(round_id: str) -> str:

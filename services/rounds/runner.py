@@ -14,9 +14,7 @@ from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts import CloudEvent, RoundRequested
-from matching.errors import RoundFailed
-from matching.ruleset import Ruleset
-from matching.snapshot import RoundResult, Snapshot
+from matching import RoundFailed, RoundResult, Ruleset, Snapshot
 from services.outbound.events import to_round_events, to_round_failed
 from services.outbound.outbox import enqueue, requeue
 from services.rounds.snapshot import load_snapshot

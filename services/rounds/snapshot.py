@@ -6,8 +6,7 @@ snapshot types and services.store.
 from sqlalchemy import Connection, select
 
 from contracts import ApplicantRegistered, RoundRequested, VacancyPosted
-from matching.ruleset import Ruleset
-from matching.snapshot import EarlierPlacement, Snapshot
+from matching import EarlierPlacement, Ruleset, Snapshot
 from services.store.tables import ApplicantRow, PlacementRow, VacancyRow
 
 _APPLICANTS = ApplicantRow.__table__  # type: ignore[attr-defined]

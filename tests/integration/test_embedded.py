@@ -6,7 +6,8 @@ import nats
 import pytest
 
 from services.nats import embedded
-from services.nats.embedded import EmbeddedNats, EmbeddedNatsError
+from services.nats.embedded import EmbeddedNats
+from services.nats.errors import EmbeddedNatsError
 
 pytestmark = pytest.mark.integration
 

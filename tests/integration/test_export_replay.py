@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 from services.cli.main import app
 from services.nats.client import connect
 from services.nats.embedded import EmbeddedNats
+from services.ops.errors import ReplayRefusedError
 from services.ops.export import to_jsonl
-from services.ops.replay import ReplayRefusedError, check_target, plan_replay
+from services.ops.replay import check_target, plan_replay
 from services.runtime import publish_events, running_service, wait_round
 from services.sample.generator import generate_year, round_request
 from services.settings import Settings

@@ -17,7 +17,8 @@ from sqlalchemy import create_engine
 
 from services.nats.broker import make_broker
 from services.nats.embedded import EmbeddedNats
-from services.observability.health import HealthServer, ProbesUnavailableError
+from services.observability.errors import ProbesUnavailableError
+from services.observability.health import HealthServer
 from services.observability.logs import JsonFormatter
 from services.observability.metrics import ServiceMetrics
 from services.runtime import RunningService, publish_events, running_service, wait_round

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from services.nats.embedded import EmbeddedNats
-from services.nats.security import BrokerAccessError
+from services.nats.errors import BrokerAccessError
 from services.runtime import publish_events, running_service, wait_round
 from services.sample.generator import generate_year, round_request
 from services.settings import Settings

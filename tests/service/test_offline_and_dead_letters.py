@@ -18,12 +18,8 @@ from contracts import (
 )
 from matching import load_ruleset
 from services.intake.apply import Inbound, Intake
-from services.ops.deadletters import (
-    NotResubmittable,
-    UnknownDeadLetter,
-    list_dead_letters,
-    resubmit,
-)
+from services.ops.deadletters import list_dead_letters, resubmit
+from services.ops.errors import NotResubmittable, UnknownDeadLetter
 from services.ops.offline import run_offline
 from services.outbound.outbox import pending
 from services.store.db import make_engine, migrate

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from matching.ruleset import RulesetError, load_ruleset
+from matching.errors import RulesetError
+from matching.ruleset import load_ruleset
 
 SHIPPED = Path(__file__).resolve().parents[2] / "matching" / "rulesets"
 

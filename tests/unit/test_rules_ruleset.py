@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from matching.ruleset import DEFAULT_RULESET, RulesetError, available_rulesets, load_ruleset
+from matching.errors import RulesetError
+from matching.ruleset import DEFAULT_RULESET, available_rulesets, load_ruleset
 
 SHIPPED = Path(__file__).resolve().parents[2] / "matching" / "rulesets"
 

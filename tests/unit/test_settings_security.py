@@ -5,8 +5,8 @@ from faststream.nats.security import NatsToken, NatsUserPassword
 from nats import errors as nats_errors
 from pydantic import ValidationError
 
+from services.nats.errors import BrokerAccessError
 from services.nats.security import (
-    BrokerAccessError,
     FirstConnectGuard,
     broker_security,
     connect_options,
