@@ -17,11 +17,11 @@ from services.intake.sources import SourceRules, judge
 from services.outbound.events import raw_text, to_dead_lettered
 from services.rounds.runner import RoundRunner, RulesetFor, SolveRound
 from services.store.db import fetch_all, lines, upsert
-from services.store.tables import ApplicantRow, InboxRow, VacancyRow
+from services.store.tables import ApplicantRow, InboxRow, VacancyRow, table_of
 
-_INBOX = InboxRow.__table__  # type: ignore[attr-defined]
-_APPLICANTS = ApplicantRow.__table__  # type: ignore[attr-defined]
-_VACANCIES = VacancyRow.__table__  # type: ignore[attr-defined]
+_INBOX = table_of(InboxRow)
+_APPLICANTS = table_of(ApplicantRow)
+_VACANCIES = table_of(VacancyRow)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,14 +12,14 @@ from services.intake.parsing import Accepted
 from services.outbound.events import raw_text
 from services.outbound.outbox import enqueue
 from services.store.db import copy_rows, fetch_all, lines, upsert
-from services.store.tables import ApplicantRow, DeadLetterRow, EventLogRow, VacancyRow
+from services.store.tables import ApplicantRow, DeadLetterRow, EventLogRow, VacancyRow, table_of
 
 _TABLES = {
-    "applicant": (ApplicantRow.__table__, "applicant_id", "withdrawn"),  # type: ignore[attr-defined]
-    "vacancy": (VacancyRow.__table__, "vacancy_id", "closed"),  # type: ignore[attr-defined]
+    "applicant": (table_of(ApplicantRow), "applicant_id", "withdrawn"),
+    "vacancy": (table_of(VacancyRow), "vacancy_id", "closed"),
 }
-_LOG = EventLogRow.__table__  # type: ignore[attr-defined]
-_DEAD = DeadLetterRow.__table__  # type: ignore[attr-defined]
+_LOG = table_of(EventLogRow)
+_DEAD = table_of(DeadLetterRow)
 
 
 class Segment:

@@ -21,15 +21,15 @@ from services.outbound.events import to_round_events, to_round_failed
 from services.outbound.outbox import enqueue, requeue
 from services.rounds.snapshot import load_snapshot
 from services.store.db import copy_rows
-from services.store.tables import PlacementRow, RoundRow
+from services.store.tables import PlacementRow, RoundRow, table_of
 
 log = logging.getLogger(__name__)
 
 SolveRound = Callable[[Snapshot], RoundResult]
 RulesetFor = Callable[[int], Ruleset | None]
 
-_ROUNDS = RoundRow.__table__  # type: ignore[attr-defined]
-_PLACEMENTS = PlacementRow.__table__  # type: ignore[attr-defined]
+_ROUNDS = table_of(RoundRow)
+_PLACEMENTS = table_of(PlacementRow)
 
 
 class RoundRunner:
