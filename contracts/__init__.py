@@ -3,11 +3,10 @@
 Imports pydantic and the standard library only.
 """
 
+from contracts.body import ContractError, FieldError
 from contracts.envelope import (
     PAYLOADS,
     CloudEvent,
-    ContractError,
-    FieldError,
     make_event,
     parse_event,
     to_json_bytes,
