@@ -24,7 +24,7 @@ def _describe(broker: NatsBroker) -> None:
     for kind in INBOUND_KINDS:
         event = CloudEvent[PAYLOADS[kind]]  # type: ignore[valid-type]
 
-        async def consume(body: event) -> None:  # type: ignore[valid-type]
+        async def consume(body: event) -> None:
             """Documentation only."""
 
         broker.subscriber(subject_of(kind), title=f"{subject_of(kind)}:intake")(consume)
