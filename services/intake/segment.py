@@ -26,6 +26,9 @@ class Segment:
     """Rows to write; a later snapshot of the same aggregate replaces an earlier one here."""
 
     def __init__(self) -> None:
+        self._start_empty()
+
+    def _start_empty(self) -> None:
         self._log: list[dict[str, Any]] = []
         self._snapshots: dict[str, dict[str, dict[str, Any]]] = {a: {} for a in _TABLES}
         self._dead: list[dict[str, Any]] = []
@@ -83,7 +86,7 @@ class Segment:
             stmt = upsert(connection, _DEAD).on_conflict_do_nothing(index_elements=["id"])
             connection.execute(stmt, self._dead)
         enqueue(connection, self._dlq)
-        self.__init__()  # type: ignore[misc]
+        self._start_empty()
 
 
 def _append_log(connection: Connection, rows: list[dict[str, Any]]) -> None:
