@@ -79,7 +79,23 @@ PAYLOADS: dict[Kind, type[Payload]] = {
     Kind.ROUND_COMPLETED: RoundCompleted,
     Kind.ROUND_FAILED: RoundFailed,
 }
-_ENVELOPES = {kind: CloudEvent[payload] for kind, payload in PAYLOADS.items()}  # type: ignore[valid-type]
+
+
+def _parametrised(payload: type[Payload]) -> type[CloudEvent[Any]]:
+    """`CloudEvent[payload]` for a payload class known only at run time. A subscript by a value
+    is beyond type checkers, so the hook the subscript calls is called (the same cached class)."""
+    model = CloudEvent.__class_getitem__(payload)
+    if not (isinstance(model, type) and issubclass(model, CloudEvent)):
+        raise TypeError(f"CloudEvent[{payload.__name__}] is no envelope model")
+    return model
+
+
+_ENVELOPES = {kind: _parametrised(payload) for kind, payload in PAYLOADS.items()}
+
+
+def envelope_model(kind: Kind) -> type[CloudEvent[Any]]:
+    """The envelope model of `kind`: CloudEvent with its payload class."""
+    return _ENVELOPES[kind]
 
 
 def holds_float(annotation: Any, seen: frozenset[type] = frozenset()) -> bool:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from contracts.envelope import DEAD_LETTER_ENVELOPE, PAYLOADS, CloudEvent
+from contracts.envelope import DEAD_LETTER_ENVELOPE, envelope_model
 from contracts.subjects import DEAD_LETTER_SCHEMA, DLQ_PREFIX, DLQ_TYPE_VERSION, Kind, type_of
 
 DEAD_LETTER_TYPE = DEAD_LETTER_SCHEMA
@@ -43,7 +43,7 @@ def _dead_letter_schema() -> dict[str, Any]:
 
 
 def _envelope_schema(kind: Kind) -> dict[str, Any]:
-    model = CloudEvent[PAYLOADS[kind]]  # type: ignore[valid-type]
+    model = envelope_model(kind)
     schema = model.model_json_schema()
     # The envelope model accepts any type string and routing checks it; the wire allows one.
     schema["properties"]["type"] = {

@@ -5,7 +5,7 @@ never services or ortools.
 """
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -64,7 +64,10 @@ def to_seats(
     courses: tuple[str, ...],
 ) -> Seats:
     """Seats in vacancy id byte order, then course code order; full ones are dropped."""
-    kept, seat_vacancy, seat_course, capacity = [], [], [], []
+    kept: list[VacancyPosted] = []
+    seat_vacancy: list[int] = []
+    seat_course: list[str] = []
+    capacity: list[int] = []
     for v in sorted(vacancies, key=lambda v: v.vacancy_id):
         left = [(c, capacity_left.get((v.vacancy_id, c), 0)) for c in courses]
         left = [(c, n) for c, n in left if n > 0]
@@ -75,8 +78,11 @@ def to_seats(
             seat_course.append(course)
             capacity.append(n)
         kept.append(v)
-    as_array = lambda xs: np.asarray(xs, dtype=np.int64)  # noqa: E731
-    return Seats(tuple(kept), as_array(seat_vacancy), tuple(seat_course), as_array(capacity))
+    return Seats(tuple(kept), _int_array(seat_vacancy), tuple(seat_course), _int_array(capacity))
+
+
+def _int_array(values: list[int]) -> IntArray:
+    return np.asarray(values, dtype=np.int64)
 
 
 def fit_score(shared_skills: int, margin: int, km: float | None, ruleset: Ruleset) -> int:
@@ -101,8 +107,7 @@ def find_admissible(
         pairs.add(i, a)
     if pairs.count > ruleset.max_pairs:
         raise TooManyPairs(pairs.count, ruleset.max_pairs)
-    cols = [np.array(col, dtype=np.int64) for col in pairs.columns]
-    app, vac = cols[0], cols[1]
+    app, vac, score, app_stated, vac_stated = (np.array(c, dtype=np.int64) for c in pairs.columns)
     # options: every course both the applicant (position >= 0) and the seat table (seat >= 0) allow
     seat = pairs.seat_table[vac]
     pos = np.asarray(pairs.course_pos, dtype=np.int64).reshape(-1, len(COURSES))[app]
@@ -111,8 +116,8 @@ def find_admissible(
     app_tie = tie_ranks([a.applicant_id for a in ordered])
     evaluations = pairs.evaluations + pairs.shortlist.evaluations
     return Admissible(
-        ordered, seats, *cols, opt_pair.astype(np.int64), opt_seat, opt_pos,
-        app_tie, vac_tie, evaluations,
+        ordered, seats, app, vac, score, app_stated, vac_stated, opt_pair.astype(np.int64),
+        opt_seat, opt_pos, app_tie, vac_tie, evaluations,
     )  # fmt: skip
 
 
@@ -190,7 +195,7 @@ class _Pairs:
     def _best(
         self,
         a: ApplicantRegistered,
-        courses: list[str],
+        courses: Sequence[str],
         language: list[tuple[bool, int]],
         skills: frozenset[str],
     ) -> list[Row]:
@@ -214,7 +219,7 @@ class _Pairs:
         self,
         a: ApplicantRegistered,
         found: list[tuple[int, int]],
-        courses: list[str],
+        courses: Sequence[str],
         language: list[tuple[bool, int]],
         skills: frozenset[str],
     ) -> list[Row]:

@@ -6,6 +6,7 @@ Imports contracts and the standard library only; nothing here reads a clock, a f
 from dataclasses import dataclass, field
 
 from contracts import ApplicantRegistered, VacancyPosted
+from contracts.vocabulary import Period
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,7 @@ class Snapshot:
 
     round_id: str
     program_year: int
-    period: str
+    period: Period
     mode: str
     ruleset: object
     applicants: tuple[ApplicantRegistered, ...]
@@ -78,7 +79,7 @@ class RoundResult:
 
     round_id: str
     program_year: int
-    period: str
+    period: Period
     mode: str
     placements: tuple[Placement, ...]
     unplaced: tuple[Unplaced, ...]

@@ -65,8 +65,10 @@ def _applicant_best(
 
 def _with_objective(core: StableCore, weights: list[int], hint: IntArray) -> cp_model.CpModel:
     model = core.model
-    model.clear_objective()
-    model.clear_hints()
+    # ortools (9.15) ships py.typed but leaves these two CpModel methods unannotated (no return
+    # type), so mypy treats them as untyped; both return None.
+    model.clear_objective()  # type: ignore[no-untyped-call]
+    model.clear_hints()  # type: ignore[no-untyped-call]
     model.minimize(cp_model.LinearExpr.weighted_sum(core.x, weights))
     chosen = set(hint.tolist())
     for var, option in zip(core.x, core.free, strict=True):

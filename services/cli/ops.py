@@ -5,8 +5,9 @@ Entry point only: options in, calls on services.ops.export/replay/report out; no
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import typer
 from rich.table import Table
@@ -17,6 +18,16 @@ from services.cli.console import fail as _fail
 from services.cli.console import out as _out
 from services.cli.console import progress as _progress
 from services.ops.terminal import shown
+
+if TYPE_CHECKING:
+    from services.intake.sources import SourceRules
+    from services.ops.export import StreamMessage, StreamRange
+    from services.ops.replay import Verdict
+    from services.settings import Settings
+
+T = TypeVar("T")
+OnProgress = Callable[[int, int], None]
+"""(sequence done, last sequence) while a stream range is read."""
 
 
 def register(app: typer.Typer) -> None:
@@ -63,7 +74,9 @@ def export(
     _out().print(table)
 
 
-async def _read_configured(settings, wanted, on_progress):  # type: ignore[no-untyped-def]
+async def _read_configured(
+    settings: "Settings", wanted: "StreamRange", on_progress: OnProgress
+) -> "tuple[list[StreamMessage], dict[str, str]]":
     """Read the configured broker, or with none the embedded one's store in the data directory;
     returns the messages and the broker's fingerprint."""
     from services.nats.embedded import EmbeddedNats
@@ -76,14 +89,16 @@ async def _read_configured(settings, wanted, on_progress):  # type: ignore[no-un
         return await _read_and_fingerprint(settings, wanted, server.url, on_progress)
 
 
-async def _read_and_fingerprint(settings, wanted, url, on_progress):  # type: ignore[no-untyped-def]
+async def _read_and_fingerprint(
+    settings: "Settings", wanted: "StreamRange", url: str, on_progress: OnProgress
+) -> "tuple[list[StreamMessage], dict[str, str]]":
     from services.ops.export import read_range, source_fingerprint
 
     messages = await read_range(settings, wanted, broker_url=url, on_progress=on_progress)
     return messages, await source_fingerprint(settings, url)
 
 
-def _record_export_meta(file: Path, settings: Any, fingerprint: dict[str, str]) -> None:
+def _record_export_meta(file: Path, settings: "Settings", fingerprint: dict[str, str]) -> None:
     """Beside the events: the source broker's fingerprint (the replay guard) and the source
     rules in force (replays and offline runs judge by them)."""
     from services.ops.export_meta import ExportMeta, write_meta
@@ -171,7 +186,9 @@ def replay(
         _print_verdicts(verdicts)
 
 
-def _judging_rules(settings, file, accept_target_rules):  # type: ignore[no-untyped-def]
+def _judging_rules(
+    settings: "Settings", file: Path | None, accept_target_rules: bool
+) -> "SourceRules | None":
     """The rules the export recorded (None without a sidecar); refuses differing targets."""
     from services.ops import replay as rp
     from services.ops.errors import ReplayRefusedError
@@ -184,7 +201,13 @@ def _judging_rules(settings, file, accept_target_rules):  # type: ignore[no-unty
         _fail(str(error))
 
 
-def _source(settings, file, from_broker, from_seq, to_seq) -> list[bytes]:  # type: ignore[no-untyped-def]
+def _source(
+    settings: "Settings",
+    file: Path | None,
+    from_broker: str | None,
+    from_seq: int | None,
+    to_seq: int | None,
+) -> list[bytes]:
     from services.ops.export import StreamRange, read_range
 
     if file is not None:
@@ -200,7 +223,7 @@ def _source(settings, file, from_broker, from_seq, to_seq) -> list[bytes]:  # ty
 
 
 def _source_fingerprint(
-    settings: Any, file: Path | None, from_broker: str | None
+    settings: "Settings", file: Path | None, from_broker: str | None
 ) -> dict[str, str] | None:
     """The source broker's fingerprint: the export's sidecar, or read live from --from-broker."""
     from services.ops.export import source_fingerprint
@@ -224,7 +247,7 @@ def _source_fingerprint(
     return meta.source_fingerprint
 
 
-def _print_verdicts(verdicts) -> None:  # type: ignore[no-untyped-def]
+def _print_verdicts(verdicts: "Sequence[Verdict]") -> None:
     table = Table(title="replay verification")
     for column in ("round", "original", "replayed", "compared with", "result"):
         table.add_column(column, overflow="fold")
@@ -269,7 +292,9 @@ def report(
         _out().print(f"wrote {html}", markup=False)
 
 
-def _run(awaitable: Any, what: str, setting: str = "INTERN_MATCH_BROKER_URL") -> Any:
+def _run(
+    awaitable: Coroutine[Any, Any, T], what: str, setting: str = "INTERN_MATCH_BROKER_URL"
+) -> T:
     """Run a broker call; a broker that is away or has no stream JIP fails naming `setting`."""
     import nats.errors
 

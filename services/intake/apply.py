@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from contracts import CloudEvent, ContractError, Kind, parse_event
+from contracts import CloudEvent, ContractError, Kind, RoundRequested, parse_event
 from matching import run_round
 from services.intake.parsing import AGGREGATE_OF, ENDS, Accepted, Parsed, parse_batch
 from services.intake.segment import Segment
@@ -17,11 +17,11 @@ from services.intake.sources import SourceRules, judge
 from services.outbound.events import raw_text, to_dead_lettered
 from services.rounds.runner import RoundRunner, RulesetFor, SolveRound
 from services.store.db import fetch_all, lines, upsert
-from services.store.tables import ApplicantRow, InboxRow, VacancyRow
+from services.store.tables import ApplicantRow, InboxRow, VacancyRow, table_of
 
-_INBOX = InboxRow.__table__  # type: ignore[attr-defined]
-_APPLICANTS = ApplicantRow.__table__  # type: ignore[attr-defined]
-_VACANCIES = VacancyRow.__table__  # type: ignore[attr-defined]
+_INBOX = table_of(InboxRow)
+_APPLICANTS = table_of(ApplicantRow)
+_VACANCIES = table_of(VacancyRow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +87,9 @@ class Intake:
         with self.engine.begin() as connection:
             return self.apply(connection, batch, parsed)
 
-    def fail_round(self, connection: Connection, request: CloudEvent[Any], reason: str) -> None:
+    def fail_round(
+        self, connection: Connection, request: CloudEvent[RoundRequested], reason: str
+    ) -> None:
         """Store `request`'s round as failed with `reason` and queue its `round.failed` (for a
         `round.requested` the intake isolated: services.intake.isolation)."""
         self._rounds._fail(connection, request, reason)
@@ -153,10 +155,12 @@ def _apply_snapshot(
 ) -> bool:
     """Stage the event's snapshot if its version is newer than any seen; False when stale."""
     aggregate, id_field = AGGREGATE_OF[event.kind]
+    if event.aggregate_id is None:  # parsing gives every kind in AGGREGATE_OF its aggregate id
+        raise ValueError(f"a {event.kind.value} event without its {id_field}")
     key = (aggregate, event.aggregate_id)
-    if event.version <= versions.get(key, 0):  # type: ignore[arg-type]
+    if event.version <= versions.get(key, 0):
         return False
-    versions[key] = event.version  # type: ignore[index]
+    versions[key] = event.version
     segment.snapshot(
         aggregate,
         {

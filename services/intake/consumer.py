@@ -9,11 +9,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from faststream import Context
 from faststream.middlewares import AckPolicy
 from faststream.nats import NatsBroker, PullSub
-from faststream.nats.annotations import NatsMessage
+from faststream.nats.message import NatsBatchMessage
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.errors import NotFoundError
@@ -33,7 +34,11 @@ from services.nats.broker import (
 from services.nats.patches import keep_partial_batches
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
+F = TypeVar("F", bound="asyncio.Future[Any]")
+
+NatsBatch = Annotated[NatsBatchMessage, Context("message")]
+"""What a batch pull subscriber hands its handler: the fetched messages as one (FastStream's
+`NatsMessage` annotation names a single message)."""
 
 
 class IntakeConsumer:
@@ -99,7 +104,7 @@ class IntakeConsumer:
         """Tries of a batch, part or dead letter that failed, since the start."""
         return self.settler.failures
 
-    async def on_inbound_batch(self, message: NatsMessage) -> None:
+    async def on_inbound_batch(self, message: NatsBatch) -> None:
         """Start the batch on its way and return, so the next one is fetched meanwhile."""
         await self._start(message.raw_message)
         if self._park is not None:  # stopping: keep the fetch loop here until it is stopped
@@ -177,7 +182,7 @@ class IntakeConsumer:
             await asyncio.wait([self._tail], timeout=timeout)
 
 
-def _retrieved(future: "asyncio.Future[T]") -> "asyncio.Future[T]":
+def _retrieved(future: F) -> F:
     """`future` with its outcome retrieved when it ends, whoever awaits it or not: a batch handed
     back while stopping leaves its parse unawaited, and asyncio would log that parse's error
     with a traceback ("Task exception was never retrieved")."""

@@ -12,20 +12,23 @@ from services.intake.parsing import Accepted
 from services.outbound.events import raw_text
 from services.outbound.outbox import enqueue
 from services.store.db import copy_rows, fetch_all, lines, upsert
-from services.store.tables import ApplicantRow, DeadLetterRow, EventLogRow, VacancyRow
+from services.store.tables import ApplicantRow, DeadLetterRow, EventLogRow, VacancyRow, table_of
 
 _TABLES = {
-    "applicant": (ApplicantRow.__table__, "applicant_id", "withdrawn"),  # type: ignore[attr-defined]
-    "vacancy": (VacancyRow.__table__, "vacancy_id", "closed"),  # type: ignore[attr-defined]
+    "applicant": (table_of(ApplicantRow), "applicant_id", "withdrawn"),
+    "vacancy": (table_of(VacancyRow), "vacancy_id", "closed"),
 }
-_LOG = EventLogRow.__table__  # type: ignore[attr-defined]
-_DEAD = DeadLetterRow.__table__  # type: ignore[attr-defined]
+_LOG = table_of(EventLogRow)
+_DEAD = table_of(DeadLetterRow)
 
 
 class Segment:
     """Rows to write; a later snapshot of the same aggregate replaces an earlier one here."""
 
     def __init__(self) -> None:
+        self._start_empty()
+
+    def _start_empty(self) -> None:
         self._log: list[dict[str, Any]] = []
         self._snapshots: dict[str, dict[str, dict[str, Any]]] = {a: {} for a in _TABLES}
         self._dead: list[dict[str, Any]] = []
@@ -83,7 +86,7 @@ class Segment:
             stmt = upsert(connection, _DEAD).on_conflict_do_nothing(index_elements=["id"])
             connection.execute(stmt, self._dead)
         enqueue(connection, self._dlq)
-        self.__init__()  # type: ignore[misc]
+        self._start_empty()
 
 
 def _append_log(connection: Connection, rows: list[dict[str, Any]]) -> None:

@@ -15,13 +15,13 @@ from contracts import SERVICE_SOURCE, FieldError, subject_of
 from services.intake.errors import SourceRefusedError
 from services.intake.parsing import AGGREGATE_OF, Accepted, Parsed
 from services.source_config import KINDS, OPERATORS, SHOWN, SourceConfig, matches, to_config
-from services.store.tables import ApplicantRow, VacancyRow
+from services.store.tables import ApplicantRow, VacancyRow, table_of
 
 log = logging.getLogger(__name__)
 
 _TABLES = {
-    "applicant": ApplicantRow.__table__,  # type: ignore[attr-defined]
-    "vacancy": VacancyRow.__table__,  # type: ignore[attr-defined]
+    "applicant": table_of(ApplicantRow),
+    "vacancy": table_of(VacancyRow),
 }
 
 

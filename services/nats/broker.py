@@ -7,6 +7,7 @@ matching.
 
 import logging
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from faststream.nats import JStream, NatsBroker
@@ -45,7 +46,8 @@ def make_broker(
     """A broker that authenticates as the settings say, fails fast when the broker refuses it at
     the first connect (BrokerAccessError), and once connected reconnects forever."""
     guard = FirstConnectGuard(url)
-    return NatsBroker(
+    broker = partial(
+        NatsBroker,
         url,
         security=broker_security(settings),
         max_reconnect_attempts=-1,
@@ -53,9 +55,12 @@ def make_broker(
         inbox_prefix=settings.broker_inbox_prefix,
         graceful_timeout=graceful_timeout or settings.round_time_limit_seconds + 60.0,
         middlewares=tuple(middlewares),
-        **({"logger": logger} if logger else {}),
-        **guard.callbacks(),
+        error_cb=guard.on_error,
+        disconnected_cb=guard.on_disconnected,
     )
+    # Without `logger` FastStream logs through its own default logger (`logger=None` would
+    # silence it), so the argument is passed only when there is one.
+    return broker(logger=logger) if logger is not None else broker()
 
 
 def intake_consumer_config(batch_size: int) -> ConsumerConfig:

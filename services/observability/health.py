@@ -19,11 +19,11 @@ from services.nats.broker import INTAKE_DURABLE
 from services.observability.errors import ProbesUnavailableError
 from services.observability.metrics import CONTENT_TYPE, ServiceMetrics
 from services.outbound.relay import OutboxRelay
-from services.store.tables import OutboxEntry
+from services.store.tables import OutboxEntry, table_of
 
 log = logging.getLogger(__name__)
 
-_OUTBOX = OutboxEntry.__table__  # type: ignore[attr-defined]
+_OUTBOX = table_of(OutboxEntry)
 _REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
 Check = dict[str, Any]
 RELAY_BLOCKED_AFTER = 30.0

@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import TextIO
 
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -27,14 +28,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str)
 
 
+class _ServiceHandler(logging.StreamHandler[TextIO]):
+    """The handler `configure_logging` installs, known again by its `_intern_match` mark."""
+
+    _intern_match = True
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     """Send every log record to stderr as JSON at `level` (idempotent)."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_intern_match", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _ServiceHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    handler._intern_match = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)

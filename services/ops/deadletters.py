@@ -14,10 +14,10 @@ from sqlalchemy import Engine, select, update
 
 from contracts import INBOUND_KINDS, CloudEvent, parse_event, subject_of
 from services.ops.errors import NotResubmittable, UnknownDeadLetter
-from services.store.tables import DeadLetterRow, InboxRow
+from services.store.tables import DeadLetterRow, InboxRow, table_of
 
-_DEAD = DeadLetterRow.__table__  # type: ignore[attr-defined]
-_INBOX = InboxRow.__table__  # type: ignore[attr-defined]
+_DEAD = table_of(DeadLetterRow)
+_INBOX = table_of(InboxRow)
 
 Publish = Callable[[str, bytes, str], Awaitable[bool]]
 """Publishes (subject, body, Nats-Msg-Id) and returns whether the broker found it a duplicate."""

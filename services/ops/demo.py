@@ -6,11 +6,14 @@ winter rounds through the broker and prints what they placed.
 
 import shutil
 import time
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Protocol
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import Engine
 
 from services.ops.summary import RoundOutcome, round_outcome
 from services.ops.terminal import shown
@@ -19,6 +22,19 @@ from services.sample.generator import generate_year, round_request
 from services.settings import Settings
 
 PROGRAM_YEAR = 2023
+
+
+class PublishEvents(Protocol):
+    """What the demo needs of `services.runtime.publish_events`."""
+
+    async def __call__(
+        self,
+        settings: Settings,
+        bodies: Iterable[bytes],
+        *,
+        broker_url: str | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int: ...
 
 
 async def run_demo(
@@ -64,7 +80,7 @@ async def run_demo(
     return 0 if all(o.completed and "placements_digest" in o.completed for o in outcomes) else 1
 
 
-def _write_reports(settings: Settings, engine, round_ids: list[str]) -> list[Path]:  # type: ignore[no-untyped-def]
+def _write_reports(settings: Settings, engine: Engine, round_ids: list[str]) -> list[Path]:
     from services.app import rulesets_for
     from services.ops.report import load_report
     from services.ops.report_html import render_html
@@ -77,7 +93,13 @@ def _write_reports(settings: Settings, engine, round_ids: list[str]) -> list[Pat
     return pages
 
 
-async def _publish(console, settings, broker_url, bodies, publish_events) -> None:  # type: ignore[no-untyped-def]
+async def _publish(
+    console: Console,
+    settings: Settings,
+    broker_url: str,
+    bodies: list[bytes],
+    publish_events: PublishEvents,
+) -> None:
     columns = (TextColumn("publishing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("events", total=len(bodies))
@@ -108,7 +130,7 @@ def _print_summary(console: Console, outcomes: list[RoundOutcome]) -> None:
         console.print(reasons)
 
 
-def _counter_table(title: str, label: str, counts) -> Table:  # type: ignore[no-untyped-def]
+def _counter_table(title: str, label: str, counts: Mapping[str, int]) -> Table:
     table = Table(title=title)
     table.add_column(label)
     table.add_column("applicants", justify="right")

@@ -14,6 +14,7 @@ import nats
 import nats.js.errors
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
 
 from contracts import INBOUND_KINDS, STREAM, subject_of
 from services.nats.client import connect
@@ -70,29 +71,35 @@ async def read_range(
         end = min(last, wanted.to_seq) if wanted.to_seq is not None else last
         if end == 0 or end < (wanted.from_seq or 1):
             return []
-        sub = await js.subscribe("jip.>", stream=STREAM, ordered_consumer=True, **_start(wanted))
+        policy, config = _start(wanted)
+        sub = await js.subscribe(
+            "jip.>", stream=STREAM, ordered_consumer=True, deliver_policy=policy, config=config
+        )
         return await _collect(sub, wanted, end, on_progress)
     finally:
         await client.close()
 
 
-def _start(wanted: StreamRange) -> dict[str, object]:
+def _start(wanted: StreamRange) -> tuple[DeliverPolicy, ConsumerConfig | None]:
+    """Where the ordered consumer starts: its deliver policy, and the config naming the start."""
     if wanted.from_seq is not None:
-        config = ConsumerConfig(opt_start_seq=wanted.from_seq)
-        return {"deliver_policy": DeliverPolicy.BY_START_SEQUENCE, "config": config}
-    if wanted.since is not None:
-        config = ConsumerConfig(opt_start_time=wanted.since.astimezone(dt.UTC).isoformat())
-        return {"deliver_policy": DeliverPolicy.BY_START_TIME, "config": config}
-    return {"deliver_policy": DeliverPolicy.ALL}
+        return DeliverPolicy.BY_START_SEQUENCE, ConsumerConfig(opt_start_seq=wanted.from_seq)
+    if wanted.since is not None:  # nats-py writes an aware datetime as RFC 3339 in UTC
+        config = ConsumerConfig(opt_start_time=wanted.since.astimezone(dt.UTC))
+        return DeliverPolicy.BY_START_TIME, config
+    return DeliverPolicy.ALL, None
 
 
 async def _collect(
-    sub: object, wanted: StreamRange, end: int, on_progress: Callable[[int, int], None] | None
+    sub: JetStreamContext.PushSubscription,
+    wanted: StreamRange,
+    end: int,
+    on_progress: Callable[[int, int], None] | None,
 ) -> list[StreamMessage]:
     found: list[StreamMessage] = []
     while True:
         try:
-            msg = await sub.next_msg(timeout=2.0)  # type: ignore[attr-defined]
+            msg = await sub.next_msg(timeout=2.0)
         except nats.errors.TimeoutError:
             break  # nothing left to deliver (e.g. the tail of the range was deleted)
         meta = msg.metadata

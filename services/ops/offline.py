@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, select
+from sqlmodel import col
 
 from contracts import Kind, RoundRequested, make_event, to_json_bytes
 from services.intake.apply import Inbound, Intake
@@ -121,7 +122,7 @@ def _batches(lines: Iterable[bytes], size: int, skipped: Counter[str]) -> Iterat
 
 
 def _extra_round_body(engine: Engine, request: RoundRequested) -> bytes:
-    query = select(EventLogRow.body).order_by(EventLogRow.seq.desc()).limit(1)  # type: ignore[union-attr]
+    query = select(col(EventLogRow.body)).order_by(col(EventLogRow.seq).desc()).limit(1)
     with engine.connect() as connection:
         last = connection.execute(query).scalar_one_or_none()
     time = dt.datetime.fromisoformat(json.loads(last)["time"]) if last else EPOCH

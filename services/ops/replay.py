@@ -99,7 +99,8 @@ def plan_replay(bodies: Iterable[bytes]) -> ReplayPlan:
     for body in bodies:
         doc = _json(body)
         kind = kind_of_type(doc["type"]) if isinstance(doc.get("type"), str) else None
-        data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
+        found = doc.get("data")
+        data: dict[str, Any] = found if isinstance(found, dict) else {}
         if kind in _INBOUND:
             event_id = doc.get("id") if isinstance(doc.get("id"), str) else None
             plan.outgoing.append(Outgoing(subject_of(kind), event_id or None, body))
@@ -205,10 +206,10 @@ async def verify(
 def _offline_outcomes(
     plan: ReplayPlan, rulesets: RulesetFor, source_rules: SourceRules | None = None
 ) -> dict[str, str]:
-    bodies = (o.body for o in plan.outgoing)
-    bodies = run_offline(bodies, rulesets, None, _fixed_clock, source_rules=source_rules)
+    sent = (o.body for o in plan.outgoing)
+    answered = run_offline(sent, rulesets, None, _fixed_clock, source_rules=source_rules)
     found = ReplayPlan()
-    for body in bodies:
+    for body in answered:
         doc = _json(body)
         if kind_of_type(str(doc.get("type"))) in _ANSWERS:
             found.originals.setdefault(doc["data"]["round_id"], outcome_of(doc))

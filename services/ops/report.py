@@ -9,7 +9,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
+from sqlmodel import col
 
 from contracts import VacancyPosted
 from matching import IneligibleVacancy, host_ineligibility
@@ -61,15 +62,15 @@ class RoundReport:
 def load_report(engine: Engine, round_id: str, rulesets: RulesetFor) -> RoundReport:
     """Gather the round's figures; vacancies are read as they stand now (their latest version)."""
     with engine.connect() as conn:
-        row = conn.execute(select(RoundRow).where(RoundRow.round_id == round_id)).first()
+        row = conn.execute(select(RoundRow).where(col(RoundRow.round_id) == round_id)).first()
         if row is None:
             raise RoundNotFoundError(f"no round {round_id!r} in the service database")
         report = RoundReport(round_id, row.program_year, row.period, row.mode, row.status)
         _count_placements(conn, report)
         vacancies = conn.execute(
-            select(VacancyRow.payload).where(
-                VacancyRow.program_year == row.program_year,
-                VacancyRow.closed.is_(False),  # type: ignore[attr-defined]
+            select(col(VacancyRow.payload)).where(
+                col(VacancyRow.program_year) == row.program_year,
+                col(VacancyRow.closed).is_(False),
             )
         ).scalars()
         hosts = [VacancyPosted.model_validate(p, strict=False) for p in vacancies if p]
@@ -83,13 +84,13 @@ def load_report(engine: Engine, round_id: str, rulesets: RulesetFor) -> RoundRep
     return report
 
 
-def _count_placements(conn: Any, report: RoundReport) -> None:
+def _count_placements(conn: Connection, report: RoundReport) -> None:
     query = (
-        select(ApplicantRow.payload, VacancyRow.payload)
+        select(col(ApplicantRow.payload), col(VacancyRow.payload))
         .select_from(PlacementRow)
-        .outerjoin(ApplicantRow, ApplicantRow.applicant_id == PlacementRow.applicant_id)  # type: ignore[arg-type]
-        .outerjoin(VacancyRow, VacancyRow.vacancy_id == PlacementRow.vacancy_id)  # type: ignore[arg-type]
-        .where(PlacementRow.round_id == report.round_id)
+        .outerjoin(ApplicantRow, col(ApplicantRow.applicant_id) == PlacementRow.applicant_id)
+        .outerjoin(VacancyRow, col(VacancyRow.vacancy_id) == PlacementRow.vacancy_id)
+        .where(col(PlacementRow.round_id) == report.round_id)
     )
     for applicant, vacancy in conn.execute(query):
         applicant, vacancy = applicant or {}, vacancy or {}
@@ -98,12 +99,15 @@ def _count_placements(conn: Any, report: RoundReport) -> None:
         report.by_industry[(vacancy.get("company") or {}).get("industry") or "unknown"] += 1
 
 
-def _earlier_placements(conn: Any, row: Any) -> Counter[tuple[str, str]]:
+def _earlier_placements(conn: Connection, row: Any) -> Counter[tuple[str, str]]:
     """Seats of the program year taken by rounds that ran before this one, per (vacancy, course)."""
     query = (
-        select(PlacementRow.vacancy_id, PlacementRow.course)
-        .join(RoundRow, RoundRow.round_id == PlacementRow.round_id)  # type: ignore[arg-type]
-        .where(PlacementRow.program_year == row.program_year, RoundRow.ordinal < row.ordinal)
+        select(col(PlacementRow.vacancy_id), col(PlacementRow.course))
+        .join(RoundRow, col(RoundRow.round_id) == PlacementRow.round_id)
+        .where(
+            col(PlacementRow.program_year) == row.program_year,
+            col(RoundRow.ordinal) < row.ordinal,
+        )
     )
     return Counter((v, c) for v, c in conn.execute(query))
 

@@ -6,6 +6,7 @@ Reads the database only; used by the demo and the terminal report.
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -30,7 +31,7 @@ def round_outcome(engine: Engine, round_id: str) -> RoundOutcome:
     return outcome
 
 
-def _count(outcome: RoundOutcome, subject: str, event: dict) -> None:  # type: ignore[type-arg]
+def _count(outcome: RoundOutcome, subject: str, event: dict[str, Any]) -> None:
     data = event["data"]
     if data.get("round_id") != outcome.round_id:
         return

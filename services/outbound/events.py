@@ -62,7 +62,7 @@ def _placement_made(result: RoundResult, p: Any, time: dt.datetime) -> CloudEven
         placement_id=f"{result.round_id}/{p.applicant_id}",
         round_id=result.round_id,
         program_year=result.program_year,
-        period=result.period,  # type: ignore[arg-type]
+        period=result.period,
         applicant_id=p.applicant_id,
         vacancy_id=p.vacancy_id,
         company_id=p.company_id,
@@ -81,7 +81,7 @@ def _applicant_unplaced(result: RoundResult, u: Any, time: dt.datetime) -> Cloud
     data = ApplicantUnplaced(
         round_id=result.round_id,
         program_year=result.program_year,
-        period=result.period,  # type: ignore[arg-type]
+        period=result.period,
         applicant_id=u.applicant_id,
         reasons=[Reason(code=r.code, detail=r.detail) for r in u.reasons],
     )

@@ -12,9 +12,9 @@ from sqlalchemy import Connection, Engine, func, select, update
 
 from contracts import CloudEvent, subject_of_type, to_json_bytes
 from services.store.db import fetch_all, lines, upsert
-from services.store.tables import OutboxEntry
+from services.store.tables import OutboxEntry, table_of
 
-_OUTBOX = OutboxEntry.__table__  # type: ignore[attr-defined]
+_OUTBOX = table_of(OutboxEntry)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,15 +19,15 @@ from services.outbound.events import to_round_events, to_round_failed
 from services.outbound.outbox import enqueue, requeue
 from services.rounds.snapshot import load_snapshot
 from services.store.db import copy_rows
-from services.store.tables import PlacementRow, RoundRow
+from services.store.tables import PlacementRow, RoundRow, table_of
 
 log = logging.getLogger(__name__)
 
 SolveRound = Callable[[Snapshot], RoundResult]
 RulesetFor = Callable[[int], Ruleset | None]
 
-_ROUNDS = RoundRow.__table__  # type: ignore[attr-defined]
-_PLACEMENTS = PlacementRow.__table__  # type: ignore[attr-defined]
+_ROUNDS = table_of(RoundRow)
+_PLACEMENTS = table_of(PlacementRow)
 
 
 class RoundRunner:
@@ -38,9 +38,9 @@ class RoundRunner:
         self._solve = solve_round
         self._time_limit = time_limit
 
-    def on_round_requested(self, connection: Connection, event: CloudEvent[Any]) -> bool:
+    def on_round_requested(self, connection: Connection, event: CloudEvent[RoundRequested]) -> bool:
         """Run the round on the state the connection sees; False when the round id already ran."""
-        request: RoundRequested = event.data
+        request = event.data
         earlier = connection.execute(
             select(_ROUNDS.c.final_event_id).where(_ROUNDS.c.round_id == request.round_id)
         ).scalar_one_or_none()
@@ -87,9 +87,9 @@ class RoundRunner:
         return True
 
     def _complete(
-        self, connection: Connection, event: CloudEvent[Any], result: RoundResult
+        self, connection: Connection, event: CloudEvent[RoundRequested], result: RoundResult
     ) -> None:
-        request: RoundRequested = event.data
+        request = event.data
         events = to_round_events(result, request, event.time)
         _insert_round(connection, request, result.status, events[-1].id)
         if not request.dry_run and result.placements:
@@ -107,8 +107,8 @@ class RoundRunner:
             _insert_placements(connection, rows)
         enqueue(connection, events)
 
-    def _fail(self, connection: Connection, event: CloudEvent[Any], reason: str) -> None:
-        request: RoundRequested = event.data
+    def _fail(self, connection: Connection, event: CloudEvent[RoundRequested], reason: str) -> None:
+        request = event.data
         failed = to_round_failed(request.round_id, reason, event.time)
         _insert_round(connection, request, "failed", failed.id)
         enqueue(connection, [failed])

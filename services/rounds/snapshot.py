@@ -7,11 +7,11 @@ from sqlalchemy import Connection, select
 
 from contracts import ApplicantRegistered, RoundRequested, VacancyPosted
 from matching import EarlierPlacement, Ruleset, Snapshot
-from services.store.tables import ApplicantRow, PlacementRow, VacancyRow
+from services.store.tables import ApplicantRow, PlacementRow, VacancyRow, table_of
 
-_APPLICANTS = ApplicantRow.__table__  # type: ignore[attr-defined]
-_VACANCIES = VacancyRow.__table__  # type: ignore[attr-defined]
-_PLACEMENTS = PlacementRow.__table__  # type: ignore[attr-defined]
+_APPLICANTS = table_of(ApplicantRow)
+_VACANCIES = table_of(VacancyRow)
+_PLACEMENTS = table_of(PlacementRow)
 
 
 def load_snapshot(

@@ -33,8 +33,8 @@ INVALID_RECORDS: tuple[tuple[str, str, Any, str], ...] = (
 
 _CODES = list(tables.COUNTRIES)
 _PREF_WEIGHTS = [tables.PREFECTURE_WEIGHTS.get(p, 1) for p in PREFECTURES]
-_WITHDRAWALS = ("accepted another offer", "visa timing", "personal reasons")
-_CLOSURES = ("position filled outside the program", "project postponed")
+_WITHDRAWALS: tuple[str, ...] = ("accepted another offer", "visa timing", "personal reasons")
+_CLOSURES: tuple[str, ...] = ("position filled outside the program", "project postponed")
 
 
 def generate_year(

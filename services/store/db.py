@@ -78,9 +78,18 @@ def lines(values: list[str]) -> str:
     return text
 
 
+def _driver(connection: Connection) -> Any:
+    """The DBAPI connection under `connection` (psycopg's here; SQLAlchemy types it Any), which
+    is None only once the connection was invalidated."""
+    driver = connection.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the database connection was invalidated")
+    return driver
+
+
 def fetch_all(connection: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Run `sql` on the driver's cursor and return all rows as tuples (no SQLAlchemy rows)."""
-    with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+    with _driver(connection).cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
 
@@ -89,7 +98,7 @@ def copy_rows(
     connection: Connection, table: str, columns: Sequence[str], rows: Iterable[dict[str, Any]]
 ) -> None:
     """PostgreSQL: append `rows` to `table` by COPY, one round trip for any number of rows."""
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = _driver(connection).cursor()
     with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([row[c] for c in columns])

@@ -5,10 +5,30 @@ rounds, placements and the outbox. Imports sqlmodel and sqlalchemy only; never m
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    Table,
+    Text,
+    inspect,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 _SEQ = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table a `table=True` model is mapped to: SQLModel sets `__table__` on the class
+    but does not declare it to type checkers, so the mapper's local table is read instead."""
+    table = inspect(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
 
 
 def _seq() -> Any:

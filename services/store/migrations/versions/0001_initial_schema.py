@@ -18,7 +18,7 @@ SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 WHEN = sa.DateTime(timezone=True)
 
 
-def _id(name: str, length: int = 64, nullable: bool = False) -> sa.Column:
+def _id(name: str, length: int = 64, nullable: bool = False) -> sa.Column[str]:
     return sa.Column(name, sa.String(length), nullable=nullable)
 
 
