@@ -3,7 +3,6 @@
 Imports pydantic and the standard library only.
 """
 
-from contracts.body import ContractError, FieldError
 from contracts.envelope import (
     PAYLOADS,
     CloudEvent,
