@@ -6,6 +6,7 @@ Imports contracts and the standard library only (a worker process starts in well
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import pickle
 import re
@@ -20,6 +21,7 @@ from contracts import (
     ContractError,
     FieldError,
     Kind,
+    RoundRequested,
     parse_event,
     subject_of,
     type_of,
@@ -37,8 +39,20 @@ AGGREGATE_OF: dict[Kind, tuple[str, str]] = {
 ENDS = frozenset({Kind.APPLICANT_WITHDRAWN, Kind.VACANCY_CLOSED})
 
 
+class RoundRequest(NamedTuple):
+    """A valid `round.requested` as the round runner takes it: its payload and its event time.
+
+    Not the CloudEvent itself: a parametrized envelope class (`CloudEvent[RoundRequested]`)
+    cannot be pickled, and the answer of a parsing worker crosses a pipe pickled.
+    """
+
+    data: RoundRequested
+    time: dt.datetime
+
+
 class Accepted(NamedTuple):
-    """A valid event: its inbox key, and for a snapshot its aggregate, version and payload JSON."""
+    """A valid event: its inbox key, for a snapshot its aggregate, version and payload JSON, and
+    for a `round.requested` the validated request, so nothing parses the body a second time."""
 
     kind: Kind
     source: str
@@ -48,6 +62,8 @@ class Accepted(NamedTuple):
     program_year: int | None = None
     payload: str | None = None
     """The payload as compact JSON for a registration or posting; None otherwise."""
+    round_request: RoundRequest | None = None
+    """The request of a `round.requested`; None otherwise."""
 
 
 Parsed = Accepted | ContractError
@@ -72,6 +88,9 @@ def _accepted(event: CloudEvent[Any]) -> Parsed:
             event.id,
             subject_of(kind),
         )
+    if kind is Kind.ROUND_REQUESTED:
+        request = RoundRequest(event.data, event.time)
+        return Accepted(kind, event.source, event.id, round_request=request)
     if kind not in AGGREGATE_OF:
         return Accepted(kind, event.source, event.id)
     data = event.data

@@ -3,6 +3,7 @@ round, its placements and its outbound events in the caller's transaction. Never
 """
 
 import contextlib
+import datetime as dt
 import gc
 import logging
 import threading
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from contracts import CloudEvent, RoundRequested
+from contracts import RoundRequested
 from matching.errors import RoundFailed
 from matching.ruleset import Ruleset
 from matching.snapshot import RoundResult, Snapshot
@@ -40,9 +41,13 @@ class RoundRunner:
         self._solve = solve_round
         self._time_limit = time_limit
 
-    def on_round_requested(self, connection: Connection, event: CloudEvent[Any]) -> bool:
-        """Run the round on the state the connection sees; False when the round id already ran."""
-        request: RoundRequested = event.data
+    def on_round_requested(
+        self, connection: Connection, request: RoundRequested, at: dt.datetime
+    ) -> bool:
+        """Run the round on the state the connection sees; False when the round id already ran.
+
+        `at` is the request's event time, the time of the round's outbound events.
+        """
         earlier = connection.execute(
             select(_ROUNDS.c.final_event_id).where(_ROUNDS.c.round_id == request.round_id)
         ).scalar_one_or_none()
@@ -51,7 +56,7 @@ class RoundRunner:
             return False
         ruleset = self._rulesets(request.program_year)
         if ruleset is None:
-            self._fail(connection, event, f"unknown program year {request.program_year}")
+            self.fail(connection, request, at, f"unknown program year {request.program_year}")
             return True
         with collector_paused():
             started = time.perf_counter()
@@ -63,17 +68,17 @@ class RoundRunner:
                 raise
             except RoundFailed as error:  # the market breaks a rule, e.g. [ranking] max_pairs
                 log.warning("round failed", extra={"round_id": request.round_id})
-                self._fail(connection, event, str(error))
+                self.fail(connection, request, at, str(error))
                 return True
             except Exception as error:  # a solver defect must not stop the intake
                 log.error(
                     "round failed",
                     extra={"round_id": request.round_id, "error": type(error).__name__},
                 )
-                self._fail(connection, event, f"the solver raised {type(error).__name__}")
+                self.fail(connection, request, at, f"the solver raised {type(error).__name__}")
                 return True
             solved = time.perf_counter()
-            self._complete(connection, event, result)
+            self._complete(connection, request, at, result)
         log.info(
             "round stored; its events are queued for publishing",
             extra={
@@ -89,10 +94,13 @@ class RoundRunner:
         return True
 
     def _complete(
-        self, connection: Connection, event: CloudEvent[Any], result: RoundResult
+        self,
+        connection: Connection,
+        request: RoundRequested,
+        at: dt.datetime,
+        result: RoundResult,
     ) -> None:
-        request: RoundRequested = event.data
-        events = to_round_events(result, request, event.time)
+        events = to_round_events(result, request, at)
         _insert_round(connection, request, result.status, events[-1].id)
         if not request.dry_run and result.placements:
             rows = [
@@ -109,9 +117,11 @@ class RoundRunner:
             _insert_placements(connection, rows)
         enqueue(connection, events)
 
-    def _fail(self, connection: Connection, event: CloudEvent[Any], reason: str) -> None:
-        request: RoundRequested = event.data
-        failed = to_round_failed(request.round_id, reason, event.time)
+    def fail(
+        self, connection: Connection, request: RoundRequested, at: dt.datetime, reason: str
+    ) -> None:
+        """Store the round as failed with `reason` and queue its `round.failed` at `at`."""
+        failed = to_round_failed(request.round_id, reason, at)
         _insert_round(connection, request, "failed", failed.id)
         enqueue(connection, [failed])
 
