@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from contracts import RoundRequested
+from contracts import Kind, RoundRequested, subject_of
 from contracts.vocabulary import Mode, Period
 from services.cli.console import GuardedGroup, err, fail, progress
 from services.ops.terminal import shown
@@ -165,7 +165,7 @@ def _round_online(request: RoundRequested, timeout: float) -> None:
         except TimeoutError:
             fail(f"round {request.round_id}: no answer within {timeout:g} s; raise --timeout", 1)
     sys.stdout.write(json.dumps(event, indent=2) + "\n")
-    if event.get("type", "").startswith("jip.round.failed"):
+    if event.get("type", "").startswith(subject_of(Kind.ROUND_FAILED)):
         raise typer.Exit(1)
 
 

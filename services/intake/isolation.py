@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
 from contracts import ContractError, FieldError, subject_of
+from contracts.subjects import UNKNOWN_SUBJECT
 from services.intake.apply import BatchOutcome, Inbound, Intake
 from services.intake.parsing import Accepted, Parsed
 from services.intake.segment import Segment
@@ -74,7 +75,7 @@ def isolated_error(
         return ContractError(
             found + parsed.errors, parsed.original_id, parsed.subject, parsed.original_source
         )
-    return ContractError(found, None, message.subject or "jip.unknown")
+    return ContractError(found, None, message.subject or UNKNOWN_SUBJECT)
 
 
 def isolate(

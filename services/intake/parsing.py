@@ -27,6 +27,7 @@ from contracts import (
     type_of,
 )
 from contracts.body import read_object, unreadable
+from contracts.subjects import DLQ_PREFIX, UNKNOWN_SUBJECT
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,8 @@ def parse_one(subject: str | None, body: bytes) -> Parsed:
     except ContractError as error:
         return error
     except Exception as exc:  # never a failed batch: the body is rejected, the rest go on
-        return ContractError([FieldError("body", unreadable(exc))], None, subject or "jip.unknown")
+        found = [FieldError("body", unreadable(exc))]
+        return ContractError(found, None, subject or UNKNOWN_SUBJECT)
 
 
 def _accepted(event: CloudEvent[Any]) -> Parsed:
@@ -107,7 +109,7 @@ def _accepted(event: CloudEvent[Any]) -> Parsed:
 
 
 _INBOUND = frozenset(INBOUND_KINDS)
-_PUBLISHED_MARKS = (b"jip.dlq.", *(type_of(kind).encode() for kind in OUTBOUND_KINDS))
+_PUBLISHED_MARKS = (DLQ_PREFIX.encode(), *(type_of(kind).encode() for kind in OUTBOUND_KINDS))
 
 
 def published_type(body: bytes) -> str | None:
@@ -124,7 +126,7 @@ def published_type(body: bytes) -> str | None:
 
 
 _OUTBOUND_TYPES = frozenset(type_of(kind) for kind in OUTBOUND_KINDS)
-_DEAD_LETTER_TYPE = re.compile(r"^jip\.dlq\.[a-z_.]{1,64}\.v[0-9]{1,3}\Z")
+_DEAD_LETTER_TYPE = re.compile("^" + re.escape(DLQ_PREFIX) + r"[a-z_.]{1,64}\.v[0-9]{1,3}\Z")
 
 
 def parse_batch(messages: Sequence[tuple[str | None, bytes]]) -> list[Parsed]:

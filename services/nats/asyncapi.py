@@ -12,6 +12,7 @@ from faststream.specification import AsyncAPI
 
 from contracts import INBOUND_KINDS, OUTBOUND_KINDS, PAYLOADS, CloudEvent, subject_of
 from contracts.outbound import DeadLettered
+from contracts.subjects import DLQ_SUBJECTS
 
 _TITLE = "intern-match"
 _DESCRIPTION = (
@@ -35,7 +36,7 @@ def _describe(broker: NatsBroker) -> None:
             schema=CloudEvent[PAYLOADS[kind]],  # type: ignore[valid-type]
         )
     broker.publisher(
-        "jip.dlq.>",
+        DLQ_SUBJECTS,
         title="jip.dlq:publish",
         description=(
             "Rejected inbound events, on jip.dlq.<original kind>, type "

@@ -16,6 +16,7 @@ from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from contracts import INBOUND_KINDS, STREAM, subject_of
+from contracts.subjects import ALL_SUBJECTS
 from services.nats.client import connect
 from services.nats.patches import server_info
 from services.settings import Settings
@@ -70,7 +71,9 @@ async def read_range(
         end = min(last, wanted.to_seq) if wanted.to_seq is not None else last
         if end == 0 or end < (wanted.from_seq or 1):
             return []
-        sub = await js.subscribe("jip.>", stream=STREAM, ordered_consumer=True, **_start(wanted))
+        sub = await js.subscribe(
+            ALL_SUBJECTS, stream=STREAM, ordered_consumer=True, **_start(wanted)
+        )
         return await _collect(sub, wanted, end, on_progress)
     finally:
         await client.close()

@@ -9,6 +9,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, text
 
+from contracts import Kind, subject_of
+
+_PLACEMENT_MADE = subject_of(Kind.PLACEMENT_MADE)
+_APPLICANT_UNPLACED = subject_of(Kind.APPLICANT_UNPLACED)
+_ROUND_ANSWERS = (subject_of(Kind.ROUND_COMPLETED), subject_of(Kind.ROUND_FAILED))
+
 
 @dataclass
 class RoundOutcome:
@@ -34,12 +40,12 @@ def _count(outcome: RoundOutcome, subject: str, event: dict) -> None:  # type: i
     data = event["data"]
     if data.get("round_id") != outcome.round_id:
         return
-    if subject == "jip.placement.made":
+    if subject == _PLACEMENT_MADE:
         outcome.placed_by_course[data["course"]] += 1
         rank = data.get("applicant_rank")
         outcome.rank_histogram["no list" if rank is None else f"choice {rank}"] += 1
-    elif subject == "jip.applicant.unplaced":
+    elif subject == _APPLICANT_UNPLACED:
         for reason in data["reasons"]:
             outcome.unplaced_by_reason[reason["code"]] += 1
-    elif subject in ("jip.round.completed", "jip.round.failed"):
+    elif subject in _ROUND_ANSWERS:
         outcome.completed = data
