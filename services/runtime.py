@@ -5,7 +5,6 @@ Imports the composition root and the client helpers; never matching internals.
 
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -15,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from services.app import ServiceParts, build_service
+from services.collector import tune_gc
 from services.nats.client import publish_events, read_stream, request_round, wait_round
 from services.nats.embedded import EmbeddedNats
 from services.nats.security import without_credentials
@@ -92,19 +92,6 @@ async def running_service(
         stack.push_async_callback(service.stop)
         log.info("service started", extra={"broker_url": without_credentials(broker_url)})
         yield service
-
-
-def tune_gc() -> None:
-    """Keep the garbage collector off the long-lived heap loaded at start.
-
-    The intake makes a few dozen short-lived objects per event; with CPython's default thresholds
-    the collector rescanned the modules, schemas and rulesets loaded at start so often that it
-    took about a third of the intake's CPU (measured with scripts/bench_intake.py). Objects alive
-    now are frozen out of collection, and young collections run every 10,000 allocations.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
 
 
 async def serve_forever(settings: Settings, console: Any = None) -> None:
