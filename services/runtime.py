@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from services.app import ServiceParts, build_service
+from services.app import ServiceParts, build_service, engine_for
 from services.collector import tune_gc
 from services.nats.client import publish_events, read_stream, request_round, wait_round
 from services.nats.embedded import EmbeddedNats
@@ -21,7 +21,7 @@ from services.nats.security import without_credentials
 from services.observability.health import HealthServer
 from services.rounds.runner import SolveRound
 from services.settings import Settings
-from services.store.db import make_engine, migrate
+from services.store.db import migrate
 
 __all__ = [
     "RunningService",
@@ -69,9 +69,7 @@ async def running_service(
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             server = await stack.enter_async_context(EmbeddedNats(settings.data_dir))
             broker_url = server.url
-        if not settings.database_url:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(settings.database_url_or_default())
+        engine = engine_for(settings)
         stack.callback(engine.dispose)
         await asyncio.to_thread(migrate, engine)
         parts = build_service(settings, broker_url, engine, solve_round)

@@ -172,15 +172,13 @@ def _round_online(request: RoundRequested, timeout: float) -> None:
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema (Alembic) of the configured database, then exit."""
+    from services.app import engine_for
     from services.settings import Settings
-    from services.store.db import make_engine
     from services.store.db import migrate as upgrade
 
     settings = Settings()
-    if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = redact_url(settings.database_url_or_default())
-    engine = make_engine(settings.database_url_or_default())
+    engine = engine_for(settings)
     try:
         upgrade(engine)  # a database away or refusing ends in cli_errors' two lines
     finally:
