@@ -7,9 +7,11 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select
+from sqlmodel import col
 
 from contracts import Kind, subject_of
+from services.store.tables import OutboxEntry
 
 _PLACEMENT_MADE = subject_of(Kind.PLACEMENT_MADE)
 _APPLICANT_UNPLACED = subject_of(Kind.APPLICANT_UNPLACED)
@@ -26,20 +28,21 @@ class RoundOutcome:
 
 
 def round_outcome(engine: Engine, round_id: str) -> RoundOutcome:
-    """Summarise the outbound events of one round from the outbox."""
+    """Summarise the outbound events of one round from the outbox (the rows of its round id)."""
     outcome = RoundOutcome(round_id)
-    query = text("SELECT subject, body FROM outbox WHERE event_id LIKE :p ORDER BY seq")
+    query = (
+        select(col(OutboxEntry.subject), col(OutboxEntry.body))
+        .where(col(OutboxEntry.round_id) == round_id)
+        .order_by(col(OutboxEntry.seq))
+    )
     with engine.connect() as conn:
-        for prefix in ("placement-", "unplaced-", "round-completed-", "round-failed-"):
-            for subject, body in conn.execute(query, {"p": f"{prefix}{round_id}%"}):
-                _count(outcome, subject, json.loads(body))
+        for subject, body in conn.execute(query):
+            _count(outcome, subject, json.loads(body))
     return outcome
 
 
 def _count(outcome: RoundOutcome, subject: str, event: dict) -> None:  # type: ignore[type-arg]
     data = event["data"]
-    if data.get("round_id") != outcome.round_id:
-        return
     if subject == _PLACEMENT_MADE:
         outcome.placed_by_course[data["course"]] += 1
         rank = data.get("applicant_rank")

@@ -113,7 +113,7 @@ class RoundRunner:
                 for p in result.placements
             ]
             _insert_placements(connection, rows)
-        enqueue(connection, events)
+        enqueue(connection, events, request.round_id)
 
     def fail(
         self, connection: Connection, request: RoundRequested, at: dt.datetime, reason: str
@@ -121,7 +121,7 @@ class RoundRunner:
         """Store the round as failed with `reason` and queue its `round.failed` at `at`."""
         failed = to_round_failed(request.round_id, reason, at)
         _insert_round(connection, request, "failed", failed.id)
-        enqueue(connection, [failed])
+        enqueue(connection, [failed], request.round_id)
 
 
 def _insert_placements(connection: Connection, rows: list[dict[str, Any]]) -> None:
