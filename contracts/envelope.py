@@ -29,6 +29,7 @@ from contracts.outbound import (
 from contracts.subjects import (
     MAX_BODY_BYTES,
     SUBJECT_PREFIX,
+    UNKNOWN_SUBJECT,
     Kind,
     kind_of_type,
     subject_of,
@@ -139,7 +140,7 @@ def parse_event(body: bytes | str, subject: str | None = None) -> CloudEvent[Any
     Text with NUL or an unpaired surrogate is rejected (PostgreSQL can store neither), so every
     database and an offline run judge a body alike.
     """
-    where = subject or "jip.unknown"
+    where = subject or UNKNOWN_SUBJECT
     try:
         raw = body.encode() if isinstance(body, str) else body
         if len(raw) > MAX_BODY_BYTES:

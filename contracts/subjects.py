@@ -44,6 +44,14 @@ OUTBOUND_KINDS: tuple[Kind, ...] = (
 )
 
 
+ALL_SUBJECTS = SUBJECT_PREFIX + ">"
+"""The NATS wildcard of every subject of the contract: the subjects of stream `JIP`."""
+ROUND_SUBJECTS = SUBJECT_PREFIX + "round.>"
+"""The NATS wildcard of a round's request and its answers (`round.completed`, `round.failed`)."""
+UNKNOWN_SUBJECT = SUBJECT_PREFIX + "unknown"
+"""The subject a rejection names for a body that came without one (file input)."""
+
+
 def subject_of(kind: str) -> str:
     """The NATS subject of an event kind, e.g. `jip.applicant.registered`."""
     return SUBJECT_PREFIX + kind
@@ -55,6 +63,8 @@ def type_of(kind: str) -> str:
 
 
 DLQ_PREFIX = SUBJECT_PREFIX + "dlq."
+DLQ_SUBJECTS = DLQ_PREFIX + ">"
+"""The NATS wildcard of every dead letter's subject."""
 DLQ_TYPE_VERSION = ".v2"
 """Dead letters are of type `jip.dlq.<original kind>.v2` (v1 carried the body; see contract.md)."""
 DEAD_LETTER_SCHEMA = "jip.dlq.v2"

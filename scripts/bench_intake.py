@@ -11,8 +11,8 @@ import uuid
 
 from contracts import ApplicantRegistered, Kind, make_event, to_json_bytes
 from matching import load_ruleset
+from services.collector import tune_gc
 from services.intake.apply import Inbound, Intake
-from services.runtime import tune_gc
 from services.store.db import make_engine, migrate
 
 T0 = dt.datetime(2023, 3, 1, tzinfo=dt.UTC)

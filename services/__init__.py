@@ -7,7 +7,8 @@ transaction by `intake`, may start a round in `rounds`, whose outbound events th
 outbox and relay publish through `nats` again; `store` holds the tables. `app` wires these
 parts (the composition root), `runtime` starts and stops them; `observability` watches them;
 `ops` (export, replay, offline rounds, reports, dead letters, the demo) and `cli` sit on top.
-`settings` and `redact` are leaves every layer may use; `sample` is the sample program year.
+`settings`, `redact` and `collector` (the garbage collector's tuning) are leaves every layer may
+use; `sample` is the sample program year.
 The layers are an import-linter contract (pyproject.toml).
 
 The names below are the public surface: what the command line, the scripts and the tests use

@@ -26,6 +26,7 @@ from services.outbound.relay import OutboxRelay
 from services.rounds.rulesets import RulesetCatalog
 from services.rounds.runner import SolveRound
 from services.settings import Settings
+from services.store.db import make_engine
 
 _FASTSTREAM_LOG = logging.getLogger("services.faststream")
 
@@ -47,6 +48,16 @@ class ServiceParts:
 def rulesets_for(settings: Settings) -> RulesetCatalog:
     """The rulesets by program year the settings name (INTERN_MATCH_RULESET[S])."""
     return RulesetCatalog(settings.ruleset, settings.rulesets)
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The engine of the database the settings name: INTERN_MATCH_DATABASE_URL, or else the
+    SQLite file under INTERN_MATCH_DATA_DIR (the directory is created). The one place the service
+    and every command build their engine; a command that only reads checks first that the file
+    exists (services.cli.console.database_to_read)."""
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return make_engine(settings.database_url_or_default())
 
 
 def utc_now() -> dt.datetime:

@@ -5,7 +5,6 @@ Imports the composition root and the client helpers; never matching internals.
 
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -14,14 +13,15 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from services.app import ServiceParts, build_service
+from services.app import ServiceParts, build_service, engine_for
+from services.collector import tune_gc
 from services.nats.client import publish_events, read_stream, request_round, wait_round
 from services.nats.embedded import EmbeddedNats
 from services.nats.security import without_credentials
 from services.observability.health import HealthServer
 from services.rounds.runner import SolveRound
 from services.settings import Settings
-from services.store.db import make_engine, migrate
+from services.store.db import migrate
 
 __all__ = [
     "RunningService",
@@ -69,9 +69,7 @@ async def running_service(
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             server = await stack.enter_async_context(EmbeddedNats(settings.data_dir))
             broker_url = server.url
-        if not settings.database_url:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(settings.database_url_or_default())
+        engine = engine_for(settings)
         stack.callback(engine.dispose)
         await asyncio.to_thread(migrate, engine)
         parts = build_service(settings, broker_url, engine, solve_round)
@@ -92,19 +90,6 @@ async def running_service(
         stack.push_async_callback(service.stop)
         log.info("service started", extra={"broker_url": without_credentials(broker_url)})
         yield service
-
-
-def tune_gc() -> None:
-    """Keep the garbage collector off the long-lived heap loaded at start.
-
-    The intake makes a few dozen short-lived objects per event; with CPython's default thresholds
-    the collector rescanned the modules, schemas and rulesets loaded at start so often that it
-    took about a third of the intake's CPU (measured with scripts/bench_intake.py). Objects alive
-    now are frozen out of collection, and young collections run every 10,000 allocations.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
 
 
 async def serve_forever(settings: Settings, console: Any = None) -> None:

@@ -11,8 +11,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from services.cli.console import database_to_read, err, out
-from services.cli.console import fail as _cli_fail
+from services.cli.console import database_to_read, err, fail, out
 from services.ops.terminal import shown, visible
 
 dead_letters = typer.Typer(
@@ -27,10 +26,12 @@ def register(app: typer.Typer) -> None:
 
 
 def _engine() -> Any:
+    from services.app import engine_for
     from services.settings import Settings
-    from services.store.db import make_engine
 
-    return make_engine(database_to_read(Settings()))
+    settings = Settings()
+    database_to_read(settings)
+    return engine_for(settings)
 
 
 @dead_letters.command("list")
@@ -85,7 +86,7 @@ def show(dead_letter_id: str = typer.Argument(..., help="Id from `dead-letters l
     finally:
         engine.dispose()
     if not found:
-        _fail(f"no dead letter {dead_letter_id}", 2)
+        fail(f"no dead letter {dead_letter_id}", 2)
     for e in found[0].errors:
         err().print(shown(f"{e['loc']}: {e['msg']}"), highlight=False)
     raw = found[0].raw  # as received, for correction; a terminal sees its controls escaped
@@ -116,7 +117,7 @@ def resubmit(
 
     settings = Settings()
     if not settings.broker_url:
-        _fail("INTERN_MATCH_BROKER_URL is not set: resubmit publishes to the service's broker", 2)
+        fail("INTERN_MATCH_BROKER_URL is not set: resubmit publishes to the service's broker", 2)
 
     async def publish(subject: str, body: bytes, msg_id: str) -> bool:
         return await publish_one(settings, subject, body, msg_id)
@@ -130,16 +131,10 @@ def resubmit(
             err().print(shown(f"still invalid: {e.loc}: {e.msg}"), highlight=False)
         raise typer.Exit(1) from None
     except NotResubmittable as error:
-        _fail(f"cannot resubmit: {error}", 1)
-        return
+        fail(f"cannot resubmit: {error}", 1)
     except UnknownDeadLetter:
-        _fail(f"no dead letter {dead_letter_id} waiting for resubmission", 2)
-        return
+        fail(f"no dead letter {dead_letter_id} waiting for resubmission", 2)
     finally:
         engine.dispose()
     again = " (the broker had it already)" if done.duplicate else ""
     typer.echo(f"resubmitted {dead_letter_id}: published {done.event_id} on {done.subject}{again}")
-
-
-def _fail(message: str, code: int) -> None:
-    _cli_fail(message, code)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from contracts import RoundRequested
+from contracts import Kind, RoundRequested, subject_of
 from contracts.vocabulary import Mode, Period
 from services.cli.console import GuardedGroup, err, fail, progress
 from services.ops.terminal import shown
@@ -165,22 +165,20 @@ def _round_online(request: RoundRequested, timeout: float) -> None:
         except TimeoutError:
             fail(f"round {request.round_id}: no answer within {timeout:g} s; raise --timeout", 1)
     sys.stdout.write(json.dumps(event, indent=2) + "\n")
-    if event.get("type", "").startswith("jip.round.failed"):
+    if event.get("type", "").startswith(subject_of(Kind.ROUND_FAILED)):
         raise typer.Exit(1)
 
 
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema (Alembic) of the configured database, then exit."""
+    from services.app import engine_for
     from services.settings import Settings
-    from services.store.db import make_engine
     from services.store.db import migrate as upgrade
 
     settings = Settings()
-    if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = redact_url(settings.database_url_or_default())
-    engine = make_engine(settings.database_url_or_default())
+    engine = engine_for(settings)
     try:
         upgrade(engine)  # a database away or refusing ends in cli_errors' two lines
     finally:

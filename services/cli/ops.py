@@ -267,16 +267,15 @@ def report(
     html: Path | None = typer.Option(None, "--html", dir_okay=False, help="Write the HTML page"),
 ) -> None:
     """Print a round's result from the service database; --html writes a self-contained page."""
-    from services.app import rulesets_for
+    from services.app import engine_for, rulesets_for
     from services.ops.errors import RoundNotFoundError
     from services.ops.report import load_report, print_report
     from services.settings import Settings
-    from services.store.db import make_engine
 
     settings = Settings()
     url = database_to_read(settings)
     rulesets = rulesets_for(settings)
-    engine = make_engine(url)
+    engine = engine_for(settings)
     try:
         data = load_report(engine, round_id, rulesets)
     except RoundNotFoundError as error:

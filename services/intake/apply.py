@@ -9,9 +9,16 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from contracts import CloudEvent, ContractError, Kind, RoundRequested, parse_event
+from contracts import ContractError, Kind
 from matching import run_round
-from services.intake.parsing import AGGREGATE_OF, ENDS, Accepted, Parsed, parse_batch
+from services.intake.parsing import (
+    AGGREGATE_OF,
+    ENDS,
+    Accepted,
+    Parsed,
+    RoundRequest,
+    parse_batch,
+)
 from services.intake.segment import Segment
 from services.intake.sources import SourceRules, judge
 from services.outbound.events import raw_text, to_dead_lettered
@@ -87,12 +94,10 @@ class Intake:
         with self.engine.begin() as connection:
             return self.apply(connection, batch, parsed)
 
-    def fail_round(
-        self, connection: Connection, request: CloudEvent[RoundRequested], reason: str
-    ) -> None:
+    def fail_round(self, connection: Connection, request: RoundRequest, reason: str) -> None:
         """Store `request`'s round as failed with `reason` and queue its `round.failed` (for a
         `round.requested` the intake isolated: services.intake.isolation)."""
-        self._rounds._fail(connection, request, reason)
+        self._rounds.fail(connection, request.data, request.time, reason)
 
     def apply(
         self,
@@ -141,13 +146,20 @@ class Intake:
             outcome.accepted += 1
             outcome.publishes = True
             segment.flush(connection)
-            request = parse_event(message.body, message.subject)  # valid: parsed before
-            if self._rounds.on_round_requested(connection, request):
+            request = _round_request(event)
+            if self._rounds.on_round_requested(connection, request.data, request.time):
                 outcome.rounds.append(request.data.round_id)
         elif _apply_snapshot(segment, versions, event):
             outcome.accepted += 1
         else:
             outcome.stale += 1
+
+
+def _round_request(event: Accepted) -> RoundRequest:
+    """The request an accepted `round.requested` carries from parsing (it always has one)."""
+    if event.round_request is None:
+        raise TypeError(f"an accepted {event.kind} without its round request")
+    return event.round_request
 
 
 def _apply_snapshot(

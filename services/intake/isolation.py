@@ -10,7 +10,8 @@ from dataclasses import fields
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
-from contracts import ContractError, FieldError, Kind, parse_event, subject_of
+from contracts import ContractError, FieldError, subject_of
+from contracts.subjects import UNKNOWN_SUBJECT
 from services.intake.apply import BatchOutcome, Inbound, Intake
 from services.intake.parsing import Accepted, Parsed
 from services.intake.segment import Segment
@@ -74,7 +75,7 @@ def isolated_error(
         return ContractError(
             found + parsed.errors, parsed.original_id, parsed.subject, parsed.original_source
         )
-    return ContractError(found, None, message.subject or "jip.unknown")
+    return ContractError(found, None, message.subject or UNKNOWN_SUBJECT)
 
 
 def isolate(
@@ -83,11 +84,10 @@ def isolate(
     """Store the event as a dead letter (a `round.requested` as its round's `round.failed`) in a
     transaction of its own; the event is neither in the inbox nor in the event log."""
     reason = isolated_error(message, parsed, stage, error)
-    if isinstance(parsed, Accepted) and parsed.kind is Kind.ROUND_REQUESTED:
+    if isinstance(parsed, Accepted) and parsed.round_request is not None:
         try:
             with intake.engine.begin() as connection:
-                request = parse_event(message.body, message.subject)  # valid: parsed before
-                intake.fail_round(connection, request, str(reason))
+                intake.fail_round(connection, parsed.round_request, str(reason))
             return BatchOutcome(rejected=1, publishes=True)
         except SQLAlchemyError as failure:  # e.g. its round id is stored: a dead letter then
             log.warning(

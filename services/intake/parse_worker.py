@@ -1,12 +1,12 @@
 """`python -m services.intake.parse_worker`: the intake's parsing worker process (see
 services.intake.parsing.BatchParser). Reads pickled batches on stdin, writes parsed lists on stdout,
-exits at EOF. Imports contracts and services.intake.parsing only.
+exits at EOF. Imports contracts, services.intake.parsing and services.collector only.
 """
 
-import gc
 import signal
 import sys
 
+from services.collector import tune_gc
 from services.intake.parsing import serve_parsing
 
 
@@ -15,9 +15,7 @@ def main() -> None:
     # group, and this worker must finish the batch it holds; it exits when its stdin closes.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
+    tune_gc()
     serve_parsing(sys.stdin.buffer, sys.stdout.buffer)
 
 

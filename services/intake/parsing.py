@@ -6,6 +6,7 @@ Imports contracts and the standard library only (a worker process starts in well
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import pickle
 import re
@@ -20,11 +21,13 @@ from contracts import (
     ContractError,
     FieldError,
     Kind,
+    RoundRequested,
     parse_event,
     subject_of,
     type_of,
 )
 from contracts.body import read_object, unreadable
+from contracts.subjects import DLQ_PREFIX, UNKNOWN_SUBJECT
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +40,20 @@ AGGREGATE_OF: dict[Kind, tuple[str, str]] = {
 ENDS = frozenset({Kind.APPLICANT_WITHDRAWN, Kind.VACANCY_CLOSED})
 
 
+class RoundRequest(NamedTuple):
+    """A valid `round.requested` as the round runner takes it: its payload and its event time.
+
+    Not the CloudEvent itself: a parametrized envelope class (`CloudEvent[RoundRequested]`)
+    cannot be pickled, and the answer of a parsing worker crosses a pipe pickled.
+    """
+
+    data: RoundRequested
+    time: dt.datetime
+
+
 class Accepted(NamedTuple):
-    """A valid event: its inbox key, and for a snapshot its aggregate, version and payload JSON."""
+    """A valid event: its inbox key, for a snapshot its aggregate, version and payload JSON, and
+    for a `round.requested` the validated request, so nothing parses the body a second time."""
 
     kind: Kind
     source: str
@@ -48,6 +63,8 @@ class Accepted(NamedTuple):
     program_year: int | None = None
     payload: str | None = None
     """The payload as compact JSON for a registration or posting; None otherwise."""
+    round_request: RoundRequest | None = None
+    """The request of a `round.requested`; None otherwise."""
 
 
 Parsed = Accepted | ContractError
@@ -61,7 +78,8 @@ def parse_one(subject: str | None, body: bytes) -> Parsed:
     except ContractError as error:
         return error
     except Exception as exc:  # never a failed batch: the body is rejected, the rest go on
-        return ContractError([FieldError("body", unreadable(exc))], None, subject or "jip.unknown")
+        found = [FieldError("body", unreadable(exc))]
+        return ContractError(found, None, subject or UNKNOWN_SUBJECT)
 
 
 def _accepted(event: CloudEvent[Any]) -> Parsed:
@@ -72,6 +90,9 @@ def _accepted(event: CloudEvent[Any]) -> Parsed:
             event.id,
             subject_of(kind),
         )
+    if kind is Kind.ROUND_REQUESTED:
+        request = RoundRequest(event.data, event.time)
+        return Accepted(kind, event.source, event.id, round_request=request)
     if kind not in AGGREGATE_OF:
         return Accepted(kind, event.source, event.id)
     data = event.data
@@ -88,7 +109,7 @@ def _accepted(event: CloudEvent[Any]) -> Parsed:
 
 
 _INBOUND = frozenset(INBOUND_KINDS)
-_PUBLISHED_MARKS = (b"jip.dlq.", *(type_of(kind).encode() for kind in OUTBOUND_KINDS))
+_PUBLISHED_MARKS = (DLQ_PREFIX.encode(), *(type_of(kind).encode() for kind in OUTBOUND_KINDS))
 
 
 def published_type(body: bytes) -> str | None:
@@ -105,7 +126,7 @@ def published_type(body: bytes) -> str | None:
 
 
 _OUTBOUND_TYPES = frozenset(type_of(kind) for kind in OUTBOUND_KINDS)
-_DEAD_LETTER_TYPE = re.compile(r"^jip\.dlq\.[a-z_.]{1,64}\.v[0-9]{1,3}\Z")
+_DEAD_LETTER_TYPE = re.compile("^" + re.escape(DLQ_PREFIX) + r"[a-z_.]{1,64}\.v[0-9]{1,3}\Z")
 
 
 def parse_batch(messages: Sequence[tuple[str | None, bytes]]) -> list[Parsed]:

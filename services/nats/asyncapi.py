@@ -13,6 +13,7 @@ from faststream.specification import AsyncAPI
 from contracts import INBOUND_KINDS, OUTBOUND_KINDS, CloudEvent, subject_of
 from contracts.envelope import envelope_model
 from contracts.outbound import DeadLettered
+from contracts.subjects import DLQ_SUBJECTS
 
 _TITLE = "intern-match"
 _DESCRIPTION = (
@@ -38,7 +39,7 @@ def _describe(broker: NatsBroker) -> None:
             schema=envelope_model(kind),
         )
     broker.publisher(
-        "jip.dlq.>",
+        DLQ_SUBJECTS,
         title="jip.dlq:publish",
         description=(
             "Rejected inbound events, on jip.dlq.<original kind>, type "

@@ -15,6 +15,7 @@ from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, StorageType
 
 from contracts import INBOUND_KINDS, STREAM, subject_of
+from contracts.subjects import ALL_SUBJECTS
 from services.nats.security import FirstConnectGuard, broker_security
 from services.settings import Settings
 
@@ -30,7 +31,7 @@ def jip_stream() -> JStream:
     """Stream `JIP` over `jip.>`, file storage, 20-minute duplicate window (created or updated)."""
     return JStream(
         name=STREAM,
-        subjects=["jip.>"],
+        subjects=[ALL_SUBJECTS],
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
     )

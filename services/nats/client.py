@@ -16,15 +16,15 @@ import nats
 from nats.aio.client import Client
 from nats.js.api import DeliverPolicy
 
-from contracts import STREAM, Kind, RoundRequested, make_event, subject_of, to_json_bytes
-from contracts.subjects import kind_of_type
+from contracts import STREAM, Kind, RoundRequested, make_event, subject_of, to_json_bytes, type_of
+from contracts.subjects import ROUND_SUBJECTS, kind_of_type
 from services.nats.errors import UnroutableEventError
 from services.nats.security import FirstConnectGuard, connect_options
 from services.settings import Settings
 
 OPERATOR_SOURCE = "/intern-match-cli"
 log = logging.getLogger(__name__)
-_ANSWERS = {"jip.round.completed.v1", "jip.round.failed.v1"}
+_ANSWERS = {type_of(Kind.ROUND_COMPLETED), type_of(Kind.ROUND_FAILED)}
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ async def wait_round(
         return any(_answers(doc, round_id) for _, doc in events)
 
     events = await read_stream(
-        settings, "jip.round.>", broker_url=broker_url, until=answered, timeout=timeout
+        settings, ROUND_SUBJECTS, broker_url=broker_url, until=answered, timeout=timeout
     )
     return next(doc for _, doc in events if _answers(doc, round_id))
 

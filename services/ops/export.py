@@ -17,6 +17,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 
 from contracts import INBOUND_KINDS, STREAM, subject_of
+from contracts.subjects import ALL_SUBJECTS
 from services.nats.client import connect
 from services.nats.patches import server_info
 from services.settings import Settings
@@ -73,7 +74,7 @@ async def read_range(
             return []
         policy, config = _start(wanted)
         sub = await js.subscribe(
-            "jip.>", stream=STREAM, ordered_consumer=True, deliver_policy=policy, config=config
+            ALL_SUBJECTS, stream=STREAM, ordered_consumer=True, deliver_policy=policy, config=config
         )
         return await _collect(sub, wanted, end, on_progress)
     finally:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import col
 
 from contracts import Kind, RoundRequested, make_event, to_json_bytes
+from contracts.subjects import DLQ_PREFIX
 from services.intake.apply import Inbound, Intake
 from services.intake.parsing import published_type
 from services.intake.sources import SourceRules
@@ -40,7 +41,7 @@ class OfflineRun:
     @property
     def dead_letters(self) -> int:
         """Lines rejected as the service would reject them (each one dead letter)."""
-        return sum(1 for body in self.bodies if json.loads(body)["type"].startswith("jip.dlq."))
+        return sum(1 for body in self.bodies if json.loads(body)["type"].startswith(DLQ_PREFIX))
 
 
 def run_offline(

@@ -8,7 +8,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select
+from sqlmodel import col
+
+from contracts import Kind, subject_of
+from services.store.tables import OutboxEntry
+
+_PLACEMENT_MADE = subject_of(Kind.PLACEMENT_MADE)
+_APPLICANT_UNPLACED = subject_of(Kind.APPLICANT_UNPLACED)
+_ROUND_ANSWERS = (subject_of(Kind.ROUND_COMPLETED), subject_of(Kind.ROUND_FAILED))
 
 
 @dataclass
@@ -21,26 +29,27 @@ class RoundOutcome:
 
 
 def round_outcome(engine: Engine, round_id: str) -> RoundOutcome:
-    """Summarise the outbound events of one round from the outbox."""
+    """Summarise the outbound events of one round from the outbox (the rows of its round id)."""
     outcome = RoundOutcome(round_id)
-    query = text("SELECT subject, body FROM outbox WHERE event_id LIKE :p ORDER BY seq")
+    query = (
+        select(col(OutboxEntry.subject), col(OutboxEntry.body))
+        .where(col(OutboxEntry.round_id) == round_id)
+        .order_by(col(OutboxEntry.seq))
+    )
     with engine.connect() as conn:
-        for prefix in ("placement-", "unplaced-", "round-completed-", "round-failed-"):
-            for subject, body in conn.execute(query, {"p": f"{prefix}{round_id}%"}):
-                _count(outcome, subject, json.loads(body))
+        for subject, body in conn.execute(query):
+            _count(outcome, subject, json.loads(body))
     return outcome
 
 
 def _count(outcome: RoundOutcome, subject: str, event: dict[str, Any]) -> None:
     data = event["data"]
-    if data.get("round_id") != outcome.round_id:
-        return
-    if subject == "jip.placement.made":
+    if subject == _PLACEMENT_MADE:
         outcome.placed_by_course[data["course"]] += 1
         rank = data.get("applicant_rank")
         outcome.rank_histogram["no list" if rank is None else f"choice {rank}"] += 1
-    elif subject == "jip.applicant.unplaced":
+    elif subject == _APPLICANT_UNPLACED:
         for reason in data["reasons"]:
             outcome.unplaced_by_reason[reason["code"]] += 1
-    elif subject in ("jip.round.completed", "jip.round.failed"):
+    elif subject in _ROUND_ANSWERS:
         outcome.completed = data

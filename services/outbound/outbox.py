@@ -31,25 +31,29 @@ def to_outbox_values(event: CloudEvent[Any]) -> dict[str, Any]:
     return {"event_id": event.id, "subject": subject, "body": to_json_bytes(event).decode()}
 
 
-def enqueue(connection: Connection, events: Iterable[CloudEvent[Any]]) -> None:
-    """Append events in order; an id already in the outbox is kept as it is."""
+def enqueue(
+    connection: Connection, events: Iterable[CloudEvent[Any]], round_id: str | None = None
+) -> None:
+    """Append events in order, as the events of round `round_id` (None: of no round, e.g. dead
+    letters); an id already in the outbox is kept as it is."""
     rows = [to_outbox_values(e) for e in events]
     if not rows:
         return
     if connection.dialect.name == "postgresql":  # a round's 100,000 rows in one statement
+        columns = {k: lines([row[c] for row in rows]) for k, c in _COLUMNS.items()}
         fetch_all(
             connection,
-            "INSERT INTO outbox (event_id, subject, body) SELECT i, s, b FROM unnest("
-            "string_to_array(%(i)s, E'\\n'), string_to_array(%(s)s, E'\\n'), "
+            "INSERT INTO outbox (event_id, subject, body, round_id) SELECT i, s, b, %(r)s::text "
+            "FROM unnest(string_to_array(%(i)s, E'\\n'), string_to_array(%(s)s, E'\\n'), "
             "string_to_array(%(b)s, E'\\n')) WITH ORDINALITY AS t(i, s, b, n) ORDER BY n "
             "ON CONFLICT (event_id) DO NOTHING",
-            {k: lines([row[c] for row in rows]) for k, c in _COLUMNS.items()},
+            {**columns, "r": round_id},
         )
         if len(rows) >= ANALYZE_FROM:
             connection.exec_driver_sql("ANALYZE outbox")
         return
     stmt = upsert(connection, _OUTBOX).on_conflict_do_nothing(index_elements=["event_id"])
-    connection.execute(stmt, rows)
+    connection.execute(stmt, [row | {"round_id": round_id} for row in rows])
 
 
 ANALYZE_FROM = 1_000
@@ -62,7 +66,8 @@ index scan it picks once it knows. ANALYZE in the enqueuing transaction counts i
 (about 0.1 s for a round's)."""
 
 _COLUMNS = {"i": "event_id", "s": "subject", "b": "body"}
-"""Parameters of the PostgreSQL insert; `ORDER BY n` keeps `seq` in event order."""
+"""Parameters of the PostgreSQL insert (and `r`, the round id of them all); `ORDER BY n` keeps
+`seq` in event order."""
 
 
 def requeue(connection: Connection, event_id: str) -> None:

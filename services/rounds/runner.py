@@ -2,19 +2,18 @@
 round, its placements and its outbound events in the caller's transaction. Never imports brokers.
 """
 
-import contextlib
-import gc
+import datetime as dt
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from contracts import CloudEvent, RoundRequested
+from contracts import RoundRequested
 from matching import RoundFailed, RoundResult, Ruleset, Snapshot
+from services.collector import collector_paused
 from services.outbound.events import to_round_events, to_round_failed
 from services.outbound.outbox import enqueue, requeue
 from services.rounds.snapshot import load_snapshot
@@ -38,9 +37,13 @@ class RoundRunner:
         self._solve = solve_round
         self._time_limit = time_limit
 
-    def on_round_requested(self, connection: Connection, event: CloudEvent[RoundRequested]) -> bool:
-        """Run the round on the state the connection sees; False when the round id already ran."""
-        request = event.data
+    def on_round_requested(
+        self, connection: Connection, request: RoundRequested, at: dt.datetime
+    ) -> bool:
+        """Run the round on the state the connection sees; False when the round id already ran.
+
+        `at` is the request's event time, the time of the round's outbound events.
+        """
         earlier = connection.execute(
             select(_ROUNDS.c.final_event_id).where(_ROUNDS.c.round_id == request.round_id)
         ).scalar_one_or_none()
@@ -49,7 +52,7 @@ class RoundRunner:
             return False
         ruleset = self._rulesets(request.program_year)
         if ruleset is None:
-            self._fail(connection, event, f"unknown program year {request.program_year}")
+            self.fail(connection, request, at, f"unknown program year {request.program_year}")
             return True
         with collector_paused():
             started = time.perf_counter()
@@ -61,17 +64,17 @@ class RoundRunner:
                 raise
             except RoundFailed as error:  # the market breaks a rule, e.g. [ranking] max_pairs
                 log.warning("round failed", extra={"round_id": request.round_id})
-                self._fail(connection, event, str(error))
+                self.fail(connection, request, at, str(error))
                 return True
             except Exception as error:  # a solver defect must not stop the intake
                 log.error(
                     "round failed",
                     extra={"round_id": request.round_id, "error": type(error).__name__},
                 )
-                self._fail(connection, event, f"the solver raised {type(error).__name__}")
+                self.fail(connection, request, at, f"the solver raised {type(error).__name__}")
                 return True
             solved = time.perf_counter()
-            self._complete(connection, event, result)
+            self._complete(connection, request, at, result)
         log.info(
             "round stored; its events are queued for publishing",
             extra={
@@ -87,10 +90,13 @@ class RoundRunner:
         return True
 
     def _complete(
-        self, connection: Connection, event: CloudEvent[RoundRequested], result: RoundResult
+        self,
+        connection: Connection,
+        request: RoundRequested,
+        at: dt.datetime,
+        result: RoundResult,
     ) -> None:
-        request = event.data
-        events = to_round_events(result, request, event.time)
+        events = to_round_events(result, request, at)
         _insert_round(connection, request, result.status, events[-1].id)
         if not request.dry_run and result.placements:
             rows = [
@@ -105,44 +111,15 @@ class RoundRunner:
                 for p in result.placements
             ]
             _insert_placements(connection, rows)
-        enqueue(connection, events)
+        enqueue(connection, events, request.round_id)
 
-    def _fail(self, connection: Connection, event: CloudEvent[RoundRequested], reason: str) -> None:
-        request = event.data
-        failed = to_round_failed(request.round_id, reason, event.time)
+    def fail(
+        self, connection: Connection, request: RoundRequested, at: dt.datetime, reason: str
+    ) -> None:
+        """Store the round as failed with `reason` and queue its `round.failed` at `at`."""
+        failed = to_round_failed(request.round_id, reason, at)
         _insert_round(connection, request, "failed", failed.id)
-        enqueue(connection, [failed])
-
-
-_collector_lock = threading.Lock()
-_collector_pauses = 0
-_collector_was_on = True
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """CPython's garbage collector off while a round builds its millions of objects.
-
-    A round allocates them faster than the collector's thresholds expect, and its collections
-    rescanned the growing heap: with it running, a round of 100,000 applicants took 20.3 s
-    from loading to stored events, against 17.4 s paused. A round's objects form no cycles to
-    speak of; reference counting frees them when it ends. The pause is process-wide, so nested
-    or concurrent pauses are counted, and after the last one the collector is on again if it
-    was on before the first.
-    """
-    global _collector_pauses, _collector_was_on
-    with _collector_lock:
-        if _collector_pauses == 0:
-            _collector_was_on = gc.isenabled()
-        _collector_pauses += 1
-        gc.disable()
-    try:
-        yield
-    finally:
-        with _collector_lock:
-            _collector_pauses -= 1
-            if _collector_pauses == 0 and _collector_was_on:
-                gc.enable()
+        enqueue(connection, [failed], request.round_id)
 
 
 def _insert_placements(connection: Connection, rows: list[dict[str, Any]]) -> None:

@@ -144,7 +144,8 @@ class PlacementRow(SQLModel, table=True):
 
 class OutboxEntry(SQLModel, table=True):
     """An outbound event waiting for (or past) publication, in the order it was produced;
-    `parked_at` is set when the broker refused it as too large (it is never retried)."""
+    `parked_at` is set when the broker refused it as too large (it is never retried), and
+    `round_id` names the round whose event it is (null for a dead letter)."""
 
     __tablename__ = "outbox"
     __table_args__ = (
@@ -162,3 +163,4 @@ class OutboxEntry(SQLModel, table=True):
     body: str = _text()
     sent_at: dt.datetime | None = _when(nullable=True)
     parked_at: dt.datetime | None = _when(nullable=True)
+    round_id: str | None = Field(default=None, max_length=64, index=True)
