@@ -1,7 +1,8 @@
 """Validating inbound bodies, reduced to what the intake writes. Pure: it may run in a worker
 process, so the intake's event loop and its commits do not wait for pydantic.
 
-Imports contracts and the standard library only (a worker process starts in well under a second).
+Imports contracts, services.intake.errors and the standard library only (a worker process starts
+in well under a second).
 """
 
 import asyncio
@@ -28,6 +29,7 @@ from contracts import (
 )
 from contracts.body import read_object, unreadable
 from contracts.subjects import DLQ_PREFIX, UNKNOWN_SUBJECT
+from services.intake.errors import NotHandledYetError
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,12 @@ AGGREGATE_OF: dict[Kind, tuple[str, str]] = {
     Kind.VACANCY_CLOSED: ("vacancy", "vacancy_id"),
 }
 ENDS = frozenset({Kind.APPLICANT_WITHDRAWN, Kind.VACANCY_CLOSED})
+NOT_HANDLED_YET: dict[Kind, str] = {
+    Kind.PLACEMENT_RESPONDED: "placement answers are not handled yet: this answer changed "
+    "nothing; resubmit it (dead-letters resubmit) once the service handles them",
+}
+"""Inbound kinds of the contract the intake cannot apply yet, with the reason their events are
+dead letters: never applied halfway, never a crash."""
 
 
 class RoundRequest(NamedTuple):
@@ -90,6 +98,9 @@ def _accepted(event: CloudEvent[Any]) -> Parsed:
             event.id,
             subject_of(kind),
         )
+    if kind in NOT_HANDLED_YET:
+        found = [FieldError("type", NOT_HANDLED_YET[kind])]
+        return NotHandledYetError(found, event.id, subject_of(kind), event.source)
     if kind is Kind.ROUND_REQUESTED:
         request = RoundRequest(event.data, event.time)
         return Accepted(kind, event.source, event.id, round_request=request)

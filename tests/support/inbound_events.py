@@ -10,6 +10,7 @@ from typing import Any
 from contracts import (
     ApplicantWithdrawn,
     Kind,
+    PlacementResponded,
     RoundRequested,
     VacancyClosed,
     make_event,
@@ -58,6 +59,20 @@ def round_requested(
 ) -> bytes:
     data = RoundRequested(round_id=round_id, program_year=year, period="summer", **kw)
     return body(Kind.ROUND_REQUESTED, data, event_id or f"rr-{round_id}", "/scheduler")
+
+
+def responded(
+    placement_id: str,
+    party: str = "host",
+    decision: str = "accepted",
+    event_id: str | None = None,
+    source: str = "/sme",
+) -> bytes:
+    data = PlacementResponded.model_validate(
+        {"placement_id": placement_id, "party": party, "decision": decision}
+    )
+    event_id = event_id or f"answer-{placement_id.replace('/', '-')}-{party}"
+    return body(Kind.PLACEMENT_RESPONDED, data, event_id, source)
 
 
 class GreedySolver:
