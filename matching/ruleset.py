@@ -6,13 +6,21 @@ Imports the standard library and contracts only; never services or ortools.
 import datetime as dt
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, get_args
 
 from contracts.vocabulary import COURSES, Industry
 from matching.errors import RulesetError
+from matching.offers import (
+    DEFAULT_PERIODS,
+    OfferRules,
+    PeriodDates,
+    deadline,
+    offer_rules,
+    period_dates,
+)
 from matching.rulefile import Reader, month_day
 
 DEFAULT_RULESET = "fy2023-announced"
@@ -81,12 +89,25 @@ class Ruleset:
     """`[ranking] max_options`: the vacancies an applicant without a list is admissible to."""
     max_pairs: int = DEFAULT_MAX_PAIRS
     """`[ranking] max_pairs`: a round with more admissible pairs fails (program-rules.md)."""
+    offers: OfferRules = OfferRules()
+    """`[offers]`: the parties that must accept an offer, and the days they have."""
+    periods: Mapping[str, PeriodDates] = field(
+        default_factory=lambda: {name: PeriodDates(*d) for name, d in DEFAULT_PERIODS.items()}
+    )
+    """`[periods]`: each period's first and last day."""
 
     def governs(self, program_year: int) -> bool:
         return not self.program_years or program_year in self.program_years
 
     def age_reference_date(self, program_year: int) -> dt.date:
         return dt.date(program_year, *self.age_reference)
+
+    def respond_by(self, requested_at: dt.datetime, program_year: int, period: str) -> dt.datetime:
+        """The deadline of the offers of a round of `period` requested at `requested_at` (the
+        `round.requested` event's time, so replays agree), in UTC: `[offers] response_days`
+        × 24 h later, capped at 00:00 Asia/Tokyo on the period's first day (lifecycle.md)."""
+        start = self.periods[period].starts_at(program_year)
+        return deadline(requested_at, self.offers.response_days, start)
 
     def courses_in(self, period: str) -> tuple[str, ...]:
         """Course codes of a period, in course code order."""
@@ -139,6 +160,8 @@ def _parse(text: str, read_list: Any) -> Ruleset:
         midsize_employees=r.integer("hosts.midsize_employees", optional=True),
         english_scores=_english_scores(r),
         program_years=_program_years(r),
+        offers=offer_rules(r),
+        periods=period_dates(r, PERIODS),
         **_ranking(r),
     )
 
