@@ -29,7 +29,10 @@ def test_a_valid_answer_is_parsed_into_a_picklable_not_handled_yet_rejection() -
     assert isinstance(answer, NotHandledYetError)
     assert [e.loc for e in answer.errors] == ["type"]
     assert "placement answers are not handled yet" in answer.errors[0].msg
-    assert (answer.original_id, answer.original_source) == ("answer-R-1-A-1-applicant", "/sme")
+    assert (answer.original_id, answer.original_source) == (
+        "answer-R-1-A-1-applicant-declined",
+        "/sme",
+    )
     assert answer.subject == "jip.placement.responded"
     copy = pickle.loads(pickle.dumps(answer))  # crosses the parsing worker's pipe
     assert type(copy) is NotHandledYetError and copy.errors == answer.errors
@@ -59,8 +62,11 @@ def test_an_answer_among_other_events_is_one_dead_letter_and_the_rest_applies(
         logged = c.execute(select(EventLogRow.event_id).order_by(EventLogRow.seq)).scalars()
         assert list(logged) == ["reg-A-1-1", "post-V-1-1", "rr-R-1"]
         inbox = c.execute(select(InboxRow.event_id)).scalars().all()
-    assert "answer-R-0-A-1-host" not in inbox  # not spent: a resubmit is applied later
-    assert dead.subject == "jip.placement.responded" and dead.original_id == "answer-R-0-A-1-host"
+    assert "answer-R-0-A-1-host-accepted" not in inbox  # not spent: a resubmit is applied later
+    assert (
+        dead.subject == "jip.placement.responded"
+        and dead.original_id == "answer-R-0-A-1-host-accepted"
+    )
     assert [e["loc"] for e in dead.errors] == ["type"]
     assert "not handled yet" in dead.errors[0]["msg"]
     letters = [json.loads(m.body) for m in pending(engine) if m.subject.startswith("jip.dlq.")]

@@ -1,0 +1,182 @@
+"""Offers in the tables (lifecycle.md): a placement's state, its confirmation and its release,
+each written with its outbound event in the caller's transaction; expiry before a round.
+Imports sqlalchemy, contracts, services.outbound and services.store; never matching or brokers.
+"""
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from contracts import CloudEvent, PlacementConfirmed, PlacementReleased, ReleaseReason
+from services.outbound.events import to_placement_confirmed, to_placement_released
+from services.outbound.outbox import enqueue
+from services.store.tables import PlacementRow, RoundRow, table_of
+
+PROPOSED, CONFIRMED, RELEASED = "proposed", "confirmed", "released"
+LIVE = (PROPOSED, CONFIRMED)
+"""A placement is live while proposed or confirmed: it holds its seat and its applicant."""
+DECLINED = "declined_by_"
+"""The prefix of the release reasons of a decline (`declined_by_host`, ...)."""
+
+_PLACEMENTS = table_of(PlacementRow)
+_ROUNDS = table_of(RoundRow)
+
+
+@dataclass(slots=True)
+class Offer:
+    """A placement as the lifecycle sees it; `ordinal` is its round's place in the stream."""
+
+    round_id: str
+    applicant_id: str
+    program_year: int
+    period: str
+    vacancy_id: str
+    course: str
+    company_id: str
+    state: str
+    accepted_by: tuple[str, ...]
+    ordinal: int
+
+    @property
+    def placement_id(self) -> str:
+        return f"{self.round_id}/{self.applicant_id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.state in LIVE
+
+
+def split_placement_id(placement_id: str) -> tuple[str, str]:
+    """(round id, applicant id) of `<round_id>/<applicant_id>` (neither id holds a `/`)."""
+    round_id, _, applicant_id = placement_id.partition("/")
+    return round_id, applicant_id
+
+
+def load_offers(connection: Connection, condition: Any) -> list[Offer]:
+    """The placements matching `condition` (a clause on the placements table)."""
+    query = (
+        select(_PLACEMENTS, _ROUNDS.c.ordinal)
+        .join(_ROUNDS, _ROUNDS.c.round_id == _PLACEMENTS.c.round_id)
+        .where(condition)
+    )
+    return [_offer(row) for row in connection.execute(query)]
+
+
+def _offer(row: Any) -> Offer:
+    return Offer(
+        round_id=row.round_id,
+        applicant_id=row.applicant_id,
+        program_year=row.program_year,
+        period=row.period,
+        vacancy_id=row.vacancy_id,
+        course=row.course,
+        company_id=row.company_id or "",
+        state=row.state,
+        accepted_by=tuple(p for p in row.accepted_by.split(",") if p),
+        ordinal=row.ordinal,
+    )
+
+
+def record_acceptance(
+    connection: Connection, offer: Offer, party: str, order: Sequence[str]
+) -> None:
+    """Add `party` to the offer's acceptances (kept in `order`, the contract's party order)."""
+    offer.accepted_by = tuple(p for p in order if p in (*offer.accepted_by, party))
+    _update(connection, offer, accepted_by=",".join(offer.accepted_by))
+
+
+def confirm(connection: Connection, offer: Offer, at: dt.datetime) -> None:
+    """Mark the offer confirmed and queue its `jip.placement.confirmed` at `at`."""
+    offer.state = CONFIRMED
+    _update(connection, offer, state=CONFIRMED)
+    data = PlacementConfirmed(**_facts(offer))
+    enqueue(connection, [to_placement_confirmed(data, at)], offer.round_id)
+
+
+def release(
+    connection: Connection,
+    offers: Iterable[Offer],
+    reason: ReleaseReason,
+    detail: str,
+    at: dt.datetime,
+) -> None:
+    """Release each live offer (in the order given) with `reason`, queueing its
+    `jip.placement.released` at `at`; an offer already released is left as it is."""
+    events: list[tuple[str, CloudEvent[Any]]] = []
+    for offer in offers:
+        if not offer.is_live:
+            continue
+        offer.state = RELEASED
+        _update(connection, offer, state=RELEASED, released_reason=reason, released_at=_utc(at))
+        data = PlacementReleased(**_facts(offer), reason=reason, detail=detail)
+        events.append((offer.round_id, to_placement_released(data, at)))
+    enqueue_by_round(connection, events)
+
+
+def expire(connection: Connection, program_year: int, at: dt.datetime) -> int:
+    """Release (`expired`) every proposed placement of the year due before `at`, in
+    placement_id order, queueing the release events; returns how many."""
+    due = load_offers(
+        connection,
+        (_PLACEMENTS.c.program_year == program_year)
+        & (_PLACEMENTS.c.state == PROPOSED)
+        & (_PLACEMENTS.c.respond_by < _utc(at)),
+    )
+    due.sort(key=lambda offer: offer.placement_id)
+    events: list[tuple[str, CloudEvent[Any]]] = []
+    if due:
+        connection.execute(
+            update(_PLACEMENTS)
+            .where(
+                _PLACEMENTS.c.program_year == program_year,
+                _PLACEMENTS.c.state == PROPOSED,
+                _PLACEMENTS.c.respond_by < _utc(at),
+            )
+            .values(state=RELEASED, released_reason="expired", released_at=_utc(at))
+        )
+    for offer in due:
+        detail = "not answered by every required party by its deadline"
+        data = PlacementReleased(**_facts(offer), reason="expired", detail=detail)
+        events.append((offer.round_id, to_placement_released(data, at)))
+    enqueue_by_round(connection, events)
+    return len(due)
+
+
+def enqueue_by_round(connection: Connection, events: Sequence[tuple[str, CloudEvent[Any]]]) -> None:
+    """Queue events in order, each as an event of the round that made its placement (the
+    outbox's `round_id` is an event's `data.round_id`, as migration 0004 filled it)."""
+    for round_id, group in groupby(events, key=lambda pair: pair[0]):
+        enqueue(connection, [event for _, event in group], round_id)
+
+
+def _facts(offer: Offer) -> dict[str, Any]:
+    return {
+        "placement_id": offer.placement_id,
+        "round_id": offer.round_id,
+        "program_year": offer.program_year,
+        "period": offer.period,
+        "applicant_id": offer.applicant_id,
+        "vacancy_id": offer.vacancy_id,
+        "company_id": offer.company_id,
+        "course": offer.course,
+    }
+
+
+def _update(connection: Connection, offer: Offer, **values: Any) -> None:
+    connection.execute(
+        update(_PLACEMENTS)
+        .where(
+            _PLACEMENTS.c.round_id == offer.round_id,
+            _PLACEMENTS.c.applicant_id == offer.applicant_id,
+        )
+        .values(**values)
+    )
+
+
+def _utc(at: dt.datetime) -> dt.datetime:
+    """Times are stored in UTC: SQLite keeps a datetime's wall clock and drops its offset."""
+    return at.astimezone(dt.UTC)
