@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import Engine
 
-from services.ops.report import format_figure
+from services.ops.report import format_figure, print_digest
 from services.ops.summary import RoundOutcome, round_outcome
 from services.ops.terminal import shown
 from services.redact import redact_url
@@ -125,8 +125,7 @@ def _print_summary(console: Console, outcomes: list[RoundOutcome]) -> None:
             if key in data:
                 head.add_row(key, shown(format_figure(key, data[key])))
         console.print(head)
-        if "placements_digest" in data:  # on one line of its own, so it can be copied whole
-            console.print(f"digest {shown(data['placements_digest'])}", soft_wrap=True)
+        print_digest(console, data)
         console.print(_counter_table("placed per course", "course", outcome.placed_by_course))
         reasons = _counter_table("unplaced by reason", "reason code", outcome.unplaced_by_reason)
         reasons.caption = "an applicant may fail several rules, so codes add up to more"
