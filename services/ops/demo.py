@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import Engine
 
+from services.ops.report import format_figure, print_digest
 from services.ops.summary import RoundOutcome, round_outcome
 from services.ops.terminal import shown
 from services.redact import redact_url
@@ -117,13 +118,14 @@ def _print_summary(console: Console, outcomes: list[RoundOutcome]) -> None:
         data = outcome.completed or {}
         head = Table(title=shown(f"round {outcome.round_id}"), show_header=False)
         head.add_column("figure")
-        head.add_column("value", overflow="fold")
+        head.add_column("value", justify="right", overflow="fold")
         for key in ("mode", "status", "applicants", "eligible", "placed", "unplaced",
                     "vacancies", "slots", "slots_filled", "objective", "bound",
-                    "solve_seconds", "placements_digest", "reason"):  # fmt: skip
+                    "solve_seconds", "reason"):  # fmt: skip
             if key in data:
-                head.add_row(key, shown(data[key]))
+                head.add_row(key, shown(format_figure(key, data[key])))
         console.print(head)
+        print_digest(console, data)
         console.print(_counter_table("placed per course", "course", outcome.placed_by_course))
         reasons = _counter_table("unplaced by reason", "reason code", outcome.unplaced_by_reason)
         reasons.caption = "an applicant may fail several rules, so codes add up to more"

@@ -4,6 +4,7 @@ Reads tables and the outbox, recomputes host eligibility with matching; never a 
 """
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,11 +138,12 @@ def print_report(console: Console, report: RoundReport) -> None:
     head.add_column("figure")
     head.add_column("value", overflow="fold")
     for key in (*ROUND_FIGURES, *SOLVER_FIGURES, "reason"):
-        if key in report.answer:
+        if key in report.answer and key != DIGEST:
             head.add_row(key, shown(format_figure(key, report.answer[key])))
     if not report.answer:
         head.add_row("status", shown(report.status))
     console.print(head)
+    print_digest(console, report.answer)
     fill = Table(title="placed per course and period")
     for column in ("period · course", "placed", "slots", "fill"):
         fill.add_column(column, justify="left" if column.startswith("period") else "right")
@@ -158,6 +160,15 @@ def print_report(console: Console, report: RoundReport) -> None:
     for v in report.ineligible:
         bad.add_row(*(shown(cell) for cell in (v.vacancy_id, v.company_id, v.rule, v.detail)))
     console.print(bad)
+
+
+DIGEST = "placements_digest"
+
+
+def print_digest(console: Console, answer: Mapping[str, Any]) -> None:
+    """The round's digest on one line of its own, never wrapped, so it can be copied whole."""
+    if DIGEST in answer:
+        console.print(f"digest {shown(answer[DIGEST])}", soft_wrap=True)
 
 
 def format_figure(key: str, value: Any) -> str:
