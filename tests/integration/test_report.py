@@ -27,7 +27,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 ROUNDS = ("2023-summer-1", "2023-winter-1")
 HEADINGS = ("Fill rate per course and period", "Placements by nationality",
             "Placements by prefecture", "Placements by industry", "Unplaced applicants by reason",
-            "Preference rank applicants got", "Ineligible vacancies", "Solver", "Offers")  # fmt: skip
+            "Preference rank applicants got", "Ineligible vacancies", "Solver",
+            "Offers")  # fmt: skip
 
 
 @pytest.fixture
