@@ -31,15 +31,21 @@ from services.settings import Settings
 from services.store.tables import ApplicantRow, PlacementRow
 
 PROGRAM_YEAR = 2023
+JST = dt.timezone(dt.timedelta(hours=9))
 ROUNDS = (
     (f"{PROGRAM_YEAR}-summer-1", "summer", 0),
-    (f"{PROGRAM_YEAR}-summer-2", "summer", 15 * 24),
-    (f"{PROGRAM_YEAR}-winter-1", "winter", 15 * 24 + 1),
+    (f"{PROGRAM_YEAR}-summer-2", "summer", 13 * 24),
+    (f"{PROGRAM_YEAR}-winter-1", "winter", 15 * 24),
 )
-"""(round id, period, hours after 1 May 09:00 JST): the summer round; the supplementary summer
-round after the offers' deadline (the period's start, 15 May), refilling the seats freed; winter."""
-ANSWERS_FROM = dt.datetime(PROGRAM_YEAR, 5, 3, 9, tzinfo=dt.timezone(dt.timedelta(hours=9)))
-AS_OF = dt.datetime(PROGRAM_YEAR, 5, 16, 10, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+"""(round id, period, hours after 1 May 09:00 JST). Summer offers must be answered by the
+period's start (15 May): the supplementary summer round (14 May) refills the seats declines and
+withdrawals freed; the winter round (16 May) expires the summer offers left unanswered."""
+ANSWERED = {
+    f"{PROGRAM_YEAR}-summer-1": dt.datetime(PROGRAM_YEAR, 5, 3, 9, tzinfo=JST),
+    f"{PROGRAM_YEAR}-summer-2": dt.datetime(PROGRAM_YEAR, 5, 14, 12, tzinfo=JST),
+}
+"""When the parties start answering each round's offers."""
+AS_OF = dt.datetime(PROGRAM_YEAR, 5, 16, 10, tzinfo=JST)
 """The moment the demo's year view is taken: just after its last round was requested."""
 
 
@@ -87,8 +93,9 @@ async def run_demo(
             with console.status(f"round {round_id} ({mode}) running"):
                 await wait_round(demo_settings, round_id, timeout=300, broker_url=svc.broker_url)
             outcomes.append(round_outcome(svc.engine, round_id))
-            if round_id == ROUNDS[0][0]:  # the parties answer the first round's offers
-                answers = answer_offers(offers_of(svc.engine, round_id), seed, ANSWERS_FROM)
+            if round_id in ANSWERED:  # the parties answer the summer rounds' offers
+                offers = offers_of(svc.engine, round_id)
+                answers = answer_offers(offers, seed + seq, ANSWERED[round_id])
                 await publish_events(demo_settings, answers, broker_url=svc.broker_url)
                 console.print(f"[bold]answers[/bold]: {len(answers)} events to {round_id}'s offers")
         pages = _write_reports(demo_settings, svc.engine, [o.round_id for o in outcomes])
