@@ -8,6 +8,7 @@ caller chooses the moment (the CLI: now, or `--as-of`); nothing here decides an 
 """
 
 import datetime as dt
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlmodel import col
 
 from services.ops.errors import RoundNotFoundError
-from services.store.tables import PlacementAnswerRow, PlacementRow, RoundRow
+from services.store.tables import OutboxEntry, PlacementAnswerRow, PlacementRow, RoundRow
 
 RELEASE_REASONS = (
     "declined_by_host",
@@ -121,19 +122,19 @@ def _funnel(conn: Connection, row: Any, as_of: dt.datetime) -> Funnel:
 
 
 def _refilled(conn: Connection, row: Any) -> int:
-    """Offers of this round on (vacancy, course) seats that earlier rounds' releases freed."""
+    """Offers of this round on (vacancy, course) seats that earlier rounds' releases had freed
+    before it ran (released at an event time before the round's own)."""
     seat = (col(PlacementRow.vacancy_id), col(PlacementRow.course))
     earlier = select(col(RoundRow.round_id)).where(
         col(RoundRow.program_year) == row.program_year, col(RoundRow.ordinal) < row.ordinal
     )
-    freed = Counter(
-        (v, c)
-        for v, c in conn.execute(
-            select(*seat).where(
-                col(PlacementRow.round_id).in_(earlier), col(PlacementRow.state) == "released"
-            )
-        )
+    ran_at = _event_time(conn, row.final_event_id)
+    released = select(*seat).where(
+        col(PlacementRow.round_id).in_(earlier), col(PlacementRow.state) == "released"
     )
+    if ran_at is not None:
+        released = released.where(col(PlacementRow.released_at) < ran_at)
+    freed = Counter((v, c) for v, c in conn.execute(released))
     if not freed:
         return 0
     taken = Counter(
@@ -141,6 +142,16 @@ def _refilled(conn: Connection, row: Any) -> int:
         for v, c in conn.execute(select(*seat).where(col(PlacementRow.round_id) == row.round_id))
     )
     return sum(min(n, freed[key]) for key, n in taken.items())
+
+
+def _event_time(conn: Connection, event_id: str) -> dt.datetime | None:
+    """The `time` of an outbound event in the outbox (a round's completed or failed event)."""
+    body = conn.execute(
+        select(col(OutboxEntry.body)).where(col(OutboxEntry.event_id) == event_id)
+    ).scalar_one_or_none()
+    if body is None:
+        return None
+    return dt.datetime.fromisoformat(json.loads(body)["time"])
 
 
 def print_funnel(console: Console, funnel: Funnel) -> None:

@@ -8,12 +8,14 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, update
 from typer.testing import CliRunner
 
 from services.cli.main import app
 from services.ops.funnel import load_funnel, load_year
 from services.ops.report_html import render_year_html
+from services.outbound.events import to_round_failed
+from services.outbound.outbox import enqueue
 from services.store.db import make_engine, migrate
 from services.store.tables import PlacementAnswerRow, PlacementRow, RoundRow, table_of
 
@@ -29,11 +31,12 @@ def _round(round_id: str, ordinal: int, dry_run: bool = False) -> dict[str, obje
 
 def _offer(round_id: str, applicant: str, vacancy: str, state: str = "proposed", *,
            reason: str | None = None, due: dt.datetime = AS_OF + dt.timedelta(days=1),
-           ) -> dict[str, object]:  # fmt: skip
+           released_at: dt.datetime = MAY) -> dict[str, object]:  # fmt: skip
     return {"round_id": round_id, "applicant_id": applicant, "program_year": 2023,
             "period": "summer", "vacancy_id": vacancy, "course": "B", "state": state,
             "respond_by": due, "accepted_by": "", "released_reason": reason,
-            "released_at": MAY if state == "released" else None, "company_id": "C-1"}  # fmt: skip
+            "released_at": released_at if state == "released" else None,
+            "company_id": "C-1"}  # fmt: skip
 
 
 def _answer(round_id: str, applicant: str, outcome: str) -> dict[str, object]:
@@ -58,10 +61,15 @@ def database(tmp_path: Path) -> tuple[Engine, str]:
             _offer("S-1", "A-4", "V-2", "released", reason="declined_by_applicant"),
             _offer("S-1", "A-5", "V-3", due=late),
             _offer("S-1", "A-6", "V-3", due=AS_OF),
+            _offer("S-1", "A-9", "V-4", "released", reason="expired", released_at=AS_OF),
             _offer("S-2", "A-2", "V-2"),
             _offer("S-2", "A-7", "V-1"),
             _offer("S-2", "A-8", "V-4"),
         ])  # fmt: skip
+        ran = to_round_failed("S-2", "only its time matters here", MAY + dt.timedelta(days=5))
+        enqueue(c, [ran], "S-2")
+        c.execute(update(table_of(RoundRow)).where(table_of(RoundRow).c.round_id == "S-2")
+                  .values(final_event_id=ran.id))  # fmt: skip
         c.execute(insert(table_of(PlacementAnswerRow)), [
             _answer("S-1", "A-1", "confirmed"), _answer("S-1", "A-2", "released"),
             _answer("S-1", "A-2", "ignored_released"), _answer("S-1", "A-4", "released"),
@@ -73,9 +81,9 @@ def database(tmp_path: Path) -> tuple[Engine, str]:
 def test_a_rounds_funnel_counts_each_state_reason_deadline_and_answer(database):
     engine, _ = database
     funnel = load_funnel(engine, "S-1", AS_OF)
-    assert (funnel.offers, funnel.confirmed, funnel.open) == (6, 1, 2)
+    assert (funnel.offers, funnel.confirmed, funnel.open) == (7, 1, 2)
     assert dict(funnel.released) == {
-        "declined_by_host": 1, "expired": 1, "declined_by_applicant": 1,
+        "declined_by_host": 1, "expired": 2, "declined_by_applicant": 1,
     }  # fmt: skip
     assert funnel.past_deadline == 1  # due one second before as_of; the one due at it is not
     assert (funnel.answers, funnel.answers_after_release) == (4, 1)
@@ -86,7 +94,8 @@ def test_a_supplementary_round_counts_the_freed_seats_it_refilled(database):
     engine, _ = database
     first, second, dry = load_year(engine, 2023, AS_OF)
     assert [f.round_id for f in (first, second, dry)] == ["S-1", "S-2", "S-dry"]
-    # S-1 freed one seat on V-1 and two on V-2; S-2 offers V-2, V-1 and V-4 (never freed)
+    # before S-2 ran, S-1 had freed one seat on V-1 and two on V-2; S-2 offers V-2, V-1 and
+    # V-4, whose seat S-1's offer left only after S-2 ran
     assert (second.offers, second.refilled) == (3, 2)
     assert dry.dry_run and dry.offers == 0
 
@@ -99,7 +108,7 @@ def test_report_year_prints_rounds_side_by_side_and_writes_html(database, tmp_pa
     result = CliRunner().invoke(app, [str(a) for a in args], env=env)
     assert result.exit_code == 0, result.output
     offers = next(line for line in result.output.splitlines() if "offers made" in line)
-    assert re.findall(r"\d+", offers) == ["6", "3", "0"]
+    assert re.findall(r"\d+", offers) == ["7", "3", "0"]
     refilled = next(line for line in result.output.splitlines() if "seats refilled" in line)
     assert re.findall(r"\d+", refilled) == ["0", "2", "0"]
     html = page.read_text()
@@ -124,4 +133,4 @@ def test_a_rounds_report_shows_its_funnel(database):
     result = CliRunner().invoke(app, ["report", "S-1", "--as-of", "2023-05-20T00:00:00"], env=env)
     assert result.exit_code == 0, result.output
     assert re.search(r"open past deadline\s*│\s*1\b", result.output)
-    assert re.search(r"released: expired\s*│\s*1\b", result.output)
+    assert re.search(r"released: expired\s*│\s*2\b", result.output)
