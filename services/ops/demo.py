@@ -86,10 +86,11 @@ async def run_demo(
         where = shown(f"broker {redact_url(svc.broker_url)}, data in {demo_dir}")
         console.print(f"[bold]service[/bold]: {where}")
         await _publish(console, demo_settings, svc.broker_url, bodies, publish_events)
-        outcomes = []
+        outcomes, published = [], list(bodies)
         for round_id, period, seq in ROUNDS:
             request = round_request(round_id, PROGRAM_YEAR, period, mode=mode, seq=seq)
             await publish_events(demo_settings, [request], broker_url=svc.broker_url)
+            published.append(request)
             with console.status(f"round {round_id} ({mode}) running"):
                 await wait_round(demo_settings, round_id, timeout=300, broker_url=svc.broker_url)
             outcomes.append(round_outcome(svc.engine, round_id))
@@ -97,7 +98,9 @@ async def run_demo(
                 offers = offers_of(svc.engine, round_id)
                 answers = answer_offers(offers, seed + seq, ANSWERED[round_id])
                 await publish_events(demo_settings, answers, broker_url=svc.broker_url)
+                published += answers
                 console.print(f"[bold]answers[/bold]: {len(answers)} events to {round_id}'s offers")
+        (demo_dir / "published.jsonl").write_bytes(b"\n".join(published) + b"\n")
         pages = _write_reports(demo_settings, svc.engine, [o.round_id for o in outcomes])
         funnels = load_year(svc.engine, PROGRAM_YEAR, AS_OF)
         year_page = Path(demo_settings.data_dir) / f"report-{PROGRAM_YEAR}.html"
