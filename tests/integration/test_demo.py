@@ -72,7 +72,11 @@ def test_the_demo_year_replayed_offline_gives_the_same_outbound_events(
 
 
 def _comparable(body: bytes) -> dict[str, object]:
+    """An outbound event less what a replay cannot reproduce: the solver's seconds, and when a
+    dead letter was received (its `time` and `received_at` are the receiving clock's)."""
     event = json.loads(body)
     event["data"].pop("solve_seconds", None)
-    event["data"].pop("received_at", None)
+    if str(event["type"]).startswith("jip.dlq."):
+        event["data"].pop("received_at", None)
+        event.pop("time")
     return event
