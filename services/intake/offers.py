@@ -5,39 +5,32 @@ never brokers or the solver.
 """
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select
+from sqlalchemy import Connection, insert, select
 
 from contracts import FieldError, Kind, ReleaseReason, subject_of
 from services.intake.errors import AnswerRefusedError, SourceRefusedError
 from services.intake.parsing import Accepted, Answer
 from services.intake.sources import SourceRules
 from services.rounds.offers import (
-    LIVE,
     Offer,
+    capacities,
     confirm,
     load_offers,
+    offers_touched,
     record_acceptance,
     release,
     split_placement_id,
 )
 from services.rounds.runner import RulesetFor
-from services.store.tables import (
-    ApplicantRow,
-    PlacementAnswerRow,
-    PlacementRow,
-    VacancyRow,
-    table_of,
-)
+from services.store.tables import ApplicantRow, PlacementAnswerRow, VacancyRow, table_of
 
 log = logging.getLogger(__name__)
 
-_PLACEMENTS = table_of(PlacementRow)
 _ANSWERS = table_of(PlacementAnswerRow)
 _CREATORS = {"applicant": table_of(ApplicantRow), "vacancy": table_of(VacancyRow)}
 _DEFAULT_PARTIES = ("host", "applicant")
@@ -145,7 +138,7 @@ class OfferDesk:
         live = [o for o in self._loaded().values() if o.vacancy_id == event.aggregate_id]
         if not live or event.payload is None:
             return
-        capacity = _capacities(event.payload)
+        capacity = capacities(event.payload)
         for course in sorted({o.course for o in live}):
             held = [o for o in live if o.course == course and o.is_live]
             excess = len(held) - capacity.get(course, 0)
@@ -233,22 +226,7 @@ def _condition(events: Sequence[Accepted]) -> Any:
                 vacancies.add(event.aggregate_id)
         elif event.answer is not None:
             answered.add(split_placement_id(event.answer.placement_id)[1])
-    if not (applicants or vacancies or answered):
-        return None
-    c = _PLACEMENTS.c
-    live = and_(
-        c.state.in_(LIVE),
-        or_(c.applicant_id.in_(sorted(applicants)), c.vacancy_id.in_(sorted(vacancies))),
-    )
-    return or_(live, c.applicant_id.in_(sorted(answered)))
-
-
-def _capacities(payload: str) -> dict[str, int]:
-    """Capacity per course of a vacancy snapshot's JSON (a course not listed has none)."""
-    capacity: dict[str, int] = {}
-    for slot in json.loads(payload)["slots"]:
-        capacity[slot["course"]] = capacity.get(slot["course"], 0) + slot["capacity"]
-    return capacity
+    return offers_touched(applicants, vacancies, answered)
 
 
 def _time(event: Accepted) -> dt.datetime:
