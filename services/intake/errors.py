@@ -2,13 +2,15 @@
 
     contracts.ContractError (ValueError)
     ├── SourceRefusedError     a valid event from a source the rules do not allow
-    └── NotHandledYetError     a valid event of a kind the service cannot apply yet
+    ├── AnswerRefusedError     a valid answer lifecycle.md refuses (unknown placement, a party
+    │                          the ruleset does not require)
+    └── RoundTimeRefusedError  a valid round.requested whose time its program year refuses
 
-A refused source, or an event the service cannot apply yet, is dead-lettered like any invalid
-event (on field `source`, or `type`), so an `except ContractError` takes it too; the body stays
-in the dead-letter table, for `dead-letters resubmit` once the service handles its kind.
-`settle._Failed` is no error the intake raises: it carries a failed stage between the functions
-of `settle` and never leaves that module.
+Each is dead-lettered like any invalid event (on field `source`, `data.placement_id`,
+`data.party` or `time`), so an `except ContractError` takes it too; the body stays in the
+dead-letter table, and its (`source`, `id`) is not spent, so `dead-letters resubmit` can apply a
+corrected copy. `settle._Failed` is no error the intake raises: it carries a failed stage
+between the functions of `settle` and never leaves that module.
 
 Imports contracts only.
 """
@@ -20,6 +22,11 @@ class SourceRefusedError(ContractError):
     """A valid event from a source the rules do not allow: a dead letter on field `source`."""
 
 
-class NotHandledYetError(ContractError):
-    """A valid event of a kind the contract defines and the service does not apply yet
-    (`jip.placement.responded`): a dead letter on field `type`, changing nothing."""
+class AnswerRefusedError(ContractError):
+    """A valid `placement.responded` lifecycle.md refuses: it names no placement a round made,
+    or a party the ruleset does not require; it changes nothing."""
+
+
+class RoundTimeRefusedError(ContractError):
+    """A valid `round.requested` whose `time` lies outside its program year's window (the time
+    guard, services.rounds.guard); it runs nothing, expires nothing."""

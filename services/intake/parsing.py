@@ -29,7 +29,6 @@ from contracts import (
 )
 from contracts.body import read_object, unreadable
 from contracts.subjects import DLQ_PREFIX, UNKNOWN_SUBJECT
-from services.intake.errors import NotHandledYetError
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +39,6 @@ AGGREGATE_OF: dict[Kind, tuple[str, str]] = {
     Kind.VACANCY_CLOSED: ("vacancy", "vacancy_id"),
 }
 ENDS = frozenset({Kind.APPLICANT_WITHDRAWN, Kind.VACANCY_CLOSED})
-NOT_HANDLED_YET: dict[Kind, str] = {
-    Kind.PLACEMENT_RESPONDED: "placement answers are not handled yet: this answer changed "
-    "nothing; resubmit it (dead-letters resubmit) once the service handles them",
-}
-"""Inbound kinds of the contract the intake cannot apply yet, with the reason their events are
-dead letters: never applied halfway, never a crash."""
 
 
 class RoundRequest(NamedTuple):
@@ -59,9 +52,19 @@ class RoundRequest(NamedTuple):
     time: dt.datetime
 
 
+class Answer(NamedTuple):
+    """A valid `placement.responded`: which offer, who answers, and how (`reason` is never
+    kept: it is for people)."""
+
+    placement_id: str
+    party: str
+    decision: str
+
+
 class Accepted(NamedTuple):
-    """A valid event: its inbox key, for a snapshot its aggregate, version and payload JSON, and
-    for a `round.requested` the validated request, so nothing parses the body a second time."""
+    """A valid event: its inbox key, for a snapshot its aggregate, version and payload JSON, for
+    a `round.requested` the validated request and for an answer the answer, so nothing parses
+    the body a second time; `time` is the event's time (that of the events it causes)."""
 
     kind: Kind
     source: str
@@ -73,6 +76,9 @@ class Accepted(NamedTuple):
     """The payload as compact JSON for a registration or posting; None otherwise."""
     round_request: RoundRequest | None = None
     """The request of a `round.requested`; None otherwise."""
+    time: dt.datetime | None = None
+    answer: Answer | None = None
+    """The answer of a `placement.responded`; None otherwise."""
 
 
 Parsed = Accepted | ContractError
@@ -98,15 +104,15 @@ def _accepted(event: CloudEvent[Any]) -> Parsed:
             event.id,
             subject_of(kind),
         )
-    if kind in NOT_HANDLED_YET:
-        found = [FieldError("type", NOT_HANDLED_YET[kind])]
-        return NotHandledYetError(found, event.id, subject_of(kind), event.source)
     if kind is Kind.ROUND_REQUESTED:
         request = RoundRequest(event.data, event.time)
-        return Accepted(kind, event.source, event.id, round_request=request)
-    if kind not in AGGREGATE_OF:
-        return Accepted(kind, event.source, event.id)
+        return Accepted(kind, event.source, event.id, round_request=request, time=event.time)
     data = event.data
+    if kind is Kind.PLACEMENT_RESPONDED:
+        answer = Answer(data.placement_id, data.party, data.decision)
+        return Accepted(kind, event.source, event.id, time=event.time, answer=answer)
+    if kind not in AGGREGATE_OF:
+        return Accepted(kind, event.source, event.id, time=event.time)
     ends = kind in ENDS
     return Accepted(
         kind,
@@ -116,6 +122,7 @@ def _accepted(event: CloudEvent[Any]) -> Parsed:
         data.version,
         None if ends else data.program_year,
         None if ends else data.model_dump_json(),
+        time=event.time,
     )
 
 

@@ -4,12 +4,13 @@ Imports sqlalchemy, contracts, services.outbound and services.store; never match
 """
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 
 from contracts import CloudEvent, PlacementConfirmed, PlacementReleased, ReleaseReason
 from services.outbound.events import to_placement_confirmed, to_placement_released
@@ -64,6 +65,27 @@ def load_offers(connection: Connection, condition: Any) -> list[Offer]:
         .where(condition)
     )
     return [_offer(row) for row in connection.execute(query)]
+
+
+def offers_touched(applicants: set[str], vacancies: set[str], answered: set[str]) -> Any:
+    """The clause of the live placements of `applicants` and `vacancies` and of every placement
+    of the `answered` applicants; None when all three are empty."""
+    if not (applicants or vacancies or answered):
+        return None
+    c = _PLACEMENTS.c
+    live = and_(
+        c.state.in_(LIVE),
+        or_(c.applicant_id.in_(sorted(applicants)), c.vacancy_id.in_(sorted(vacancies))),
+    )
+    return or_(live, c.applicant_id.in_(sorted(answered)))
+
+
+def capacities(payload: str) -> dict[str, int]:
+    """Capacity per course of a vacancy snapshot's JSON (a course not listed has none)."""
+    capacity: dict[str, int] = {}
+    for slot in json.loads(payload)["slots"]:
+        capacity[slot["course"]] = capacity.get(slot["course"], 0) + slot["capacity"]
+    return capacity
 
 
 def _offer(row: Any) -> Offer:
