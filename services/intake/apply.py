@@ -128,11 +128,10 @@ class Intake:
         versions = current_versions(connection, events)
         segment = Segment()
 
-        def before_effect() -> None:  # the outbox keeps the order of the inbound events
-            segment.flush(connection)
+        def on_effect() -> None:
             outcome.publishes = True
 
-        desk = OfferDesk(connection, events, self._rulesets, self.source_rules, before_effect)
+        desk = OfferDesk(connection, events, self._rulesets, self.source_rules, segment, on_effect)
         for message, event in zip(batch, parsed, strict=True):
             if isinstance(event, ContractError):
                 outcome.rejected += 1

@@ -18,6 +18,7 @@ from services.intake.parsing import Accepted, Answer
 from services.intake.sources import SourceRules
 from services.rounds.offers import (
     Offer,
+    OfferWrites,
     capacities,
     confirm,
     load_offers,
@@ -27,6 +28,7 @@ from services.rounds.offers import (
     split_placement_id,
 )
 from services.rounds.runner import RulesetFor
+from services.store.db import copy_rows
 from services.store.tables import ApplicantRow, PlacementAnswerRow, VacancyRow, table_of
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,9 @@ _CREATORS = {"applicant": table_of(ApplicantRow), "vacancy": table_of(VacancyRow
 _DEFAULT_PARTIES = ("host", "applicant")
 _PARTY_ORDER = ("host", "applicant", "committee")
 _SUBJECT = subject_of(Kind.PLACEMENT_RESPONDED)
+_ANSWER_COLUMNS = (
+    "placement_id", "round_id", "party", "decision", "source", "event_id", "time", "outcome",
+)  # fmt: skip
 _DECLINES: dict[str, ReleaseReason] = {
     "host": "declined_by_host",
     "applicant": "declined_by_applicant",
@@ -58,15 +63,17 @@ class OfferDesk:
     """The offers one batch's events touch, loaded once (again after a round) and kept in step
     with what this batch writes; answers received are written at `close`.
 
-    `before_effect` runs before the first outbound event of an event (the intake flushes its
-    staged dead letters there, so the outbox keeps the order of the inbound events).
+    Offer changes and their outbound events go to `writes` (the batch's Segment), staged in
+    the order of the inbound events beside the dead letters and written in bulk; `on_effect`
+    is told when an event queues an outbound event.
     """
 
     connection: Connection
     events: Sequence[Accepted]
     rulesets: RulesetFor
     source_rules: SourceRules | None
-    before_effect: Callable[[], None]
+    writes: OfferWrites
+    on_effect: Callable[[], None]
     counts: OfferCounts = field(default_factory=OfferCounts)
     _offers: dict[tuple[str, str], Offer] | None = None
     _answers: list[dict[str, Any]] = field(default_factory=list)
@@ -77,9 +84,13 @@ class OfferDesk:
 
     def close(self) -> None:
         """Write the answers received."""
-        if self._answers:
+        if not self._answers:
+            return
+        if self.connection.dialect.name == "postgresql":  # one round trip for the batch's answers
+            copy_rows(self.connection, _ANSWERS.name, _ANSWER_COLUMNS, self._answers)
+        else:
             self.connection.execute(insert(_ANSWERS), self._answers)
-            self._answers = []
+        self._answers = []
 
     def on_answer(self, event: Accepted) -> AnswerRefusedError | SourceRefusedError | None:
         """Apply an answer, or the reason it is a dead letter (then nothing changed)."""
@@ -106,17 +117,17 @@ class OfferDesk:
             self.counts.answers_ignored += 1
             return "ignored_released"
         if answer.decision == "declined":
-            self.before_effect()
+            self.on_effect()
             detail = f"declined by the {answer.party}"
-            release(self.connection, [offer], _DECLINES[answer.party], detail, at)
+            release(self.writes, [offer], _DECLINES[answer.party], detail, at)
             return "released"
         if answer.party in offer.accepted_by:
             return "already_accepted"
-        record_acceptance(self.connection, offer, answer.party, _PARTY_ORDER)
+        record_acceptance(self.writes, offer, answer.party, _PARTY_ORDER)
         if not all(p in offer.accepted_by for p in parties):
             return "applied"
-        self.before_effect()
-        confirm(self.connection, offer, at)
+        self.on_effect()
+        confirm(self.writes, offer, at)
         return "confirmed"
 
     def on_withdrawn(self, event: Accepted) -> None:
@@ -166,8 +177,8 @@ class OfferDesk:
         """Release the live ones of `offers` in the order given."""
         live = [o for o in offers if o.is_live]
         if live:
-            self.before_effect()
-            release(self.connection, live, reason, detail, _time(event))
+            self.on_effect()
+            release(self.writes, live, reason, detail, _time(event))
 
     def _loaded(self) -> dict[tuple[str, str], Offer]:
         """The live offers of the batch's withdrawn applicants and of its closed or posted

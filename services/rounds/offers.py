@@ -8,13 +8,14 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from contracts import CloudEvent, PlacementConfirmed, PlacementReleased, ReleaseReason
 from services.outbound.events import to_placement_confirmed, to_placement_released
 from services.outbound.outbox import enqueue
+from services.store.db import fetch_all, lines
 from services.store.tables import PlacementRow, RoundRow, table_of
 
 PROPOSED, CONFIRMED, RELEASED = "proposed", "confirmed", "released"
@@ -103,24 +104,33 @@ def _offer(row: Any) -> Offer:
     )
 
 
-def record_acceptance(
-    connection: Connection, offer: Offer, party: str, order: Sequence[str]
-) -> None:
+class OfferWrites(Protocol):
+    """Where the intake's offer changes go: staged with the batch's other writes and written
+    in bulk, its outbound events in the order of the inbound events that caused them."""
+
+    def update_offer(self, offer: Offer, **values: Any) -> None:
+        """Set columns of the offer's placements row."""
+
+    def outbound(self, round_id: str | None, event: CloudEvent[Any]) -> None:
+        """Queue an outbound event as an event of round `round_id`."""
+
+
+def record_acceptance(writes: OfferWrites, offer: Offer, party: str, order: Sequence[str]) -> None:
     """Add `party` to the offer's acceptances (kept in `order`, the contract's party order)."""
     offer.accepted_by = tuple(p for p in order if p in (*offer.accepted_by, party))
-    _update(connection, offer, accepted_by=",".join(offer.accepted_by))
+    writes.update_offer(offer, accepted_by=",".join(offer.accepted_by))
 
 
-def confirm(connection: Connection, offer: Offer, at: dt.datetime) -> None:
+def confirm(writes: OfferWrites, offer: Offer, at: dt.datetime) -> None:
     """Mark the offer confirmed and queue its `jip.placement.confirmed` at `at`."""
     offer.state = CONFIRMED
-    _update(connection, offer, state=CONFIRMED)
+    writes.update_offer(offer, state=CONFIRMED)
     data = PlacementConfirmed(**_facts(offer))
-    enqueue(connection, [to_placement_confirmed(data, at)], offer.round_id)
+    writes.outbound(offer.round_id, to_placement_confirmed(data, at))
 
 
 def release(
-    connection: Connection,
+    writes: OfferWrites,
     offers: Iterable[Offer],
     reason: ReleaseReason,
     detail: str,
@@ -128,15 +138,39 @@ def release(
 ) -> None:
     """Release each live offer (in the order given) with `reason`, queueing its
     `jip.placement.released` at `at`; an offer already released is left as it is."""
-    events: list[tuple[str, CloudEvent[Any]]] = []
     for offer in offers:
         if not offer.is_live:
             continue
         offer.state = RELEASED
-        _update(connection, offer, state=RELEASED, released_reason=reason, released_at=_utc(at))
+        writes.update_offer(offer, state=RELEASED, released_reason=reason, released_at=_utc(at))
         data = PlacementReleased(**_facts(offer), reason=reason, detail=detail)
-        events.append((offer.round_id, to_placement_released(data, at)))
-    enqueue_by_round(connection, events)
+        writes.outbound(offer.round_id, to_placement_released(data, at))
+
+
+def write_offer_updates(
+    connection: Connection, updates: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    """Write staged column values per (round id, applicant id): on PostgreSQL one statement
+    over the rows as newline-joined columns, elsewhere one executemany per set of columns (a
+    statement per answer was the answers' largest cost)."""
+    if connection.dialect.name == "postgresql":
+        _write_offer_updates_pg(connection, updates)
+        return
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for (round_id, applicant_id), values in updates.items():
+        row = {"b_round": round_id, "b_applicant": applicant_id}
+        row.update({f"b_{k}": v for k, v in values.items()})
+        groups.setdefault(tuple(sorted(values)), []).append(row)
+    for columns, rows in groups.items():
+        stmt = (
+            update(_PLACEMENTS)
+            .where(
+                _PLACEMENTS.c.round_id == bindparam("b_round"),
+                _PLACEMENTS.c.applicant_id == bindparam("b_applicant"),
+            )
+            .values({c: bindparam(f"b_{c}") for c in columns})
+        )
+        connection.execute(stmt, rows)
 
 
 def expire(connection: Connection, program_year: int, at: dt.datetime) -> int:
@@ -168,7 +202,42 @@ def expire(connection: Connection, program_year: int, at: dt.datetime) -> int:
     return len(due)
 
 
-def enqueue_by_round(connection: Connection, events: Sequence[tuple[str, CloudEvent[Any]]]) -> None:
+_OFFER_COLUMNS = ("state", "accepted_by", "released_reason", "released_at")
+"""The columns the lifecycle changes; a staged row leaves the ones it does not set as they are."""
+
+
+def _write_offer_updates_pg(
+    connection: Connection, updates: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    columns: dict[str, list[str]] = {"r": [], "a": [], **{c: [] for c in _OFFER_COLUMNS}}
+    for (round_id, applicant_id), values in updates.items():
+        columns["r"].append(round_id)
+        columns["a"].append(applicant_id)
+        for c in _OFFER_COLUMNS:
+            value = values.get(c)
+            columns[c].append("" if value is None else _text_of(value))
+    sets = ", ".join(f"{c} = COALESCE(t.{c}{_CAST.get(c, '')}, p.{c})" for c in _OFFER_COLUMNS)
+    nulls = {c: "" if c in ("r", "a") else ", ''" for c in columns}  # '' is NULL: left as is
+    arrays = ", ".join(f"string_to_array(%({c})s, E'\\n'{nulls[c]})" for c in columns)
+    fetch_all(
+        connection,
+        f"UPDATE placements AS p SET {sets} FROM unnest({arrays}) "
+        f"AS t(r, a, {', '.join(_OFFER_COLUMNS)}) "
+        "WHERE p.round_id = t.r AND p.applicant_id = t.a",
+        {c: lines(values) for c, values in columns.items()},
+    )
+
+
+_CAST = {"released_at": "::timestamptz"}
+
+
+def _text_of(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.datetime) else str(value)
+
+
+def enqueue_by_round(
+    connection: Connection, events: Sequence[tuple[str | None, CloudEvent[Any]]]
+) -> None:
     """Queue events in order, each as an event of the round that made its placement (the
     outbox's `round_id` is an event's `data.round_id`, as migration 0004 filled it)."""
     for round_id, group in groupby(events, key=lambda pair: pair[0]):
@@ -186,17 +255,6 @@ def _facts(offer: Offer) -> dict[str, Any]:
         "company_id": offer.company_id,
         "course": offer.course,
     }
-
-
-def _update(connection: Connection, offer: Offer, **values: Any) -> None:
-    connection.execute(
-        update(_PLACEMENTS)
-        .where(
-            _PLACEMENTS.c.round_id == offer.round_id,
-            _PLACEMENTS.c.applicant_id == offer.applicant_id,
-        )
-        .values(**values)
-    )
 
 
 def _utc(at: dt.datetime) -> dt.datetime:
