@@ -11,26 +11,19 @@ import datetime as dt
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Connection, Engine, func, select
 from sqlmodel import col
 
+from contracts import ReleaseReason
 from services.ops.errors import RoundNotFoundError
 from services.store.tables import OutboxEntry, PlacementAnswerRow, PlacementRow, RoundRow
 
-RELEASE_REASONS = (
-    "declined_by_host",
-    "declined_by_applicant",
-    "declined_by_committee",
-    "expired",
-    "applicant_withdrawn",
-    "vacancy_closed",
-    "capacity_reduced",
-)
-"""The reasons of jip.placement.released, in the order reports show them."""
+RELEASE_REASONS: tuple[str, ...] = get_args(ReleaseReason)
+"""The reasons of jip.placement.released, in the contract's order (the order reports show)."""
 
 
 @dataclass
