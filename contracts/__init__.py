@@ -18,6 +18,7 @@ from contracts.inbound import (
     Company,
     Education,
     Location,
+    PlacementResponded,
     Requirements,
     Residence,
     RoundRequested,
@@ -28,7 +29,9 @@ from contracts.inbound import (
 from contracts.outbound import (
     ApplicantUnplaced,
     DeadLettered,
+    PlacementConfirmed,
     PlacementMade,
+    PlacementReleased,
     Reason,
     RoundCompleted,
     RoundFailed,
@@ -48,8 +51,10 @@ from contracts.subjects import (
 )
 from contracts.vocabulary import (
     COURSES,
+    PARTIES,
     PREFECTURES,
     ReasonCode,
+    ReleaseReason,
 )
 
 __all__ = [
@@ -58,6 +63,7 @@ __all__ = [
     "INBOUND_KINDS",
     "MAX_BODY_BYTES",
     "OUTBOUND_KINDS",
+    "PARTIES",
     "PREFECTURES",
     "SERVICE_SOURCE",
     "STREAM",
@@ -73,9 +79,13 @@ __all__ = [
     "FieldError",
     "Kind",
     "Location",
+    "PlacementConfirmed",
     "PlacementMade",
+    "PlacementReleased",
+    "PlacementResponded",
     "Reason",
     "ReasonCode",
+    "ReleaseReason",
     "Requirements",
     "Residence",
     "RoundCompleted",

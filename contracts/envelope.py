@@ -15,6 +15,7 @@ from contracts.errors import ContractError, FieldError
 from contracts.inbound import (
     ApplicantRegistered,
     ApplicantWithdrawn,
+    PlacementResponded,
     RoundRequested,
     VacancyClosed,
     VacancyPosted,
@@ -22,7 +23,9 @@ from contracts.inbound import (
 from contracts.outbound import (
     ApplicantUnplaced,
     DeadLettered,
+    PlacementConfirmed,
     PlacementMade,
+    PlacementReleased,
     RoundCompleted,
     RoundFailed,
 )
@@ -75,10 +78,13 @@ PAYLOADS: dict[Kind, type[Payload]] = {
     Kind.VACANCY_POSTED: VacancyPosted,
     Kind.VACANCY_CLOSED: VacancyClosed,
     Kind.ROUND_REQUESTED: RoundRequested,
+    Kind.PLACEMENT_RESPONDED: PlacementResponded,
     Kind.PLACEMENT_MADE: PlacementMade,
     Kind.APPLICANT_UNPLACED: ApplicantUnplaced,
     Kind.ROUND_COMPLETED: RoundCompleted,
     Kind.ROUND_FAILED: RoundFailed,
+    Kind.PLACEMENT_CONFIRMED: PlacementConfirmed,
+    Kind.PLACEMENT_RELEASED: PlacementReleased,
 }
 
 

@@ -1,4 +1,5 @@
-"""Inbound payloads (upstream -> service): applicant and vacancy snapshots, withdrawals, rounds.
+"""Inbound payloads (upstream -> service): applicant and vacancy snapshots, withdrawals, rounds,
+answers to offers.
 
 Imports pydantic and the standard library only.
 """
@@ -14,13 +15,16 @@ from contracts.vocabulary import (
     CefrLevel,
     CountryCode,
     CourseCode,
+    Decision,
     Id,
     Industry,
     JlptLevel,
     LegalForm,
     LongText,
     Mode,
+    Party,
     Period,
+    PlacementId,
     Prefecture,
     ShortText,
     Test,
@@ -219,3 +223,20 @@ class RoundRequested(Payload):
     period: Period
     mode: Mode = "optimal"
     dry_run: bool = Field(default=False, description="Compute and report; publish no placements")
+
+
+AnswerText = Annotated[str, Field(max_length=500)]
+
+
+class PlacementResponded(Payload):
+    """A party's answer to an offer (`jip.placement.made`), lifecycle.md."""
+
+    placement_id: PlacementId = Field(
+        description="The offer answered: `<round_id>/<applicant_id>` of its jip.placement.made"
+    )
+    party: Party = Field(description="Who answers: host, applicant or committee")
+    decision: Decision = Field(description="accepted or declined")
+    reason: AnswerText | None = Field(
+        default=None,
+        description="Optional, at most 500 characters, for people; never logged",
+    )

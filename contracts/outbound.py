@@ -1,14 +1,34 @@
-"""Outbound payloads (service -> everyone): placements, unplaced applicants, rounds, dead letters.
+"""Outbound payloads (service -> everyone): placements and what became of them, unplaced
+applicants, rounds, dead letters.
 
 Imports pydantic and the standard library only.
 """
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, AwareDatetime, Field
 
 from contracts._base import Payload
-from contracts.vocabulary import CourseCode, CourseMode, Id, Mode, Period, ReasonCode
+from contracts.vocabulary import (
+    CourseCode,
+    CourseMode,
+    Id,
+    Mode,
+    Period,
+    PlacementId,
+    ReasonCode,
+    ReleaseReason,
+)
+
+
+def _in_utc(value: dt.datetime) -> dt.datetime:
+    if value.utcoffset() != dt.timedelta(0):
+        raise ValueError("must be in UTC (offset Z or +00:00)")
+    return value
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class PlacementMade(Payload):
@@ -27,6 +47,40 @@ class PlacementMade(Payload):
     vacancy_rank: int | None = Field(
         description="1-based position of the applicant in the vacancy's stated list; null if none"
     )
+    respond_by: UtcDatetime | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Deadline for every required party's answer (RFC 3339, UTC): the round "
+        "request's time plus the ruleset's response days, at the latest the period's start; "
+        "left out when not set",
+    )
+
+
+class _Offer(Payload):
+    """The facts of a placement every later event about it repeats."""
+
+    placement_id: PlacementId = Field(description="`<round_id>/<applicant_id>`")
+    round_id: Id = Field(description="The round that made the placement")
+    program_year: int
+    period: Period
+    applicant_id: Id
+    vacancy_id: Id
+    company_id: Id
+    course: CourseCode
+
+
+class PlacementConfirmed(_Offer):
+    """Every party the ruleset requires accepted the offer; published once per placement."""
+
+
+class PlacementReleased(_Offer):
+    """The offer or placement ended (terminal); published once per placement."""
+
+    reason: ReleaseReason = Field(
+        description="declined_by_host, declined_by_applicant, declined_by_committee, expired, "
+        "applicant_withdrawn, vacancy_closed or capacity_reduced"
+    )
+    detail: str = Field(max_length=500, description="For people: what ended it")
 
 
 class Reason(Payload):

@@ -23,10 +23,13 @@ class Kind(StrEnum):
     VACANCY_POSTED = "vacancy.posted"
     VACANCY_CLOSED = "vacancy.closed"
     ROUND_REQUESTED = "round.requested"
+    PLACEMENT_RESPONDED = "placement.responded"
     PLACEMENT_MADE = "placement.made"
     APPLICANT_UNPLACED = "applicant.unplaced"
     ROUND_COMPLETED = "round.completed"
     ROUND_FAILED = "round.failed"
+    PLACEMENT_CONFIRMED = "placement.confirmed"
+    PLACEMENT_RELEASED = "placement.released"
 
 
 INBOUND_KINDS: tuple[Kind, ...] = (
@@ -35,12 +38,15 @@ INBOUND_KINDS: tuple[Kind, ...] = (
     Kind.VACANCY_POSTED,
     Kind.VACANCY_CLOSED,
     Kind.ROUND_REQUESTED,
+    Kind.PLACEMENT_RESPONDED,
 )
 OUTBOUND_KINDS: tuple[Kind, ...] = (
     Kind.PLACEMENT_MADE,
     Kind.APPLICANT_UNPLACED,
     Kind.ROUND_COMPLETED,
     Kind.ROUND_FAILED,
+    Kind.PLACEMENT_CONFIRMED,
+    Kind.PLACEMENT_RELEASED,
 )
 
 

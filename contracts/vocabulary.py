@@ -13,6 +13,11 @@ Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 """ISO 3166-1 alpha-2 code (XK for Kosovo)."""
 
+PlacementId = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}/[A-Za-z0-9._-]{1,64}$")
+]
+"""A placement's id: `<round_id>/<applicant_id>`."""
+
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=2000)]
 
@@ -49,6 +54,21 @@ ReasonCode = Literal[
     "no_eligible_vacancy",
     "outranked",
     "already_placed",
+]
+
+Party = Literal["host", "applicant", "committee"]
+PARTIES: tuple[str, ...] = get_args(Party)
+"""Who answers an offer (lifecycle.md); a ruleset's `[offers] parties` names the required ones."""
+Decision = Literal["accepted", "declined"]
+
+ReleaseReason = Literal[
+    "declined_by_host",
+    "declined_by_applicant",
+    "declined_by_committee",
+    "expired",
+    "applicant_withdrawn",
+    "vacancy_closed",
+    "capacity_reduced",
 ]
 
 Prefecture = Literal[

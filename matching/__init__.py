@@ -7,6 +7,7 @@ from matching.audit import audit_round
 from matching.digest import placements_digest
 from matching.errors import RoundFailed, RulesetError, TooManyPairs
 from matching.hosts import host_ineligibility
+from matching.offers import OfferRules, PeriodDates, deadline
 from matching.problem import Limits, Problem, Solution
 from matching.round import build_market, run_round
 from matching.ruleset import (
@@ -32,6 +33,8 @@ __all__ = [
     "EarlierPlacement",
     "IneligibleVacancy",
     "Limits",
+    "OfferRules",
+    "PeriodDates",
     "Placement",
     "Problem",
     "RoundFailed",
@@ -46,6 +49,7 @@ __all__ = [
     "audit_round",
     "available_rulesets",
     "build_market",
+    "deadline",
     "host_ineligibility",
     "load_ruleset",
     "placements_digest",

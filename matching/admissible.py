@@ -5,7 +5,7 @@ never services or ortools.
 """
 
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -93,16 +93,21 @@ def fit_score(shared_skills: int, margin: int, km: float | None, ruleset: Rulese
 
 
 def find_admissible(
-    applicants: Iterable[ApplicantRegistered], seats: Seats, ruleset: Ruleset, period: str
+    applicants: Iterable[ApplicantRegistered],
+    seats: Seats,
+    ruleset: Ruleset,
+    period: str,
+    barred: Collection[tuple[str, str]] = frozenset(),
 ) -> Admissible:
-    """Every admissible triple of eligible `applicants` over `seats` (program-rules.md).
+    """Every admissible triple of eligible `applicants` over `seats` (program-rules.md), less
+    the `barred` (applicant id, vacancy id) pairs: those a decline released (lifecycle.md).
 
     Raises `TooManyPairs` when the pairs exceed `ruleset.max_pairs`: counted applicant by
     applicant, and past the budget only counted, so memory stays bounded.
     """
     ordered = tuple(sorted(applicants, key=lambda a: a.applicant_id))
     vac_tie = tie_ranks([v.vacancy_id for v in seats.vacancies])
-    pairs = _Pairs(seats, ruleset, period, vac_tie)
+    pairs = _Pairs(seats, ruleset, period, vac_tie, barred)
     for i, a in enumerate(ordered):
         pairs.add(i, a)
     if pairs.count > ruleset.max_pairs:
@@ -128,11 +133,22 @@ Row = tuple[int, int, int, int]
 class _Pairs:
     """Per-vacancy facts for the pair checks, and the growing pair columns."""
 
-    def __init__(self, seats: Seats, ruleset: Ruleset, period: str, tie: IntArray) -> None:
+    def __init__(
+        self,
+        seats: Seats,
+        ruleset: Ruleset,
+        period: str,
+        tie: IntArray,
+        barred: Collection[tuple[str, str]],
+    ) -> None:
         vs = self.vacancies = seats.vacancies
         self.ruleset = ruleset
         self.modes = {c: ruleset.courses[c].mode for c in ruleset.courses_in(period)}
         self.by_id = {v.vacancy_id: j for j, v in enumerate(vs)}
+        self.barred: dict[str, frozenset[int]] = {}  # per applicant id: the vacancies barred
+        for applicant_id, vacancy_id in sorted(barred):
+            if (j := self.by_id.get(vacancy_id)) is not None:
+                self.barred[applicant_id] = self.barred.get(applicant_id, frozenset()) | {j}
         # seat per (vacancy, course code), -1 where none or where a visiting seat has no lodging
         self.seat_table = np.full((len(vs), len(COURSES)), -1, dtype=np.int64)
         seat_of: list[dict[str, int]] = [{} for _ in vs]
@@ -206,8 +222,14 @@ class _Pairs:
         near = sorted(self.index.candidates(a, courses))
         rows = self._checked(a, [(j, 0) for j in near], courses, language, skills)
         if a.residence.country != "JP":
+            barred = self.barred.get(a.applicant_id, frozenset())
             best = self.shortlist.best(
-                courses, language, skills, k, lambda n, m: fit_score(n, m, None, ruleset)
+                courses,
+                language,
+                skills,
+                k,
+                lambda n, m: fit_score(n, m, None, ruleset),
+                exclude=barred,
             )
             rows += [(j, value, 0, 0) for j, value in best]
         if len(rows) > k:
@@ -228,6 +250,8 @@ class _Pairs:
         stated, sig, mask, aid = self.stated, self.sig, self.course_mask, a.applicant_id
         wanted = sum(_BIT[c] for c in courses)
         rows = []
+        if barred := self.barred.get(aid):
+            found = [(j, r) for j, r in found if j not in barred]
         for j, app_stated in found:  # the hot loop: about ten pairs per applicant
             listed = stated[j]
             vac_stated = 0 if listed is None else listed.get(aid, 0)

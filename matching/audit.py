@@ -52,6 +52,11 @@ def _coverage(snapshot: Snapshot, result: RoundResult) -> list[str]:
         for p in result.placements
         if p.applicant_id in earlier
     ]
+    out += [
+        f"placement {p.applicant_id}->{p.vacancy_id}: a decline released this pair this year"
+        for p in result.placements
+        if (p.applicant_id, p.vacancy_id) in snapshot.barred_pairs
+    ]
     for u in result.unplaced:
         if not u.reasons or any(r.code not in _CODES or not r.detail for r in u.reasons):
             out.append(f"applicant {u.applicant_id} is unplaced without valid reasons")

@@ -66,12 +66,13 @@ def run_round(snapshot: Snapshot, limits: Limits | None = None) -> RoundResult:
 def build_market(snapshot: Snapshot) -> Market:
     """Everything before the solver; the result never depends on the order of the snapshot."""
     ruleset = _ruleset(snapshot)
-    earlier = {p.applicant_id: p.round_id for p in snapshot.earlier_placements}
+    earlier = {p.applicant_id: p for p in snapshot.earlier_placements}
     eligible, turned_away = [], {}
     for a in sorted(snapshot.applicants, key=lambda a: a.applicant_id):
         reasons = ineligibility(a, ruleset, snapshot.program_year)
         if a.applicant_id in earlier:
-            detail = f"placed by round {earlier[a.applicant_id]} of {snapshot.program_year}"
+            held = earlier[a.applicant_id]
+            detail = f"{held.state} by round {held.round_id} of {snapshot.program_year}"
             reasons += (UnplacedReason("already_placed", detail),)
         if reasons:
             turned_away[a.applicant_id] = reasons
@@ -79,7 +80,9 @@ def build_market(snapshot: Snapshot) -> Market:
             eligible.append(a)
     hosts, ineligible_vacancies = _eligible_hosts(snapshot, ruleset)
     seats = to_seats(hosts, _capacity_left(snapshot, hosts), ruleset.courses_in(snapshot.period))
-    admissible = find_admissible(eligible, seats, ruleset, snapshot.period)
+    admissible = find_admissible(
+        eligible, seats, ruleset, snapshot.period, barred=snapshot.barred_pairs
+    )
     return Market(to_problem(admissible), turned_away, ineligible_vacancies)
 
 

@@ -6,13 +6,22 @@ Imports the standard library and contracts only; never services or ortools.
 import datetime as dt
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, get_args
 
 from contracts.vocabulary import COURSES, Industry
 from matching.errors import RulesetError
+from matching.offers import (
+    DEFAULT_PERIODS,
+    OfferRules,
+    PeriodDates,
+    deadline,
+    offer_rules,
+    period_dates,
+)
+from matching.rulefile import Reader, month_day
 
 DEFAULT_RULESET = "fy2023-announced"
 
@@ -80,12 +89,25 @@ class Ruleset:
     """`[ranking] max_options`: the vacancies an applicant without a list is admissible to."""
     max_pairs: int = DEFAULT_MAX_PAIRS
     """`[ranking] max_pairs`: a round with more admissible pairs fails (program-rules.md)."""
+    offers: OfferRules = OfferRules()
+    """`[offers]`: the parties that must accept an offer, and the days they have."""
+    periods: Mapping[str, PeriodDates] = field(
+        default_factory=lambda: {name: PeriodDates(*d) for name, d in DEFAULT_PERIODS.items()}
+    )
+    """`[periods]`: each period's first and last day."""
 
     def governs(self, program_year: int) -> bool:
         return not self.program_years or program_year in self.program_years
 
     def age_reference_date(self, program_year: int) -> dt.date:
         return dt.date(program_year, *self.age_reference)
+
+    def respond_by(self, requested_at: dt.datetime, program_year: int, period: str) -> dt.datetime:
+        """The deadline of the offers of a round of `period` requested at `requested_at` (the
+        `round.requested` event's time, so replays agree), in UTC: `[offers] response_days`
+        × 24 h later, capped at 00:00 Asia/Tokyo on the period's first day (lifecycle.md)."""
+        start = self.periods[period].starts_at(program_year)
+        return deadline(requested_at, self.offers.response_days, start)
 
     def courses_in(self, period: str) -> tuple[str, ...]:
         """Course codes of a period, in course code order."""
@@ -117,14 +139,14 @@ def _parse(text: str, read_list: Any) -> Ruleset:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise RulesetError(f"not valid TOML: {error}") from None
-    r = _Reader(data)
+    r = Reader(data)
     age_ref = r.text("age.reference")
     return Ruleset(
         name=r.text("name"),
         description=r.text("description", default=""),
         age_min=r.integer("age.min"),
         age_max=r.integer("age.max", minimum=r.integer("age.min")),
-        age_reference=_month_day("age.reference", age_ref),
+        age_reference=month_day("age.reference", age_ref),
         japanese_min=r.choice("language.japanese_min", JLPT_LEVELS),
         english_min=r.choice("language.english_min", CEFR_LEVELS),
         native_counts=r.boolean("language.native_counts"),
@@ -138,13 +160,15 @@ def _parse(text: str, read_list: Any) -> Ruleset:
         midsize_employees=r.integer("hosts.midsize_employees", optional=True),
         english_scores=_english_scores(r),
         program_years=_program_years(r),
+        offers=offer_rules(r),
+        periods=period_dates(r, PERIODS),
         **_ranking(r),
     )
 
 
-def _ranking(r: "_Reader") -> dict[str, int]:
+def _ranking(r: Reader) -> dict[str, int]:
     """`[ranking]`: optional, keys defaulted; an unknown key is refused (a typo is no default)."""
-    if not r._has("ranking"):
+    if not r.has("ranking"):
         return {"max_options": DEFAULT_MAX_OPTIONS, "max_pairs": DEFAULT_MAX_PAIRS}
     unknown = sorted(set(r.table("ranking")) - {"max_options", "max_pairs"})
     if unknown:
@@ -157,26 +181,16 @@ def _ranking(r: "_Reader") -> dict[str, int]:
     }
 
 
-def _program_years(r: "_Reader") -> frozenset[int]:
-    if not r._has("program_years"):
+def _program_years(r: Reader) -> frozenset[int]:
+    if not r.has("program_years"):
         return frozenset()
-    years = r._get("program_years")
+    years = r.value("program_years")
     if not isinstance(years, list) or not all(type(y) is int and 2000 <= y <= 2100 for y in years):
         raise RulesetError(f"program_years: expected a list of years like [2023], got {years!r}")
     return frozenset(years)
 
 
-def _month_day(key: str, value: str) -> tuple[int, int]:
-    try:
-        if len(value) != 5 or value[2] != "-":
-            raise ValueError(value)
-        date = dt.date(2001, int(value[:2]), int(value[3:]))  # 29 February is refused
-    except ValueError:
-        raise RulesetError(f"{key}: {value!r} is not a month-day like '08-31'") from None
-    return date.month, date.day
-
-
-def _nationalities(r: "_Reader", read_list: Any) -> frozenset[str]:
+def _nationalities(r: Reader, read_list: Any) -> frozenset[str]:
     rel = r.text("nationality.list")
     try:
         lines = read_list(rel).splitlines()
@@ -189,7 +203,7 @@ def _nationalities(r: "_Reader", read_list: Any) -> frozenset[str]:
     return frozenset(codes - set(r.strings("nationality.exclude")))
 
 
-def _courses(r: "_Reader") -> dict[str, Course]:
+def _courses(r: Reader) -> dict[str, Course]:
     table = r.table("courses")
     courses = {}
     for code in table:
@@ -200,7 +214,7 @@ def _courses(r: "_Reader") -> dict[str, Course]:
     return courses
 
 
-def _sme_limits(r: "_Reader") -> dict[str, SmeLimit]:
+def _sme_limits(r: Reader) -> dict[str, SmeLimit]:
     missing = sorted(set(get_args(Industry)) - set(r.table("hosts.sme")))
     if missing:
         raise RulesetError(f"hosts.sme: no limits for industries {', '.join(missing)}")
@@ -213,7 +227,7 @@ def _sme_limits(r: "_Reader") -> dict[str, SmeLimit]:
     }
 
 
-def _english_scores(r: "_Reader") -> dict[str, tuple[tuple[str, float], ...]]:
+def _english_scores(r: Reader) -> dict[str, tuple[tuple[str, float], ...]]:
     scores = {}
     for test in SCORED_TESTS:
         levels = r.table(f"english_scores.{test}")
@@ -227,71 +241,3 @@ def _english_scores(r: "_Reader") -> dict[str, tuple[tuple[str, float], ...]]:
             raise RulesetError(f"english_scores.{test}: scores must rise with the level")
         scores[test] = tuple(pairs)
     return scores
-
-
-class _Reader:
-    """Typed access to dotted keys, raising `RulesetError` that names the key."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self._data = data
-
-    def _get(self, key: str) -> Any:
-        node: Any = self._data
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                raise RulesetError(f"{key}: missing")
-            node = node[part]
-        return node
-
-    def table(self, key: str) -> dict[str, Any]:
-        value = self._get(key)
-        if not isinstance(value, dict):
-            raise RulesetError(f"{key}: expected a table")
-        return value
-
-    def text(self, key: str, default: str | None = None) -> str:
-        if default is not None and not self._has(key):
-            return default
-        value = self._get(key)
-        if not isinstance(value, str) or not value:
-            raise RulesetError(f"{key}: expected a non-empty string, got {value!r}")
-        return value
-
-    def choice(self, key: str, allowed: tuple[str, ...]) -> str:
-        value = self.text(key)
-        if value not in allowed:
-            raise RulesetError(f"{key}: {value!r} is not one of {', '.join(allowed)}")
-        return value
-
-    def integer(self, key: str, minimum: int = 0, optional: bool = False) -> Any:
-        if optional and not self._has(key):
-            return None
-        value = self._get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise RulesetError(f"{key}: expected an integer >= {minimum}, got {value!r}")
-        return value
-
-    def number(self, key: str) -> float:
-        value = self._get(key)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise RulesetError(f"{key}: expected a number >= 0, got {value!r}")
-        return float(value)
-
-    def boolean(self, key: str) -> bool:
-        value = self._get(key)
-        if not isinstance(value, bool):
-            raise RulesetError(f"{key}: expected true or false, got {value!r}")
-        return value
-
-    def strings(self, key: str) -> list[str]:
-        value = self._get(key)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise RulesetError(f"{key}: expected a list of strings, got {value!r}")
-        return value
-
-    def _has(self, key: str) -> bool:
-        try:
-            self._get(key)
-        except RulesetError:
-            return False
-        return True

@@ -16,7 +16,7 @@ Imports numpy and the standard library only.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from itertools import repeat
 
 import numpy as np
@@ -40,6 +40,7 @@ class Shortlist:
         """`courses_of[j]`: the online and visiting courses vacancy j offers without a list."""
         self.size = len(courses_of)
         self.at: IntArray = np.argsort(tie, kind="stable")  # vacancy index per tie position
+        self.position: list[int] = tie.tolist()  # tie position (its bit) per vacancy index
         by_course, by_sig = defaultdict(list), defaultdict(list)
         by_skill: dict[str, list[int]] = defaultdict(list)
         for j, courses in enumerate(courses_of):
@@ -67,11 +68,15 @@ class Shortlist:
         skills: frozenset[str],
         k: int,
         score: Score,
+        exclude: Collection[int] = (),
     ) -> list[tuple[int, int]]:
-        """Up to `k` (vacancy, fit score), best first, ties in tie-break order."""
+        """Up to `k` (vacancy, fit score), best first, ties in tie-break order, never one of
+        the vacancies `exclude` names (by index)."""
         reach = 0
         for c in courses:
             reach |= self.by_course.get(c, 0)
+        for j in exclude:
+            reach &= ~(1 << self.position[j])
         by_margin: dict[int, int] = {}
         for g, bits in self.by_sig.items():
             meets, margin = language[g]

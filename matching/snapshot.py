@@ -11,12 +11,14 @@ from contracts.vocabulary import Period
 
 @dataclass(frozen=True, slots=True)
 class EarlierPlacement:
-    """A placement made by an earlier (non-dry-run) round of the same program year."""
+    """A live placement (an offer `proposed` or `confirmed`, lifecycle.md) made by an earlier
+    (non-dry-run) round of the same program year: it keeps its seat and its applicant."""
 
     round_id: str
     applicant_id: str
     vacancy_id: str
     course: str
+    state: str = "proposed"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class Snapshot:
     vacancies: tuple[VacancyPosted, ...]
     earlier_placements: tuple[EarlierPlacement, ...] = ()
     time_limit_seconds: float = 60.0
+    barred_pairs: frozenset[tuple[str, str]] = frozenset()
+    """(applicant id, vacancy id) pairs released by a decline this program year: never proposed
+    again, under any course (lifecycle.md, later rounds)."""
 
 
 @dataclass(frozen=True, slots=True)

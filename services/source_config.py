@@ -11,6 +11,11 @@ from contracts import INBOUND_KINDS
 OPERATORS = "operators"
 """The key naming the operator sources: they may send every inbound kind and change any
 applicant or vacancy."""
+COMMITTEE = "committee"
+"""The key naming the screening committee's sources: they may send `placement.responded` and
+answer for the committee (lifecycle.md)."""
+ROLES = (OPERATORS, COMMITTEE)
+"""Keys that name a role rather than a kind pattern."""
 MAX_SOURCE = 256
 SHOWN = 60
 """Characters of a key or a source an error text shows."""
@@ -55,10 +60,11 @@ def _keys(value: Mapping[object, object]) -> list[str]:
     for key in value:
         if not isinstance(key, str):
             raise ValueError(f"key {key!r}: keys are kind patterns or {OPERATORS!r}")
-        if key != OPERATORS and not any(matches(key, kind) for kind in KINDS):
+        if key not in ROLES and not any(matches(key, kind) for kind in KINDS):
             raise ValueError(
                 f"key {key[:SHOWN]!r}: matches no inbound kind (use a kind such as "
-                f"round.requested, a pattern such as applicant.*, or {OPERATORS!r})"
+                f"round.requested, a pattern such as applicant.*, {OPERATORS!r} or "
+                f"{COMMITTEE!r})"
             )
     return [str(key) for key in value]
 

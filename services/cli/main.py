@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -16,6 +17,9 @@ from contracts.vocabulary import Mode, Period
 from services.cli.console import GuardedGroup, err, fail, progress
 from services.ops.terminal import shown
 from services.redact import redact_url
+
+if TYPE_CHECKING:
+    from services.settings import Settings
 
 app = typer.Typer(
     cls=GuardedGroup,
@@ -159,6 +163,9 @@ def _round_online(request: RoundRequested, timeout: float) -> None:
     settings = Settings()
     if not settings.broker_url:
         fail("INTERN_MATCH_BROKER_URL is not set: an online round needs a running service")
+    refusal = _time_refusal(settings, request)
+    if refusal is not None:  # the service would dead-letter it and no answer would come
+        fail(f"round {request.round_id}: the service refuses this request now: {refusal}")
     with err().status(f"round {request.round_id}: waiting for the service"):
         try:
             event = asyncio.run(request_round(settings, request, timeout))
@@ -167,6 +174,17 @@ def _round_online(request: RoundRequested, timeout: float) -> None:
     sys.stdout.write(json.dumps(event, indent=2) + "\n")
     if event.get("type", "").startswith(subject_of(Kind.ROUND_FAILED)):
         raise typer.Exit(1)
+
+
+def _time_refusal(settings: "Settings", request: RoundRequested) -> str | None:
+    """Why the round.requested time guard would refuse `request` sent now, or None."""
+    from datetime import UTC, datetime
+
+    from services.app import rulesets_for
+    from services.rounds.guard import time_refusal
+
+    ruleset = rulesets_for(settings)(request.program_year)
+    return None if ruleset is None else time_refusal(ruleset, request, datetime.now(UTC))
 
 
 @app.command()

@@ -20,6 +20,8 @@ from services.cli.console import progress as _progress
 from services.ops.terminal import shown
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from services.intake.sources import SourceRules
     from services.ops.export import StreamMessage, StreamRange
     from services.ops.replay import Verdict
@@ -263,30 +265,61 @@ def _print_verdicts(verdicts: "Sequence[Verdict]") -> None:
 
 
 def report(
-    round_id: str = typer.Argument(..., help="Round id, e.g. 2023-summer-1"),
+    round_id: str | None = typer.Argument(None, help="Round id, e.g. 2023-summer-1"),
+    year: int | None = typer.Option(
+        None, "--year", min=2000, max=2100, help="The program year's rounds side by side instead"
+    ),
     html: Path | None = typer.Option(None, "--html", dir_okay=False, help="Write the HTML page"),
+    as_of: dt.datetime | None = typer.Option(
+        None,
+        "--as-of",
+        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"],
+        help="Count open offers past their deadline at this moment (UTC unless an offset is "
+        "given; default now)",
+    ),
 ) -> None:
-    """Print a round's result from the service database; --html writes a self-contained page."""
+    """Print a round's result (or --year: every round's offers) from the service database;
+    --html writes a self-contained page."""
     from services.app import engine_for, rulesets_for
     from services.ops.errors import RoundNotFoundError
-    from services.ops.report import load_report, print_report
     from services.settings import Settings
 
+    if (round_id is None) == (year is None):
+        _fail("name a round (intern-match report ROUND_ID) or a program year (--year 2023)")
+    moment = as_of if as_of is None or as_of.tzinfo else as_of.replace(tzinfo=dt.UTC)
     settings = Settings()
     url = database_to_read(settings)
-    rulesets = rulesets_for(settings)
     engine = engine_for(settings)
     try:
-        data = load_report(engine, round_id, rulesets)
+        if year is not None:
+            _report_year(engine, year, moment, html)
+            return
+        from services.ops.report import load_report, print_report
+        from services.ops.report_html import render_html
+
+        assert round_id is not None
+        data = load_report(engine, round_id, rulesets_for(settings), moment)
     except RoundNotFoundError as error:
         _fail(f"{error} ({url})\ncheck the round id, or INTERN_MATCH_DATABASE_URL")
     finally:
         engine.dispose()
     if html is not None:
-        from services.ops.report_html import render_html
-
         html.write_text(render_html(data), encoding="utf-8")
     print_report(_out(), data)
+    if html is not None:
+        _out().print(f"wrote {html}", markup=False)
+
+
+def _report_year(engine: "Engine", year: int, as_of: dt.datetime | None, html: Path | None) -> None:
+    from services.ops.funnel import load_year, print_year
+    from services.ops.report_html import render_year_html
+
+    funnels = load_year(engine, year, as_of or dt.datetime.now(dt.UTC))
+    if not funnels:
+        _fail(f"no round of program year {year} in the service database", 1)
+    if html is not None:
+        html.write_text(render_year_html(year, funnels), encoding="utf-8")
+    print_year(_out(), year, funnels)
     if html is not None:
         _out().print(f"wrote {html}", markup=False)
 

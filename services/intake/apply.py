@@ -1,16 +1,19 @@
 """The intake processor: applies a batch of inbound bodies in order in one transaction (inbox
-dedupe, newest-version snapshots, event log, dead letters, rounds). Never imports brokers.
+dedupe, newest-version snapshots, event log, dead letters, rounds, offers' answers and
+releases). Never imports brokers.
 """
 
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
-from contracts import ContractError, Kind
+from contracts import ContractError, FieldError, Kind, subject_of
 from matching import run_round
+from services.intake.errors import RoundTimeRefusedError
+from services.intake.inbox import claim_keys, current_versions, unclaim
+from services.intake.offers import OfferDesk
 from services.intake.parsing import (
     AGGREGATE_OF,
     ENDS,
@@ -23,12 +26,6 @@ from services.intake.segment import Segment
 from services.intake.sources import SourceRules, judge
 from services.outbound.events import raw_text, to_dead_lettered
 from services.rounds.runner import RoundRunner, RulesetFor, SolveRound
-from services.store.db import fetch_all, lines, upsert
-from services.store.tables import ApplicantRow, InboxRow, VacancyRow, table_of
-
-_INBOX = table_of(InboxRow)
-_APPLICANTS = table_of(ApplicantRow)
-_VACANCIES = table_of(VacancyRow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +46,12 @@ class BatchOutcome:
     rounds: list[str] = field(default_factory=list)
     """Ids of the rounds that ran (a repeated round id is not listed)."""
     publishes: bool = False
-    """The batch wrote to the outbox: dead letters, or a round's events (new or queued again)."""
+    """The batch wrote to the outbox: dead letters, a round's events (new or queued again), or
+    what became of offers."""
+    answers_ignored: int = 0
+    """Answers to placements already released (acknowledged, changing nothing; lifecycle.md)."""
+    over_capacity: int = 0
+    """Seats a capacity cut left with more confirmed placements than their new capacity."""
 
 
 def as_messages(batch: Sequence[Inbound]) -> list[tuple[str | None, bytes]]:
@@ -82,6 +84,7 @@ class Intake:
         self.engine = engine
         self.clock = clock
         self.source_rules = source_rules
+        self._rulesets = rulesets
         self._rounds = RoundRunner(rulesets, solve_round or run_round, time_limit_seconds)
 
     def process(
@@ -94,10 +97,17 @@ class Intake:
         with self.engine.begin() as connection:
             return self.apply(connection, batch, parsed)
 
-    def fail_round(self, connection: Connection, request: RoundRequest, reason: str) -> None:
+    def fail_round(
+        self,
+        connection: Connection,
+        request: RoundRequest,
+        reason: str,
+        origin: tuple[str, str] = ("", ""),
+    ) -> None:
         """Store `request`'s round as failed with `reason` and queue its `round.failed` (for a
-        `round.requested` the intake isolated: services.intake.isolation)."""
-        self._rounds.fail(connection, request.data, request.time, reason)
+        `round.requested` the intake isolated: services.intake.isolation); `origin` is the
+        request's (source, id)."""
+        self._rounds.fail(connection, request.data, request.time, reason, origin)
 
     def apply(
         self,
@@ -114,9 +124,14 @@ class Intake:
         parsed = parse_inbound(batch) if parsed is None else parsed
         parsed = judge(connection, self.source_rules, batch, parsed)  # refusals: dead letters
         events = [e for e in parsed if isinstance(e, Accepted)]
-        fresh = _claim_keys(connection, events)
-        versions = _current_versions(connection, events)
+        fresh = claim_keys(connection, events)
+        versions = current_versions(connection, events)
         segment = Segment()
+
+        def on_effect() -> None:
+            outcome.publishes = True
+
+        desk = OfferDesk(connection, events, self._rulesets, self.source_rules, segment, on_effect)
         for message, event in zip(batch, parsed, strict=True):
             if isinstance(event, ContractError):
                 outcome.rejected += 1
@@ -126,9 +141,18 @@ class Intake:
                 outcome.duplicate += 1
             else:
                 fresh.discard((event.source, event.event_id))
-                segment.log(message, event, raw_text(message.body))
-                self._on_new_event(connection, segment, versions, message, event, outcome)
+                refusal = self._on_new_event(
+                    connection, segment, desk, versions, message, event, outcome
+                )
+                if refusal is not None:  # judged on the state: changed nothing, not spent
+                    outcome.rejected += 1
+                    unclaim(connection, event)
+                    dlq = to_dead_lettered(refusal, message.body, self.clock())
+                    segment.dead_letter(dlq, refusal, message.body)
         segment.flush(connection)
+        desk.close()
+        outcome.answers_ignored = desk.counts.answers_ignored
+        outcome.over_capacity = desk.counts.over_capacity
         outcome.publishes = outcome.publishes or outcome.rejected > 0
         return outcome
 
@@ -136,23 +160,49 @@ class Intake:
         self,
         connection: Connection,
         segment: Segment,
+        desk: OfferDesk,
         versions: dict[tuple[str, str], int],
         message: Inbound,
         event: Accepted,
         outcome: BatchOutcome,
-    ) -> None:
-        """A round runs on everything staged before it; a snapshot counts as accepted or stale."""
+    ) -> ContractError | None:
+        """A round runs on everything staged before it; a snapshot counts as accepted or stale,
+        and an applied withdrawal, closure or posting may release offers. An answer or a round
+        may be refused on the state: the refusal is returned, to be dead-lettered."""
         if event.kind is Kind.ROUND_REQUESTED:
+            request = _round_request(event)
+            reason = self._rounds.time_refusal(request.data, request.time)
+            if reason is not None:
+                subject = message.subject or subject_of(event.kind)
+                errors = [FieldError("time", reason)]
+                return RoundTimeRefusedError(errors, event.event_id, subject, event.source)
+            segment.log(message, event, raw_text(message.body))
             outcome.accepted += 1
             outcome.publishes = True
             segment.flush(connection)
-            request = _round_request(event)
-            if self._rounds.on_round_requested(connection, request.data, request.time):
+            origin = (event.source, event.event_id)
+            if self._rounds.on_round_requested(connection, request.data, request.time, origin):
                 outcome.rounds.append(request.data.round_id)
-        elif _apply_snapshot(segment, versions, event):
-            outcome.accepted += 1
-        else:
+            desk.forget()
+            return None
+        if event.kind is Kind.PLACEMENT_RESPONDED:
+            refusal = desk.on_answer(event)
+            if refusal is None:
+                segment.log(message, event, raw_text(message.body))
+                outcome.accepted += 1
+            return refusal
+        segment.log(message, event, raw_text(message.body))
+        if not _apply_snapshot(segment, versions, event):
             outcome.stale += 1
+            return None
+        outcome.accepted += 1
+        if event.kind is Kind.APPLICANT_WITHDRAWN:
+            desk.on_withdrawn(event)
+        elif event.kind is Kind.VACANCY_CLOSED:
+            desk.on_closed(event)
+        elif event.kind is Kind.VACANCY_POSTED:
+            desk.on_posted(event)
+        return None
 
 
 def _round_request(event: Accepted) -> RoundRequest:
@@ -185,55 +235,3 @@ def _apply_snapshot(
         },
     )
     return True
-
-
-def _claim_keys(connection: Connection, events: list[Accepted]) -> set[tuple[str, str]]:
-    """Record every new (source, id) in the inbox; returns the keys that were not there yet."""
-    keys = list(dict.fromkeys((e.source, e.event_id) for e in events))
-    if not keys:
-        return set()
-    if connection.dialect.name == "postgresql":
-        return _claim_keys_pg(connection, keys)
-    stmt = upsert(connection, _INBOX).on_conflict_do_nothing(index_elements=["source", "event_id"])
-    stmt = stmt.returning(_INBOX.c.source, _INBOX.c.event_id)
-    rows = connection.execute(stmt, [{"source": s, "event_id": i} for s, i in keys])
-    return {(r.source, r.event_id) for r in rows}
-
-
-def _current_versions(connection: Connection, events: list[Accepted]) -> dict[tuple[str, str], int]:
-    ids: dict[str, set[str]] = {"applicant": set(), "vacancy": set()}
-    for event in events:
-        if event.aggregate_id is not None:
-            ids[AGGREGATE_OF[event.kind][0]].add(event.aggregate_id)
-    versions: dict[tuple[str, str], int] = {}
-    for aggregate, column in (
-        ("applicant", _APPLICANTS.c.applicant_id),
-        ("vacancy", _VACANCIES.c.vacancy_id),
-    ):
-        if ids[aggregate]:
-            versions.update(
-                {(aggregate, i): v for i, v in _versions(connection, column, ids[aggregate])}
-            )
-    return versions
-
-
-def _claim_keys_pg(connection: Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    rows = fetch_all(
-        connection,
-        "INSERT INTO inbox (source, event_id) SELECT * FROM "
-        "unnest(string_to_array(%(s)s, E'\\n'), string_to_array(%(i)s, E'\\n')) "
-        "ON CONFLICT (source, event_id) DO NOTHING RETURNING source, event_id",
-        {"s": lines([s for s, _ in keys]), "i": lines([i for _, i in keys])},
-    )
-    return set(rows)
-
-
-def _versions(connection: Connection, column: Any, ids: set[str]) -> Any:
-    if connection.dialect.name == "postgresql":
-        return fetch_all(
-            connection,
-            f"SELECT {column.name}, version FROM {column.table.name} "
-            f"WHERE {column.name} = ANY(string_to_array(%(ids)s, E'\\n'))",
-            {"ids": lines(list(ids))},
-        )
-    return connection.execute(select(column, column.table.c.version).where(column.in_(ids)))

@@ -87,7 +87,8 @@ def isolate(
     if isinstance(parsed, Accepted) and parsed.round_request is not None:
         try:
             with intake.engine.begin() as connection:
-                intake.fail_round(connection, parsed.round_request, str(reason))
+                origin = (parsed.source, parsed.event_id)
+                intake.fail_round(connection, parsed.round_request, str(reason), origin)
             return BatchOutcome(rejected=1, publishes=True)
         except SQLAlchemyError as failure:  # e.g. its round id is stored: a dead letter then
             log.warning(

@@ -1,7 +1,8 @@
 """Validating inbound bodies, reduced to what the intake writes. Pure: it may run in a worker
 process, so the intake's event loop and its commits do not wait for pydantic.
 
-Imports contracts and the standard library only (a worker process starts in well under a second).
+Imports contracts, services.intake.errors and the standard library only (a worker process starts
+in well under a second).
 """
 
 import asyncio
@@ -51,9 +52,19 @@ class RoundRequest(NamedTuple):
     time: dt.datetime
 
 
+class Answer(NamedTuple):
+    """A valid `placement.responded`: which offer, who answers, and how (`reason` is never
+    kept: it is for people)."""
+
+    placement_id: str
+    party: str
+    decision: str
+
+
 class Accepted(NamedTuple):
-    """A valid event: its inbox key, for a snapshot its aggregate, version and payload JSON, and
-    for a `round.requested` the validated request, so nothing parses the body a second time."""
+    """A valid event: its inbox key, for a snapshot its aggregate, version and payload JSON, for
+    a `round.requested` the validated request and for an answer the answer, so nothing parses
+    the body a second time; `time` is the event's time (that of the events it causes)."""
 
     kind: Kind
     source: str
@@ -65,6 +76,9 @@ class Accepted(NamedTuple):
     """The payload as compact JSON for a registration or posting; None otherwise."""
     round_request: RoundRequest | None = None
     """The request of a `round.requested`; None otherwise."""
+    time: dt.datetime | None = None
+    answer: Answer | None = None
+    """The answer of a `placement.responded`; None otherwise."""
 
 
 Parsed = Accepted | ContractError
@@ -92,10 +106,13 @@ def _accepted(event: CloudEvent[Any]) -> Parsed:
         )
     if kind is Kind.ROUND_REQUESTED:
         request = RoundRequest(event.data, event.time)
-        return Accepted(kind, event.source, event.id, round_request=request)
-    if kind not in AGGREGATE_OF:
-        return Accepted(kind, event.source, event.id)
+        return Accepted(kind, event.source, event.id, round_request=request, time=event.time)
     data = event.data
+    if kind is Kind.PLACEMENT_RESPONDED:
+        answer = Answer(data.placement_id, data.party, data.decision)
+        return Accepted(kind, event.source, event.id, time=event.time, answer=answer)
+    if kind not in AGGREGATE_OF:
+        return Accepted(kind, event.source, event.id, time=event.time)
     ends = kind in ENDS
     return Accepted(
         kind,
@@ -105,6 +122,7 @@ def _accepted(event: CloudEvent[Any]) -> Parsed:
         data.version,
         None if ends else data.program_year,
         None if ends else data.model_dump_json(),
+        time=event.time,
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, func, insert
 from contracts import MAX_BODY_BYTES, CloudEvent, ContractError, subject_of
 from services.intake.parsing import Accepted
 from services.outbound.events import raw_text
-from services.outbound.outbox import enqueue
+from services.rounds.offers import Offer, enqueue_by_round, write_offer_updates
 from services.store.db import copy_rows, fetch_all, lines, upsert
 from services.store.tables import ApplicantRow, DeadLetterRow, EventLogRow, VacancyRow, table_of
 
@@ -32,7 +32,8 @@ class Segment:
         self._log: list[dict[str, Any]] = []
         self._snapshots: dict[str, dict[str, dict[str, Any]]] = {a: {} for a in _TABLES}
         self._dead: list[dict[str, Any]] = []
-        self._dlq: list[CloudEvent[Any]] = []
+        self._outbound: list[tuple[str | None, CloudEvent[Any]]] = []
+        self._offers: dict[tuple[str, str], dict[str, Any]] = {}
 
     def log(self, message: Any, event: Accepted, body: str) -> None:
         """Record an accepted event in the event log."""
@@ -73,7 +74,15 @@ class Segment:
                 "received_at": dlq.data.received_at,
             }
         )
-        self._dlq.append(dlq)
+        self._outbound.append((None, dlq))
+
+    def update_offer(self, offer: Offer, **values: Any) -> None:
+        """Stage column values of an offer's placements row (services.rounds.offers)."""
+        self._offers.setdefault((offer.round_id, offer.applicant_id), {}).update(values)
+
+    def outbound(self, round_id: str | None, event: CloudEvent[Any]) -> None:
+        """Stage an outbound event after those staged before it (dead letters included)."""
+        self._outbound.append((round_id, event))
 
     def flush(self, connection: Connection) -> None:
         """Write everything staged, then start empty."""
@@ -85,7 +94,9 @@ class Segment:
         if self._dead:
             stmt = upsert(connection, _DEAD).on_conflict_do_nothing(index_elements=["id"])
             connection.execute(stmt, self._dead)
-        enqueue(connection, self._dlq)
+        if self._offers:
+            write_offer_updates(connection, self._offers)
+        enqueue_by_round(connection, self._outbound)
         self._start_empty()
 
 

@@ -14,7 +14,16 @@ from sqlalchemy import Connection, select
 from contracts import SERVICE_SOURCE, FieldError, subject_of
 from services.intake.errors import SourceRefusedError
 from services.intake.parsing import AGGREGATE_OF, Accepted, Parsed
-from services.source_config import KINDS, OPERATORS, SHOWN, SourceConfig, matches, to_config
+from services.source_config import (
+    COMMITTEE,
+    KINDS,
+    OPERATORS,
+    ROLES,
+    SHOWN,
+    SourceConfig,
+    matches,
+    to_config,
+)
 from services.store.tables import ApplicantRow, VacancyRow, table_of
 
 log = logging.getLogger(__name__)
@@ -46,16 +55,48 @@ class SourceRules:
     def operators(self) -> frozenset[str]:
         return frozenset(self.config.get(OPERATORS, ()))
 
+    @property
+    def committee(self) -> frozenset[str]:
+        return frozenset(self.config.get(COMMITTEE, ()))
+
     def allowed(self, kind: str) -> frozenset[str]:
-        """The configured sources that may send `kind` (operators included)."""
+        """The configured sources that may send `kind` (operators included, and for answers
+        the committee's sources)."""
         found = [s for key, srcs in self.config.items() if matches(key, kind) for s in srcs]
+        if kind == _ANSWER:
+            found += self.committee
         return self.operators.union(found)
+
+    def answer_refusal(
+        self, party: str, source: str, host: str | None, applicant: str | None
+    ) -> str | None:
+        """Why `source` may not answer for `party`, or None when it may: host answers come from
+        the vacancy's creator (`host`), applicant answers from the applicant's, committee answers
+        from the committee's sources; operator sources answer for any party (lifecycle.md)."""
+        if source in self.operators:
+            return None
+        if party == COMMITTEE:
+            if source in self.committee:
+                return None
+            return (
+                f"source {_short(source)} may not answer for the committee: only the sources "
+                f"of rule {COMMITTEE} (or an operator source) may"
+            )
+        speaker = host if party == "host" else applicant
+        if source == speaker:
+            return None
+        what = "vacancy" if party == "host" else "applicant"
+        return (
+            f"source {_short(source)} may not answer for the {party}: {party} answers come from "
+            f"the source that created the {what} ({_short(speaker or 'unknown')}) or an "
+            f"operator source"
+        )
 
     def kind_refusal(self, kind: str, source: str) -> str | None:
         """Why `source` may not send `kind`, or None when it may."""
         if is_own_source(source) or source in self.allowed(kind):
             return None
-        rules = [k for k in self.config if k != OPERATORS and matches(k, kind)]
+        rules = [k for k in self.config if k not in ROLES and matches(k, kind)]
         if not rules:
             return (
                 f"source {_short(source)} may not send {kind}: no rule of INTERN_MATCH_SOURCES "
@@ -74,7 +115,14 @@ class SourceRules:
 
     def uncovered_kinds(self) -> list[str]:
         """Inbound kinds no rule names: only operator and the service's own sources send them."""
-        return [k for k in KINDS if not any(matches(p, k) for p in self.config if p != OPERATORS)]
+        named = [p for p in self.config if p not in ROLES]
+        covered = {k for k in KINDS if any(matches(p, k) for p in named)}
+        if self.committee:
+            covered.add(_ANSWER)
+        return [k for k in KINDS if k not in covered]
+
+
+_ANSWER = "placement.responded"
 
 
 def _short(source: str) -> str:

@@ -31,6 +31,17 @@ class ServiceMetrics:
         )
         for outcome in OUTCOMES:
             self.events.labels(outcome=outcome)
+        self.answers_ignored = Counter(
+            "intern_match_answers_ignored",
+            "Answers to placements already released: acknowledged, changing nothing",
+            registry=self.registry,
+        )
+        self.over_capacity = Counter(
+            "intern_match_seats_over_capacity",
+            "Capacity cuts that left a seat holding more confirmed placements than its new "
+            "capacity (an operator resolves it)",
+            registry=self.registry,
+        )
         self.round_duration = Histogram(
             "intern_match_round_duration_seconds",
             "Wall-clock time of the solver per round, by mode and result status",
@@ -82,6 +93,10 @@ class ServiceMetrics:
             count = getattr(outcome, name)
             if count:
                 self.events.labels(outcome=name).inc(count)
+        if outcome.answers_ignored:
+            self.answers_ignored.inc(outcome.answers_ignored)
+        if outcome.over_capacity:
+            self.over_capacity.inc(outcome.over_capacity)
 
     def timed(self, solve: SolveRound) -> SolveRound:
         """`solve` observed into the round histogram; a raising solver counts as status `raised`."""

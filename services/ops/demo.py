@@ -1,9 +1,12 @@
 """`intern-match demo`: a sample program year through the real service on embedded defaults.
 
-Starts the embedded nats-server and a fresh SQLite file, publishes the year, runs the summer and
-winter rounds through the broker and prints what they placed.
+Starts the embedded nats-server and a fresh SQLite file, publishes the year and plays it through
+the broker: the summer round, the parties' answers to its offers (and a withdrawal after
+placement), the supplementary summer round refilling the seats freed, then winter; prints what
+each round placed and the year's offers round by round.
 """
 
+import datetime as dt
 import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -13,16 +16,37 @@ from typing import Protocol
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlmodel import col
 
+from services.ops.funnel import load_year, print_year
 from services.ops.report import format_figure, print_digest
+from services.ops.report_html import render_year_html
 from services.ops.summary import RoundOutcome, round_outcome
 from services.ops.terminal import shown
 from services.redact import redact_url
+from services.sample.answers import Offer, answer_offers
 from services.sample.generator import generate_year, round_request
 from services.settings import Settings
+from services.store.tables import ApplicantRow, PlacementRow
 
 PROGRAM_YEAR = 2023
+JST = dt.timezone(dt.timedelta(hours=9))
+ROUNDS = (
+    (f"{PROGRAM_YEAR}-summer-1", "summer", 0),
+    (f"{PROGRAM_YEAR}-summer-2", "summer", 13 * 24),
+    (f"{PROGRAM_YEAR}-winter-1", "winter", 15 * 24),
+)
+"""(round id, period, hours after 1 May 09:00 JST). Summer offers must be answered by the
+period's start (15 May): the supplementary summer round (14 May) refills the seats declines and
+withdrawals freed; the winter round (16 May) expires the summer offers left unanswered."""
+ANSWERED = {
+    f"{PROGRAM_YEAR}-summer-1": dt.datetime(PROGRAM_YEAR, 5, 3, 9, tzinfo=JST),
+    f"{PROGRAM_YEAR}-summer-2": dt.datetime(PROGRAM_YEAR, 5, 14, 12, tzinfo=JST),
+}
+"""When the parties start answering each round's offers."""
+AS_OF = dt.datetime(PROGRAM_YEAR, 5, 16, 10, tzinfo=JST)
+"""The moment the demo's year view is taken: just after its last round was requested."""
 
 
 class PublishEvents(Protocol):
@@ -62,23 +86,49 @@ async def run_demo(
         where = shown(f"broker {redact_url(svc.broker_url)}, data in {demo_dir}")
         console.print(f"[bold]service[/bold]: {where}")
         await _publish(console, demo_settings, svc.broker_url, bodies, publish_events)
-        outcomes = []
-        for seq, period in enumerate(("summer", "winter")):
-            round_id = f"{PROGRAM_YEAR}-{period}-1"
+        outcomes, published = [], list(bodies)
+        for round_id, period, seq in ROUNDS:
             request = round_request(round_id, PROGRAM_YEAR, period, mode=mode, seq=seq)
             await publish_events(demo_settings, [request], broker_url=svc.broker_url)
+            published.append(request)
             with console.status(f"round {round_id} ({mode}) running"):
                 await wait_round(demo_settings, round_id, timeout=300, broker_url=svc.broker_url)
             outcomes.append(round_outcome(svc.engine, round_id))
+            if round_id in ANSWERED:  # the parties answer the summer rounds' offers
+                offers = offers_of(svc.engine, round_id)
+                answers = answer_offers(offers, seed + seq, ANSWERED[round_id])
+                await publish_events(demo_settings, answers, broker_url=svc.broker_url)
+                published += answers
+                console.print(f"[bold]answers[/bold]: {len(answers)} events to {round_id}'s offers")
+        (demo_dir / "published.jsonl").write_bytes(b"\n".join(published) + b"\n")
         pages = _write_reports(demo_settings, svc.engine, [o.round_id for o in outcomes])
+        funnels = load_year(svc.engine, PROGRAM_YEAR, AS_OF)
+        year_page = Path(demo_settings.data_dir) / f"report-{PROGRAM_YEAR}.html"
+        year_page.write_text(render_year_html(PROGRAM_YEAR, funnels), encoding="utf-8")
+        pages.append(year_page)
     finally:
         with console.status("stopping the service"):
             await service.__aexit__(None, None, None)
     _print_summary(console, outcomes)
+    print_year(console, PROGRAM_YEAR, funnels)
     for page in pages:
         console.print(f"[bold]HTML report[/bold]: {page}")
     console.print(f"demo finished in {time.monotonic() - started:.1f} s")
     return 0 if all(o.completed and "placements_digest" in o.completed for o in outcomes) else 1
+
+
+def offers_of(engine: Engine, round_id: str) -> list[Offer]:
+    """The round's offers with each applicant's current version (for a later withdrawal)."""
+    query = (
+        select(
+            col(PlacementRow.round_id), col(PlacementRow.applicant_id), col(ApplicantRow.version)
+        )
+        .join(ApplicantRow, col(ApplicantRow.applicant_id) == col(PlacementRow.applicant_id))
+        .where(col(PlacementRow.round_id) == round_id)
+        .order_by(col(PlacementRow.applicant_id))
+    )
+    with engine.connect() as connection:
+        return [Offer(f"{r}/{a}", a, v) for r, a, v in connection.execute(query)]
 
 
 def _write_reports(settings: Settings, engine: Engine, round_ids: list[str]) -> list[Path]:

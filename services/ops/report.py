@@ -3,6 +3,7 @@
 Reads tables and the outbox, recomputes host eligibility with matching; never a broker.
 """
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from sqlmodel import col
 from contracts import VacancyPosted
 from matching import IneligibleVacancy, host_ineligibility
 from services.ops.errors import RoundNotFoundError
+from services.ops.funnel import Funnel, load_funnel, print_funnel
 from services.ops.summary import round_outcome
 from services.ops.terminal import shown
 from services.rounds.runner import RulesetFor
@@ -44,6 +46,8 @@ class RoundReport:
     by_prefecture: Counter[str] = field(default_factory=Counter)
     by_industry: Counter[str] = field(default_factory=Counter)
     ineligible: list[IneligibleVacancy] = field(default_factory=list)
+    funnel: Funnel | None = None
+    """The round's offers as they stand (lifecycle.md); None for a dry run."""
 
     def fill_rates(self) -> list[tuple[str, int, int]]:
         """(`period · course`, placed, slots open to the round) per course offered or placed."""
@@ -60,8 +64,11 @@ class RoundReport:
         return sorted(self.rank_histogram.items(), key=lambda item: order(item[0]))
 
 
-def load_report(engine: Engine, round_id: str, rulesets: RulesetFor) -> RoundReport:
-    """Gather the round's figures; vacancies are read as they stand now (their latest version)."""
+def load_report(
+    engine: Engine, round_id: str, rulesets: RulesetFor, as_of: dt.datetime | None = None
+) -> RoundReport:
+    """Gather the round's figures; vacancies are read as they stand now (their latest version),
+    offers too, an open offer counting as past its deadline at `as_of` (default: now)."""
     with engine.connect() as conn:
         row = conn.execute(select(RoundRow).where(col(RoundRow.round_id) == round_id)).first()
         if row is None:
@@ -82,6 +89,8 @@ def load_report(engine: Engine, round_id: str, rulesets: RulesetFor) -> RoundRep
     report.unplaced_by_reason = outcome.unplaced_by_reason
     report.rank_histogram = outcome.rank_histogram
     _count_hosts(report, hosts, rulesets, earlier)
+    if not row.dry_run:
+        report.funnel = load_funnel(engine, round_id, as_of or dt.datetime.now(dt.UTC))
     return report
 
 
@@ -144,6 +153,8 @@ def print_report(console: Console, report: RoundReport) -> None:
         head.add_row("status", shown(report.status))
     console.print(head)
     print_digest(console, report.answer)
+    if report.funnel is not None:
+        print_funnel(console, report.funnel)
     fill = Table(title="placed per course and period")
     for column in ("period · course", "placed", "slots", "fill"):
         fill.add_column(column, justify="left" if column.startswith("period") else "right")

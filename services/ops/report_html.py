@@ -6,6 +6,7 @@ Renders a services.ops.report.RoundReport; never reads a database, a broker or t
 from collections import Counter
 from html import escape
 
+from services.ops.funnel import Funnel
 from services.ops.report import ROUND_FIGURES, SOLVER_FIGURES, RoundReport, format_figure
 
 _CSS = """
@@ -22,6 +23,7 @@ padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#f3f5f8}
 svg text{font:12px system-ui,sans-serif;fill:#1d2733}
 .bar{fill:#3b7dd8}.bar.warn{fill:#d8833b}.track{fill:#edf1f6}
 .empty{color:#5b6776;font-style:italic}
+td.n{text-align:right}
 """
 _ROW, _LABEL, _WIDTH = 24, 190, 640
 _TOP = 15  # categories shown per chart; the rest are summed as "other"
@@ -45,11 +47,45 @@ def render_html(report: RoundReport) -> str:
         "<h2>Preference rank applicants got</h2>", _chart(report.ranks()),
         f"<h2>Ineligible vacancies ({len(report.ineligible)})</h2>", _ineligible(report),
     ]  # fmt: skip
+    if report.funnel is not None:
+        body[6:6] = ["<h2>Offers</h2>", _funnel_chart(report.funnel)]
+    return _page(title, body)
+
+
+def render_year_html(program_year: int, funnels: list[Funnel]) -> str:
+    """A program year's rounds side by side: each round's funnel, one column per round."""
+    title = f"Program year {program_year}"
+    if not funnels:
+        return _page(title, [f"<h1>{escape(title)}</h1>", _none()])
+    labels = list(dict.fromkeys(label for f in funnels for label, _ in f.rows()))
+    head = "".join(f"<th>{escape(f.round_id)}</th>" for f in funnels)
+    rows = "".join(
+        f"<tr><td>{escape(label)}</td>"
+        + "".join(f'<td class="n">{dict(f.rows()).get(label, 0):,}</td>' for f in funnels)
+        + "</tr>"
+        for label in labels
+    )
+    body = [
+        f"<h1>{escape(title)}</h1>",
+        f'<p class="sub">{len(funnels)} rounds · offers as they stand</p>',
+        f"<h2>Offers per round</h2><table><tr><th>figure</th>{head}</tr>{rows}</table>",
+    ]
+    for f in funnels:
+        body += [f"<h2>Round {escape(f.round_id)} ({escape(f.period)})</h2>", _funnel_chart(f)]
+    return _page(title, body)
+
+
+def _page(title: str, body: list[str]) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)} — intern-match</title><style>{_CSS}</style></head>"
         f"<body>{''.join(body)}</body></html>\n"
     )
+
+
+def _funnel_chart(funnel: Funnel) -> str:
+    """The funnel's figures as bars against the offers made."""
+    return _chart(funnel.rows()) if funnel.offers else _none()
 
 
 def _cards(report: RoundReport, keys: tuple[str, ...]) -> str:

@@ -1,5 +1,6 @@
 """Outbound CloudEvents with deterministic ids: a round's placements, unplaced applicants and
-totals, a failed round, a dead letter. Imports contracts and matching; never the database.
+totals, a failed round, what became of an offer, a dead letter. Imports contracts and matching;
+never the database.
 """
 
 import datetime as dt
@@ -14,7 +15,9 @@ from contracts import (
     ContractError,
     DeadLettered,
     Kind,
+    PlacementConfirmed,
     PlacementMade,
+    PlacementReleased,
     Reason,
     RoundCompleted,
     RoundFailed,
@@ -27,12 +30,29 @@ from contracts.outbound import MAX_DEAD_LETTER_ERRORS, MAX_ERROR_TEXT, ErrorItem
 from matching import RoundResult
 
 
-def completed_id(round_id: str) -> str:
-    return f"round-completed-{round_id}"
+def completed_id(round_id: str, dry_run_tag: str | None = None) -> str:
+    """`round-completed-<round_id>`; a dry run's ends in `/dry-<tag>` (see `dry_run_tag`)."""
+    return f"round-completed-{round_id}" + _dry(dry_run_tag)
 
 
-def failed_id(round_id: str) -> str:
-    return f"round-failed-{round_id}"
+def failed_id(round_id: str, dry_run_tag: str | None = None) -> str:
+    """`round-failed-<round_id>`; a dry run's ends in `/dry-<tag>` (see `dry_run_tag`)."""
+    return f"round-failed-{round_id}" + _dry(dry_run_tag)
+
+
+def dry_run_tag(source: str, event_id: str) -> str:
+    """16 hex digits of the SHA-256 of the dry run's own request (`source`, newline, `id`).
+
+    A dry run uses up no round id (lifecycle.md), so its answer must not take the id a real run
+    of that round id will publish (the outbox and the broker drop a repeated id): it is derived
+    from the request instead, deterministic for replays, distinct per request. `/` cannot occur
+    in a round id, so no real round's id can equal it.
+    """
+    return hashlib.sha256(f"{source}\n{event_id}".encode()).hexdigest()[:16]
+
+
+def _dry(tag: str | None) -> str:
+    return "" if tag is None else f"/dry-{tag}"
 
 
 def dead_letter_id(body: bytes) -> str:
@@ -41,23 +61,29 @@ def dead_letter_id(body: bytes) -> str:
 
 
 def to_round_events(
-    result: RoundResult, request: RoundRequested, time: dt.datetime
+    result: RoundResult,
+    request: RoundRequested,
+    time: dt.datetime,
+    respond_by: dt.datetime | None = None,
+    dry_run_tag: str | None = None,
 ) -> list[CloudEvent[Any]]:
     """placement.made by applicant id, applicant.unplaced by applicant id, then round.completed.
 
-    A dry run publishes round.completed only.
+    A dry run publishes round.completed only, its id tagged by `dry_run_tag`.
     """
     events: list[CloudEvent[Any]] = []
     if not request.dry_run:
         placements = sorted(result.placements, key=lambda p: p.applicant_id)
-        events += [_placement_made(result, p, time) for p in placements]
+        events += [_placement_made(result, p, time, respond_by) for p in placements]
         unplaced = sorted(result.unplaced, key=lambda u: u.applicant_id)
         events += [_applicant_unplaced(result, u, time) for u in unplaced]
-    events.append(_round_completed(result, request, time))
+    events.append(_round_completed(result, request, time, dry_run_tag))
     return events
 
 
-def _placement_made(result: RoundResult, p: Any, time: dt.datetime) -> CloudEvent[Any]:
+def _placement_made(
+    result: RoundResult, p: Any, time: dt.datetime, respond_by: dt.datetime | None
+) -> CloudEvent[Any]:
     data = PlacementMade(
         placement_id=f"{result.round_id}/{p.applicant_id}",
         round_id=result.round_id,
@@ -70,6 +96,7 @@ def _placement_made(result: RoundResult, p: Any, time: dt.datetime) -> CloudEven
         course_mode=p.course_mode,
         applicant_rank=p.applicant_rank,
         vacancy_rank=p.vacancy_rank,
+        respond_by=respond_by,
     )
     event_id = f"placement-{result.round_id}-{p.applicant_id}"
     return make_event(
@@ -92,7 +119,7 @@ def _applicant_unplaced(result: RoundResult, u: Any, time: dt.datetime) -> Cloud
 
 
 def _round_completed(
-    result: RoundResult, request: RoundRequested, time: dt.datetime
+    result: RoundResult, request: RoundRequested, time: dt.datetime, dry_run_tag: str | None
 ) -> CloudEvent[Any]:
     data = RoundCompleted(
         round_id=request.round_id,
@@ -116,7 +143,7 @@ def _round_completed(
     round_id = request.round_id
     return make_event(
         Kind.ROUND_COMPLETED,
-        completed_id(round_id),
+        completed_id(round_id, dry_run_tag),
         data,
         time,
         SERVICE_SOURCE,
@@ -124,11 +151,26 @@ def _round_completed(
     )
 
 
-def to_round_failed(round_id: str, reason: str, time: dt.datetime) -> CloudEvent[Any]:
+def to_round_failed(
+    round_id: str, reason: str, time: dt.datetime, dry_run_tag: str | None = None
+) -> CloudEvent[Any]:
     data = RoundFailed(round_id=round_id, reason=reason)
-    return make_event(
-        Kind.ROUND_FAILED, failed_id(round_id), data, time, SERVICE_SOURCE, f"round/{round_id}"
-    )
+    event_id = failed_id(round_id, dry_run_tag)
+    return make_event(Kind.ROUND_FAILED, event_id, data, time, SERVICE_SOURCE, f"round/{round_id}")
+
+
+def to_placement_confirmed(data: PlacementConfirmed, time: dt.datetime) -> CloudEvent[Any]:
+    """`jip.placement.confirmed`, id `<placement_id>/confirmed`, at the causing event's time."""
+    event_id = f"{data.placement_id}/confirmed"
+    subject = f"applicant/{data.applicant_id}"
+    return make_event(Kind.PLACEMENT_CONFIRMED, event_id, data, time, SERVICE_SOURCE, subject)
+
+
+def to_placement_released(data: PlacementReleased, time: dt.datetime) -> CloudEvent[Any]:
+    """`jip.placement.released`, id `<placement_id>/released`, at the causing event's time."""
+    event_id = f"{data.placement_id}/released"
+    subject = f"applicant/{data.applicant_id}"
+    return make_event(Kind.PLACEMENT_RELEASED, event_id, data, time, SERVICE_SOURCE, subject)
 
 
 def raw_text(body: bytes) -> str:

@@ -1,5 +1,6 @@
-"""The round runner: builds a round's snapshot from the tables, calls the solver, and writes the
-round, its placements and its outbound events in the caller's transaction. Never imports brokers.
+"""The round runner: expires the offers past their deadline, builds a round's snapshot from the
+tables, calls the solver, and writes the round, its placements (offers, `proposed`) and its
+outbound events in the caller's transaction. Never imports brokers.
 """
 
 import datetime as dt
@@ -14,8 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from contracts import RoundRequested
 from matching import RoundFailed, RoundResult, Ruleset, Snapshot
 from services.collector import collector_paused
-from services.outbound.events import to_round_events, to_round_failed
+from services.outbound.events import dry_run_tag, to_round_events, to_round_failed
 from services.outbound.outbox import enqueue, requeue
+from services.rounds.guard import time_refusal
+from services.rounds.offers import PROPOSED, expire
 from services.rounds.snapshot import load_snapshot
 from services.store.db import copy_rows
 from services.store.tables import PlacementRow, RoundRow, table_of
@@ -30,19 +33,34 @@ _PLACEMENTS = table_of(PlacementRow)
 
 
 class RoundRunner:
-    """Runs `round.requested` events; a round id that already ran only re-queues its answer."""
+    """Runs `round.requested` events; a round id that already ran only re-queues its answer.
+
+    A dry run uses up no round id: it stores nothing, and its answer's id is tagged by its own
+    request (`origin`: the request's source and id), so a real run of the id still runs.
+    """
 
     def __init__(self, rulesets: RulesetFor, solve_round: SolveRound, time_limit: float) -> None:
         self._rulesets = rulesets
         self._solve = solve_round
         self._time_limit = time_limit
 
+    def time_refusal(self, request: RoundRequested, at: dt.datetime) -> str | None:
+        """Why a request at `at` may not run (services.rounds.guard), or None."""
+        ruleset = self._rulesets(request.program_year)
+        return None if ruleset is None else time_refusal(ruleset, request, at)
+
     def on_round_requested(
-        self, connection: Connection, request: RoundRequested, at: dt.datetime
+        self,
+        connection: Connection,
+        request: RoundRequested,
+        at: dt.datetime,
+        origin: tuple[str, str] = ("", ""),
     ) -> bool:
         """Run the round on the state the connection sees; False when the round id already ran.
 
-        `at` is the request's event time, the time of the round's outbound events.
+        `at` is the request's event time, the time of the round's outbound events. A real
+        round first releases the offers of its year due before `at` (`expired`), so their
+        release events precede its own; a dry run computes as if it had, and changes nothing.
         """
         earlier = connection.execute(
             select(_ROUNDS.c.final_event_id).where(_ROUNDS.c.round_id == request.round_id)
@@ -50,13 +68,22 @@ class RoundRunner:
         if earlier is not None:
             requeue(connection, earlier)
             return False
+        tag = dry_run_tag(*origin) if request.dry_run else None
         ruleset = self._rulesets(request.program_year)
         if ruleset is None:
-            self.fail(connection, request, at, f"unknown program year {request.program_year}")
+            reason = f"unknown program year {request.program_year}"
+            self.fail(connection, request, at, reason, origin)
             return True
+        if not request.dry_run:
+            expired = expire(connection, request.program_year, at)
+            if expired:
+                log.info(
+                    "offers expired before the round",
+                    extra={"round_id": request.round_id, "expired": expired},
+                )
         with collector_paused():
             started = time.perf_counter()
-            snapshot = load_snapshot(connection, request, ruleset, self._time_limit)
+            snapshot = load_snapshot(connection, request, ruleset, self._time_limit, at)
             loaded = time.perf_counter()
             try:
                 result = self._solve(snapshot)
@@ -64,17 +91,19 @@ class RoundRunner:
                 raise
             except RoundFailed as error:  # the market breaks a rule, e.g. [ranking] max_pairs
                 log.warning("round failed", extra={"round_id": request.round_id})
-                self.fail(connection, request, at, str(error))
+                self.fail(connection, request, at, str(error), origin)
                 return True
             except Exception as error:  # a solver defect must not stop the intake
                 log.error(
                     "round failed",
                     extra={"round_id": request.round_id, "error": type(error).__name__},
                 )
-                self.fail(connection, request, at, f"the solver raised {type(error).__name__}")
+                reason = f"the solver raised {type(error).__name__}"
+                self.fail(connection, request, at, reason, origin)
                 return True
             solved = time.perf_counter()
-            self._complete(connection, request, at, result)
+            respond_by = ruleset.respond_by(at, request.program_year, request.period)
+            self._complete(connection, request, at, result, respond_by, tag)
         log.info(
             "round stored; its events are queued for publishing",
             extra={
@@ -95,10 +124,14 @@ class RoundRunner:
         request: RoundRequested,
         at: dt.datetime,
         result: RoundResult,
+        respond_by: dt.datetime,
+        tag: str | None,
     ) -> None:
-        events = to_round_events(result, request, at)
-        _insert_round(connection, request, result.status, events[-1].id)
+        events = to_round_events(result, request, at, respond_by, tag)
+        if not request.dry_run:
+            _insert_round(connection, request, result.status, events[-1].id)
         if not request.dry_run and result.placements:
+            due = respond_by.astimezone(dt.UTC)  # stored in UTC: SQLite drops offsets
             rows = [
                 {
                     "round_id": request.round_id,
@@ -107,6 +140,10 @@ class RoundRunner:
                     "period": request.period,
                     "vacancy_id": p.vacancy_id,
                     "course": p.course,
+                    "state": PROPOSED,
+                    "respond_by": due,
+                    "accepted_by": "",
+                    "company_id": p.company_id,
                 }
                 for p in result.placements
             ]
@@ -114,12 +151,34 @@ class RoundRunner:
         enqueue(connection, events, request.round_id)
 
     def fail(
-        self, connection: Connection, request: RoundRequested, at: dt.datetime, reason: str
+        self,
+        connection: Connection,
+        request: RoundRequested,
+        at: dt.datetime,
+        reason: str,
+        origin: tuple[str, str] = ("", ""),
     ) -> None:
-        """Store the round as failed with `reason` and queue its `round.failed` at `at`."""
-        failed = to_round_failed(request.round_id, reason, at)
-        _insert_round(connection, request, "failed", failed.id)
+        """Store the round as failed with `reason` and queue its `round.failed` at `at`; a dry
+        run stores nothing and uses up no round id (its answer's id is tagged by `origin`)."""
+        tag = dry_run_tag(*origin) if request.dry_run else None
+        failed = to_round_failed(request.round_id, reason, at, tag)
+        if not request.dry_run:
+            _insert_round(connection, request, "failed", failed.id)
         enqueue(connection, [failed], request.round_id)
+
+
+_PLACEMENT_COLUMNS = (
+    "round_id",
+    "applicant_id",
+    "program_year",
+    "period",
+    "vacancy_id",
+    "course",
+    "state",
+    "respond_by",
+    "accepted_by",
+    "company_id",
+)
 
 
 def _insert_placements(connection: Connection, rows: list[dict[str, Any]]) -> None:
@@ -127,8 +186,7 @@ def _insert_placements(connection: Connection, rows: list[dict[str, Any]]) -> No
     if connection.dialect.name != "postgresql":
         connection.execute(insert(_PLACEMENTS), rows)
         return
-    columns = ("round_id", "applicant_id", "program_year", "period", "vacancy_id", "course")
-    copy_rows(connection, "placements", columns, rows)
+    copy_rows(connection, "placements", _PLACEMENT_COLUMNS, rows)
 
 
 def _insert_round(

@@ -1,12 +1,15 @@
-"""A round's snapshot from the tables: applicants not withdrawn, vacancies not closed, and the
-earlier placements of the program year. Reads only; imports sqlalchemy, contracts, matching's
-snapshot types and services.store.
+"""A round's snapshot from the tables: applicants not withdrawn, vacancies not closed, the live
+placements of the program year and the pairs a decline released. Reads only; imports
+sqlalchemy, contracts, matching's snapshot types and services.store.
 """
 
-from sqlalchemy import Connection, select
+import datetime as dt
+
+from sqlalchemy import Connection, and_, or_, select
 
 from contracts import ApplicantRegistered, RoundRequested, VacancyPosted
 from matching import EarlierPlacement, Ruleset, Snapshot
+from services.rounds.offers import CONFIRMED, DECLINED, PROPOSED, RELEASED
 from services.store.tables import ApplicantRow, PlacementRow, VacancyRow, table_of
 
 _APPLICANTS = table_of(ApplicantRow)
@@ -15,9 +18,15 @@ _PLACEMENTS = table_of(PlacementRow)
 
 
 def load_snapshot(
-    connection: Connection, request: RoundRequested, ruleset: Ruleset, time_limit: float
+    connection: Connection,
+    request: RoundRequested,
+    ruleset: Ruleset,
+    time_limit: float,
+    at: dt.datetime | None = None,
 ) -> Snapshot:
-    """Applicants not withdrawn, vacancies not closed, and earlier placements of the year."""
+    """Applicants not withdrawn, vacancies not closed, the year's live placements (a proposed
+    one due before `at` counts as expired, so a dry run sees what a real run would) and the
+    (applicant, vacancy) pairs a decline released this year."""
     year = request.program_year
     applicants = connection.execute(
         select(_APPLICANTS.c.payload)
@@ -29,11 +38,6 @@ def load_snapshot(
         .where(_VACANCIES.c.program_year == year, _VACANCIES.c.closed.is_(False))
         .order_by(_VACANCIES.c.vacancy_id)
     ).scalars()
-    earlier = connection.execute(
-        select(_PLACEMENTS)
-        .where(_PLACEMENTS.c.program_year == year)
-        .order_by(_PLACEMENTS.c.round_id, _PLACEMENTS.c.applicant_id)
-    ).all()
     return Snapshot(
         round_id=request.round_id,
         program_year=year,
@@ -42,8 +46,45 @@ def load_snapshot(
         ruleset=ruleset,
         applicants=tuple(ApplicantRegistered.model_validate(p, strict=False) for p in applicants),
         vacancies=tuple(VacancyPosted.model_validate(p, strict=False) for p in vacancies),
-        earlier_placements=tuple(
-            EarlierPlacement(r.round_id, r.applicant_id, r.vacancy_id, r.course) for r in earlier
-        ),
+        earlier_placements=_live(connection, year, at),
         time_limit_seconds=time_limit,
+        barred_pairs=_declined_pairs(connection, year),
     )
+
+
+def _live(
+    connection: Connection, year: int, at: dt.datetime | None
+) -> tuple[EarlierPlacement, ...]:
+    placements = _PLACEMENTS.c
+    proposed = placements.state == PROPOSED
+    if at is not None:
+        due = at.astimezone(dt.UTC)  # stored in UTC
+        proposed = and_(
+            proposed, or_(placements.respond_by.is_(None), placements.respond_by >= due)
+        )
+    rows = connection.execute(
+        select(
+            placements.round_id,
+            placements.applicant_id,
+            placements.vacancy_id,
+            placements.course,
+            placements.state,
+        )
+        .where(placements.program_year == year, or_(placements.state == CONFIRMED, proposed))
+        .order_by(placements.round_id, placements.applicant_id)
+    ).all()
+    return tuple(
+        EarlierPlacement(r.round_id, r.applicant_id, r.vacancy_id, r.course, r.state) for r in rows
+    )
+
+
+def _declined_pairs(connection: Connection, year: int) -> frozenset[tuple[str, str]]:
+    placements = _PLACEMENTS.c
+    rows = connection.execute(
+        select(placements.applicant_id, placements.vacancy_id).where(
+            placements.program_year == year,
+            placements.state == RELEASED,
+            placements.released_reason.startswith(DECLINED, autoescape=True),
+        )
+    ).all()
+    return frozenset((r.applicant_id, r.vacancy_id) for r in rows)

@@ -1,5 +1,6 @@
 """The service's tables as SQLModel classes: current snapshots, event log, inbox, dead letters,
-rounds, placements and the outbox. Imports sqlmodel and sqlalchemy only; never matching or brokers.
+rounds, placements (offers) with the answers to them, and the outbox. Imports sqlmodel and
+sqlalchemy only; never matching or brokers.
 """
 
 import datetime as dt
@@ -130,16 +131,51 @@ class RoundRow(SQLModel, table=True):
 
 
 class PlacementRow(SQLModel, table=True):
-    """A placement of a non-dry-run round."""
+    """A placement of a non-dry-run round: an offer, `proposed` until every required party
+    accepted (`confirmed`) or it ended (`released`, terminal; lifecycle.md)."""
 
     __tablename__ = "placements"
 
     round_id: str = Field(primary_key=True, max_length=64)
-    applicant_id: str = Field(primary_key=True, max_length=64)
+    applicant_id: str = Field(primary_key=True, max_length=64, index=True)
     program_year: int = Field(index=True)
     period: str = Field(max_length=16)
-    vacancy_id: str = Field(max_length=64)
+    vacancy_id: str = Field(max_length=64, index=True)
     course: str = Field(max_length=8)
+    state: str = Field(
+        default="proposed",
+        max_length=16,
+        sa_column_kwargs={"server_default": "proposed"},
+        description="proposed, confirmed or released",
+    )
+    respond_by: dt.datetime | None = _when(nullable=True)
+    accepted_by: str = Field(
+        default="",
+        max_length=64,
+        sa_column_kwargs={"server_default": ""},
+        description="The parties that accepted, comma-separated in contract order",
+    )
+    released_reason: str | None = Field(default=None, max_length=32)
+    released_at: dt.datetime | None = _when(nullable=True)
+    company_id: str | None = Field(default=None, max_length=64)
+
+
+class PlacementAnswerRow(SQLModel, table=True):
+    """Every answer applied to a placement, with what it did: `applied` (an acceptance that
+    left others to answer), `confirmed`, `released`, `ignored_released` (the placement had
+    ended) or `already_accepted`. Dead-lettered answers are not here."""
+
+    __tablename__ = "placement_answers"
+
+    seq: int | None = _seq()
+    placement_id: str = Field(max_length=129, index=True)
+    round_id: str = Field(max_length=64, index=True)
+    party: str = Field(max_length=16)
+    decision: str = Field(max_length=16)
+    source: str = Field(max_length=256)
+    event_id: str = Field(max_length=256)
+    time: dt.datetime = _when(nullable=False)
+    outcome: str = Field(max_length=32)
 
 
 class OutboxEntry(SQLModel, table=True):

@@ -13,6 +13,7 @@ import pytest
 from nats.errors import Error as NatsError
 from pydantic import SecretStr
 
+from contracts import INBOUND_KINDS, OUTBOUND_KINDS, subject_of
 from services.nats.embedded import EmbeddedNats
 from services.runtime import publish_events, running_service, wait_round
 from services.sample.generator import generate_year, round_request
@@ -32,7 +33,8 @@ PASSWORDS = {
 INBOUND = ["jip.applicant.registered", "jip.applicant.withdrawn", "jip.vacancy.posted",
            "jip.vacancy.closed", "jip.round.requested", "jip.placement.responded"]  # fmt: skip
 OUTBOUND = ["jip.placement.made", "jip.applicant.unplaced", "jip.round.completed",
-            "jip.round.failed", "jip.dlq.applicant.registered"]  # fmt: skip
+            "jip.round.failed", "jip.placement.confirmed", "jip.placement.released",
+            "jip.dlq.applicant.registered"]  # fmt: skip
 MAY_PUBLISH = {
     "applicant-portal": {"jip.applicant.registered", "jip.applicant.withdrawn",
                          "jip.placement.responded"},
@@ -96,6 +98,11 @@ async def _refused(client: nats.NATS, subject: str) -> bool:
         await asyncio.sleep(0.01)
     return any("permissions violation" in str(e).lower() and subject.lower() in str(e).lower()
                for e in errors)  # fmt: skip
+
+
+def test_the_subjects_checked_here_are_every_subject_of_the_contract() -> None:
+    assert [subject_of(kind) for kind in INBOUND_KINDS] == INBOUND
+    assert OUTBOUND[:-1] == [subject_of(kind) for kind in OUTBOUND_KINDS]
 
 
 @pytest.mark.parametrize("user", sorted(MAY_PUBLISH))

@@ -32,7 +32,10 @@ from tests.support.inbound_events import (
 pytestmark = pytest.mark.integration
 
 RULESET = load_ruleset()
-TABLES = "applicants, vacancies, event_log, inbox, dead_letters, rounds, placements, outbox"
+TABLES = (
+    "applicants, vacancies, event_log, inbox, dead_letters, rounds, placements, outbox, "
+    "placement_answers"
+)
 
 
 def rulesets(year):

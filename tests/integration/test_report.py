@@ -27,7 +27,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 ROUNDS = ("2023-summer-1", "2023-winter-1")
 HEADINGS = ("Fill rate per course and period", "Placements by nationality",
             "Placements by prefecture", "Placements by industry", "Unplaced applicants by reason",
-            "Preference rank applicants got", "Ineligible vacancies", "Solver")  # fmt: skip
+            "Preference rank applicants got", "Ineligible vacancies", "Solver",
+            "Offers")  # fmt: skip
 
 
 @pytest.fixture
@@ -88,7 +89,7 @@ def test_the_html_report_renders_its_charts_in_headless_chromium(database, tmp_p
     assert result.exit_code == 0, result.output
     assert "placed per course and period" in result.output
     dom = _chromium(tmp_path, "--dump-dom", page.as_uri())
-    assert len(re.findall(r"<svg\b", dom)) == 6
+    assert len(re.findall(r"<svg\b", dom)) == 7  # six charts and the offers funnel
     assert len(re.findall(r'<rect class="bar', dom)) >= 10
     assert all(f">{h}" in dom for h in HEADINGS)
     assert "Round 2023-summer-1" in dom

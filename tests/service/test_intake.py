@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 
+from matching import load_ruleset
 from services.intake.apply import Inbound, Intake
 from services.outbound.outbox import pending
 from services.store.tables import ApplicantRow, DeadLetterRow, EventLogRow, VacancyRow
@@ -138,7 +139,7 @@ def test_a_database_error_rolls_the_whole_batch_back_and_propagates(engine):
         raise OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
 
     intake = Intake(
-        engine, lambda year: None if year != 2023 else object(), lambda: None, lost_connection
+        engine, lambda year: None if year != 2023 else load_ruleset(), lambda: None, lost_connection
     )
     with pytest.raises(OperationalError):
         feed(intake, registered("A-1"), round_requested("R-1"))

@@ -88,6 +88,7 @@ def snapshot(
     mode: str = "stable",
     ruleset: Ruleset | None = None,
     earlier: tuple[EarlierPlacement, ...] = (),
+    barred: frozenset[tuple[str, str]] = frozenset(),
 ) -> Snapshot:
     return Snapshot(
         round_id=f"{YEAR}-{period}-1",
@@ -98,4 +99,5 @@ def snapshot(
         applicants=tuple(applicants),
         vacancies=tuple(vacancies),
         earlier_placements=earlier,
+        barred_pairs=barred,
     )

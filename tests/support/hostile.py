@@ -22,7 +22,14 @@ from typing import Any
 from hypothesis import strategies as st
 
 from contracts import INBOUND_KINDS, MAX_BODY_BYTES, Kind, subject_of
-from tests.support.inbound_events import closed, posted, registered, round_requested, withdrawn
+from tests.support.inbound_events import (
+    closed,
+    posted,
+    registered,
+    responded,
+    round_requested,
+    withdrawn,
+)
 
 INBOUND_SUBJECTS = [subject_of(kind) for kind in INBOUND_KINDS]
 _MARK = "\x1ehostile\x1e"
@@ -34,6 +41,7 @@ _BUILDERS: dict[Kind, Callable[[str], bytes]] = {
     Kind.VACANCY_POSTED: lambda k: _with_id(posted("V-1"), k),
     Kind.VACANCY_CLOSED: lambda k: _with_id(closed("V-1", 2), k),
     Kind.ROUND_REQUESTED: lambda k: round_requested("R-1", event_id=k),
+    Kind.PLACEMENT_RESPONDED: lambda k: responded("R-1/A-1", event_id=k),
 }
 
 
@@ -185,8 +193,9 @@ def _rejected(rng: random.Random, k: int, event_id: str) -> tuple[str, bytes]:
     if flavour == 2:  # on the subject of another kind
         other = INBOUND_SUBJECTS[(INBOUND_KINDS.index(kind) + 1) % len(INBOUND_SUBJECTS)]
         return other, json.dumps(doc).encode()
-    if flavour == 3:  # a version of a type it can never have
-        place = ("data", "version") if "version" in doc["data"] else ("data", "program_year")
+    if flavour == 3:  # a version (or an answer's party) of a type it can never have
+        field = next(f for f in ("version", "program_year", "party") if f in doc["data"])
+        place = ("data", field)
         literal = rng.choice([*DEPENDS_ON_PLACE[:5], '"v"', "{}", "[]", "null", "true"])
         return subject, render(doc, place, literal, rng.choice(["replace", "duplicate"]))
     if flavour == 4:  # an id longer than 256 characters

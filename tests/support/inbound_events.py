@@ -10,6 +10,7 @@ from typing import Any
 from contracts import (
     ApplicantWithdrawn,
     Kind,
+    PlacementResponded,
     RoundRequested,
     VacancyClosed,
     make_event,
@@ -23,8 +24,11 @@ SUMMER = {"A", "B", "C"}
 RECEIVED = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)  # the intake's clock in the tests
 
 
-def body(kind: Kind, data: Any, event_id: str, source: str = "/test") -> bytes:
-    time = T0 + dt.timedelta(seconds=sum(map(ord, event_id)))
+def body(
+    kind: Kind, data: Any, event_id: str, source: str = "/test", at: dt.datetime | None = None
+) -> bytes:
+    """An event at `at`, by default T0 plus a few minutes derived from its id."""
+    time = at or T0 + dt.timedelta(seconds=sum(map(ord, event_id)))
     return to_json_bytes(make_event(kind, event_id, data, time, source, None))
 
 
@@ -36,28 +40,56 @@ def registered(
     return body(Kind.APPLICANT_REGISTERED, data, event_id, "/applicant-portal")
 
 
-def withdrawn(applicant_id: str, version: int, event_id: str | None = None) -> bytes:
+def withdrawn(
+    applicant_id: str, version: int, event_id: str | None = None, at: dt.datetime | None = None
+) -> bytes:
     data = ApplicantWithdrawn(applicant_id=applicant_id, version=version)
     event_id = event_id or f"wd-{applicant_id}-{version}"
-    return body(Kind.APPLICANT_WITHDRAWN, data, event_id, "/applicant-portal")
+    return body(Kind.APPLICANT_WITHDRAWN, data, event_id, "/applicant-portal", at)
 
 
-def posted(vacancy_id: str, version: int = 1, capacity: int = 1, **kw: Any) -> bytes:
+def posted(
+    vacancy_id: str,
+    version: int = 1,
+    capacity: int = 1,
+    at: dt.datetime | None = None,
+    **kw: Any,
+) -> bytes:
     kw.setdefault("slots", [{"course": "B", "capacity": capacity}])
     data = vacancy(vacancy_id, version=version, **kw)
-    return body(Kind.VACANCY_POSTED, data, f"post-{vacancy_id}-{version}", "/sme")
+    return body(Kind.VACANCY_POSTED, data, f"post-{vacancy_id}-{version}", "/sme", at)
 
 
-def closed(vacancy_id: str, version: int) -> bytes:
+def closed(vacancy_id: str, version: int, at: dt.datetime | None = None) -> bytes:
     data = VacancyClosed(vacancy_id=vacancy_id, version=version)
-    return body(Kind.VACANCY_CLOSED, data, f"close-{vacancy_id}-{version}", "/sme")
+    return body(Kind.VACANCY_CLOSED, data, f"close-{vacancy_id}-{version}", "/sme", at)
 
 
 def round_requested(
-    round_id: str, year: int = YEAR, event_id: str | None = None, **kw: Any
+    round_id: str,
+    year: int = YEAR,
+    event_id: str | None = None,
+    at: dt.datetime | None = None,
+    source: str = "/scheduler",
+    **kw: Any,
 ) -> bytes:
     data = RoundRequested(round_id=round_id, program_year=year, period="summer", **kw)
-    return body(Kind.ROUND_REQUESTED, data, event_id or f"rr-{round_id}", "/scheduler")
+    return body(Kind.ROUND_REQUESTED, data, event_id or f"rr-{round_id}", source, at)
+
+
+def responded(
+    placement_id: str,
+    party: str = "host",
+    decision: str = "accepted",
+    event_id: str | None = None,
+    source: str = "/sme",
+    at: dt.datetime | None = None,
+) -> bytes:
+    data = PlacementResponded.model_validate(
+        {"placement_id": placement_id, "party": party, "decision": decision}
+    )
+    event_id = event_id or f"answer-{placement_id.replace('/', '-')}-{party}-{decision}"
+    return body(Kind.PLACEMENT_RESPONDED, data, event_id, source, at)
 
 
 class GreedySolver:

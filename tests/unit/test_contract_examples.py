@@ -1,6 +1,9 @@
-"""Every JSON example of contract.md, wrapped in its envelope, is a valid event of contract v1.
+"""Every JSON example of contract.md and lifecycle.md, wrapped in its envelope, is a valid event
+of contract v1.
 
-Imports contracts only; the examples are copied verbatim from /work/shared/design/contract.md.
+Imports contracts only; the examples are copied verbatim from /work/shared/design/contract.md and
+lifecycle.md (whose one outbound example stands for both kinds: `reason` and `detail` on
+`released` only).
 """
 # ruff: noqa: E501  -- the examples keep contract.md's line breaks, verbatim
 
@@ -89,6 +92,16 @@ ROUND_COMPLETED = """{
 }"""
 ROUND_FAILED = """
 {"round_id": "2023-summer-1", "reason": "unknown program year 2031"}"""
+PLACEMENT_RESPONDED = """
+{"placement_id": "2023-summer-1/A-000123", "party": "host", "decision": "accepted",
+ "reason": "interview went well"}"""
+PLACEMENT_RELEASED = """
+{"placement_id": "2023-summer-1/A-000123", "round_id": "2023-summer-1", "program_year": 2023,
+ "period": "summer", "applicant_id": "A-000123", "vacancy_id": "V-0007", "company_id": "C-077",
+ "course": "B", "reason": "declined_by_host", "detail": "declined by the host"}"""
+PLACEMENT_CONFIRMED = json.dumps(
+    {k: v for k, v in json.loads(PLACEMENT_RELEASED).items() if k not in ("reason", "detail")}
+)
 DEAD_LETTER = """{
   "original_subject": "jip.applicant.registered",
   "original_id": "evt-123",
@@ -110,6 +123,9 @@ EXAMPLES = {
     Kind.APPLICANT_UNPLACED: (APPLICANT_UNPLACED, "/intern-match"),
     Kind.ROUND_COMPLETED: (ROUND_COMPLETED, "/intern-match"),
     Kind.ROUND_FAILED: (ROUND_FAILED, "/intern-match"),
+    Kind.PLACEMENT_RESPONDED: (PLACEMENT_RESPONDED, "/sme-portal"),
+    Kind.PLACEMENT_CONFIRMED: (PLACEMENT_CONFIRMED, "/intern-match"),
+    Kind.PLACEMENT_RELEASED: (PLACEMENT_RELEASED, "/intern-match"),
 }
 
 

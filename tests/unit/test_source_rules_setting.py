@@ -75,7 +75,12 @@ def test_rules_in_force_are_logged_with_the_kinds_only_operators_send(caplog):
         log_rules_at_start(SourceRules.of({"applicant.*": ["/a"]}), production=True)
     [record] = caplog.records
     assert record.levelno == logging.INFO
-    assert record.operator_only_kinds == ["vacancy.posted", "vacancy.closed", "round.requested"]
+    assert record.operator_only_kinds == [
+        "vacancy.posted",
+        "vacancy.closed",
+        "round.requested",
+        "placement.responded",
+    ]
 
 
 def reference(config: dict[str, list[str]], kind: str, source: str, creator: str | None) -> bool:

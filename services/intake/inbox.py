@@ -1,0 +1,75 @@
+"""The inbox and the newest versions: which (source, id) pairs a batch sees first, and the
+version each applicant and vacancy holds. Imports sqlalchemy, services.intake.parsing and
+services.store; never brokers.
+"""
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, select
+
+from services.intake.parsing import AGGREGATE_OF, Accepted
+from services.store.db import fetch_all, lines, upsert
+from services.store.tables import ApplicantRow, InboxRow, VacancyRow, table_of
+
+_INBOX = table_of(InboxRow)
+_APPLICANTS = table_of(ApplicantRow)
+_VACANCIES = table_of(VacancyRow)
+
+
+def claim_keys(connection: Connection, events: list[Accepted]) -> set[tuple[str, str]]:
+    """Record every new (source, id) in the inbox; returns the keys that were not there yet."""
+    keys = list(dict.fromkeys((e.source, e.event_id) for e in events))
+    if not keys:
+        return set()
+    if connection.dialect.name == "postgresql":
+        return _claim_keys_pg(connection, keys)
+    stmt = upsert(connection, _INBOX).on_conflict_do_nothing(index_elements=["source", "event_id"])
+    stmt = stmt.returning(_INBOX.c.source, _INBOX.c.event_id)
+    rows = connection.execute(stmt, [{"source": s, "event_id": i} for s, i in keys])
+    return {(r.source, r.event_id) for r in rows}
+
+
+def current_versions(connection: Connection, events: list[Accepted]) -> dict[tuple[str, str], int]:
+    ids: dict[str, set[str]] = {"applicant": set(), "vacancy": set()}
+    for event in events:
+        if event.aggregate_id is not None:
+            ids[AGGREGATE_OF[event.kind][0]].add(event.aggregate_id)
+    versions: dict[tuple[str, str], int] = {}
+    for aggregate, column in (
+        ("applicant", _APPLICANTS.c.applicant_id),
+        ("vacancy", _VACANCIES.c.vacancy_id),
+    ):
+        if ids[aggregate]:
+            versions.update(
+                {(aggregate, i): v for i, v in _versions(connection, column, ids[aggregate])}
+            )
+    return versions
+
+
+def _claim_keys_pg(connection: Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    rows = fetch_all(
+        connection,
+        "INSERT INTO inbox (source, event_id) SELECT * FROM "
+        "unnest(string_to_array(%(s)s, E'\\n'), string_to_array(%(i)s, E'\\n')) "
+        "ON CONFLICT (source, event_id) DO NOTHING RETURNING source, event_id",
+        {"s": lines([s for s, _ in keys]), "i": lines([i for _, i in keys])},
+    )
+    return set(rows)
+
+
+def _versions(connection: Connection, column: Any, ids: set[str]) -> Any:
+    if connection.dialect.name == "postgresql":
+        return fetch_all(
+            connection,
+            f"SELECT {column.name}, version FROM {column.table.name} "
+            f"WHERE {column.name} = ANY(string_to_array(%(ids)s, E'\\n'))",
+            {"ids": lines(list(ids))},
+        )
+    return connection.execute(select(column, column.table.c.version).where(column.in_(ids)))
+
+
+def unclaim(connection: Connection, event: Accepted) -> None:
+    """Give a refused event's (source, id) back, so a corrected resubmission is applied."""
+    connection.execute(
+        delete(_INBOX).where(_INBOX.c.source == event.source, _INBOX.c.event_id == event.event_id)
+    )

@@ -1,0 +1,262 @@
+"""Offers in the tables (lifecycle.md): a placement's state, its confirmation and its release,
+each written with its outbound event in the caller's transaction; expiry before a round.
+Imports sqlalchemy, contracts, services.outbound and services.store; never matching or brokers.
+"""
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
+
+from contracts import CloudEvent, PlacementConfirmed, PlacementReleased, ReleaseReason
+from services.outbound.events import to_placement_confirmed, to_placement_released
+from services.outbound.outbox import enqueue
+from services.store.db import fetch_all, lines
+from services.store.tables import PlacementRow, RoundRow, table_of
+
+PROPOSED, CONFIRMED, RELEASED = "proposed", "confirmed", "released"
+LIVE = (PROPOSED, CONFIRMED)
+"""A placement is live while proposed or confirmed: it holds its seat and its applicant."""
+DECLINED = "declined_by_"
+"""The prefix of the release reasons of a decline (`declined_by_host`, ...)."""
+
+_PLACEMENTS = table_of(PlacementRow)
+_ROUNDS = table_of(RoundRow)
+
+
+@dataclass(slots=True)
+class Offer:
+    """A placement as the lifecycle sees it; `ordinal` is its round's place in the stream."""
+
+    round_id: str
+    applicant_id: str
+    program_year: int
+    period: str
+    vacancy_id: str
+    course: str
+    company_id: str
+    state: str
+    accepted_by: tuple[str, ...]
+    ordinal: int
+
+    @property
+    def placement_id(self) -> str:
+        return f"{self.round_id}/{self.applicant_id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.state in LIVE
+
+
+def split_placement_id(placement_id: str) -> tuple[str, str]:
+    """(round id, applicant id) of `<round_id>/<applicant_id>` (neither id holds a `/`)."""
+    round_id, _, applicant_id = placement_id.partition("/")
+    return round_id, applicant_id
+
+
+def load_offers(connection: Connection, condition: Any) -> list[Offer]:
+    """The placements matching `condition` (a clause on the placements table)."""
+    query = (
+        select(_PLACEMENTS, _ROUNDS.c.ordinal)
+        .join(_ROUNDS, _ROUNDS.c.round_id == _PLACEMENTS.c.round_id)
+        .where(condition)
+    )
+    return [_offer(row) for row in connection.execute(query)]
+
+
+def offers_touched(applicants: set[str], vacancies: set[str], answered: set[str]) -> Any:
+    """The clause of the live placements of `applicants` and `vacancies` and of every placement
+    of the `answered` applicants; None when all three are empty."""
+    if not (applicants or vacancies or answered):
+        return None
+    c = _PLACEMENTS.c
+    live = and_(
+        c.state.in_(LIVE),
+        or_(c.applicant_id.in_(sorted(applicants)), c.vacancy_id.in_(sorted(vacancies))),
+    )
+    return or_(live, c.applicant_id.in_(sorted(answered)))
+
+
+def capacities(payload: str) -> dict[str, int]:
+    """Capacity per course of a vacancy snapshot's JSON (a course not listed has none)."""
+    capacity: dict[str, int] = {}
+    for slot in json.loads(payload)["slots"]:
+        capacity[slot["course"]] = capacity.get(slot["course"], 0) + slot["capacity"]
+    return capacity
+
+
+def _offer(row: Any) -> Offer:
+    return Offer(
+        round_id=row.round_id,
+        applicant_id=row.applicant_id,
+        program_year=row.program_year,
+        period=row.period,
+        vacancy_id=row.vacancy_id,
+        course=row.course,
+        company_id=row.company_id or "",
+        state=row.state,
+        accepted_by=tuple(p for p in row.accepted_by.split(",") if p),
+        ordinal=row.ordinal,
+    )
+
+
+class OfferWrites(Protocol):
+    """Where the intake's offer changes go: staged with the batch's other writes and written
+    in bulk, its outbound events in the order of the inbound events that caused them."""
+
+    def update_offer(self, offer: Offer, **values: Any) -> None:
+        """Set columns of the offer's placements row."""
+
+    def outbound(self, round_id: str | None, event: CloudEvent[Any]) -> None:
+        """Queue an outbound event as an event of round `round_id`."""
+
+
+def record_acceptance(writes: OfferWrites, offer: Offer, party: str, order: Sequence[str]) -> None:
+    """Add `party` to the offer's acceptances (kept in `order`, the contract's party order)."""
+    offer.accepted_by = tuple(p for p in order if p in (*offer.accepted_by, party))
+    writes.update_offer(offer, accepted_by=",".join(offer.accepted_by))
+
+
+def confirm(writes: OfferWrites, offer: Offer, at: dt.datetime) -> None:
+    """Mark the offer confirmed and queue its `jip.placement.confirmed` at `at`."""
+    offer.state = CONFIRMED
+    writes.update_offer(offer, state=CONFIRMED)
+    data = PlacementConfirmed(**_facts(offer))
+    writes.outbound(offer.round_id, to_placement_confirmed(data, at))
+
+
+def release(
+    writes: OfferWrites,
+    offers: Iterable[Offer],
+    reason: ReleaseReason,
+    detail: str,
+    at: dt.datetime,
+) -> None:
+    """Release each live offer (in the order given) with `reason`, queueing its
+    `jip.placement.released` at `at`; an offer already released is left as it is."""
+    for offer in offers:
+        if not offer.is_live:
+            continue
+        offer.state = RELEASED
+        writes.update_offer(offer, state=RELEASED, released_reason=reason, released_at=_utc(at))
+        data = PlacementReleased(**_facts(offer), reason=reason, detail=detail)
+        writes.outbound(offer.round_id, to_placement_released(data, at))
+
+
+def write_offer_updates(
+    connection: Connection, updates: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    """Write staged column values per (round id, applicant id): on PostgreSQL one statement
+    over the rows as newline-joined columns, elsewhere one executemany per set of columns (a
+    statement per answer was the answers' largest cost)."""
+    if connection.dialect.name == "postgresql":
+        _write_offer_updates_pg(connection, updates)
+        return
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for (round_id, applicant_id), values in updates.items():
+        row = {"b_round": round_id, "b_applicant": applicant_id}
+        row.update({f"b_{k}": v for k, v in values.items()})
+        groups.setdefault(tuple(sorted(values)), []).append(row)
+    for columns, rows in groups.items():
+        stmt = (
+            update(_PLACEMENTS)
+            .where(
+                _PLACEMENTS.c.round_id == bindparam("b_round"),
+                _PLACEMENTS.c.applicant_id == bindparam("b_applicant"),
+            )
+            .values({c: bindparam(f"b_{c}") for c in columns})
+        )
+        connection.execute(stmt, rows)
+
+
+def expire(connection: Connection, program_year: int, at: dt.datetime) -> int:
+    """Release (`expired`) every proposed placement of the year due before `at`, in
+    placement_id order, queueing the release events; returns how many."""
+    due = load_offers(
+        connection,
+        (_PLACEMENTS.c.program_year == program_year)
+        & (_PLACEMENTS.c.state == PROPOSED)
+        & (_PLACEMENTS.c.respond_by < _utc(at)),
+    )
+    due.sort(key=lambda offer: offer.placement_id)
+    events: list[tuple[str, CloudEvent[Any]]] = []
+    if due:
+        connection.execute(
+            update(_PLACEMENTS)
+            .where(
+                _PLACEMENTS.c.program_year == program_year,
+                _PLACEMENTS.c.state == PROPOSED,
+                _PLACEMENTS.c.respond_by < _utc(at),
+            )
+            .values(state=RELEASED, released_reason="expired", released_at=_utc(at))
+        )
+    for offer in due:
+        detail = "not answered by every required party by its deadline"
+        data = PlacementReleased(**_facts(offer), reason="expired", detail=detail)
+        events.append((offer.round_id, to_placement_released(data, at)))
+    enqueue_by_round(connection, events)
+    return len(due)
+
+
+_OFFER_COLUMNS = ("state", "accepted_by", "released_reason", "released_at")
+"""The columns the lifecycle changes; a staged row leaves the ones it does not set as they are."""
+
+
+def _write_offer_updates_pg(
+    connection: Connection, updates: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    columns: dict[str, list[str]] = {"r": [], "a": [], **{c: [] for c in _OFFER_COLUMNS}}
+    for (round_id, applicant_id), values in updates.items():
+        columns["r"].append(round_id)
+        columns["a"].append(applicant_id)
+        for c in _OFFER_COLUMNS:
+            value = values.get(c)
+            columns[c].append("" if value is None else _text_of(value))
+    sets = ", ".join(f"{c} = COALESCE(t.{c}{_CAST.get(c, '')}, p.{c})" for c in _OFFER_COLUMNS)
+    nulls = {c: "" if c in ("r", "a") else ", ''" for c in columns}  # '' is NULL: left as is
+    arrays = ", ".join(f"string_to_array(%({c})s, E'\\n'{nulls[c]})" for c in columns)
+    fetch_all(
+        connection,
+        f"UPDATE placements AS p SET {sets} FROM unnest({arrays}) "
+        f"AS t(r, a, {', '.join(_OFFER_COLUMNS)}) "
+        "WHERE p.round_id = t.r AND p.applicant_id = t.a",
+        {c: lines(values) for c, values in columns.items()},
+    )
+
+
+_CAST = {"released_at": "::timestamptz"}
+
+
+def _text_of(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.datetime) else str(value)
+
+
+def enqueue_by_round(
+    connection: Connection, events: Sequence[tuple[str | None, CloudEvent[Any]]]
+) -> None:
+    """Queue events in order, each as an event of the round that made its placement (the
+    outbox's `round_id` is an event's `data.round_id`, as migration 0004 filled it)."""
+    for round_id, group in groupby(events, key=lambda pair: pair[0]):
+        enqueue(connection, [event for _, event in group], round_id)
+
+
+def _facts(offer: Offer) -> dict[str, Any]:
+    return {
+        "placement_id": offer.placement_id,
+        "round_id": offer.round_id,
+        "program_year": offer.program_year,
+        "period": offer.period,
+        "applicant_id": offer.applicant_id,
+        "vacancy_id": offer.vacancy_id,
+        "company_id": offer.company_id,
+        "course": offer.course,
+    }
+
+
+def _utc(at: dt.datetime) -> dt.datetime:
+    """Times are stored in UTC: SQLite keeps a datetime's wall clock and drops its offset."""
+    return at.astimezone(dt.UTC)
