@@ -3,15 +3,29 @@ versions out of order and malformed bodies, next to the clean list an oracle app
 Imports contracts and services.sample.generator; never a broker or a database.
 """
 
+import datetime as dt
 import json
 import random
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from contracts import subject_of
+from contracts import (
+    ApplicantWithdrawn,
+    Kind,
+    PlacementResponded,
+    make_event,
+    subject_of,
+    to_json_bytes,
+)
 from contracts.subjects import MAX_BODY_BYTES, kind_of_type
-from services.sample.generator import generate_year, round_request
+from services.sample.generator import (
+    APPLICANT_SOURCE,
+    SME_SOURCE,
+    generate_year,
+    round_request,
+)
 
 YEAR = 2023
 ROUND_ID = f"{YEAR}-summer-1"
@@ -127,6 +141,82 @@ def _next_version(doc: dict[str, Any]) -> bytes:
     newer["data"]["version"] = 2
     newer["data"]["skills"] = [*doc["data"].get("skills", [])[:4], "kaizen"]
     return json.dumps(newer, separators=(",", ":")).encode()
+
+
+ANSWERED_AT = dt.datetime(2023, 5, 3, 10, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+"""After the first round's offers, well before their deadline (2023-05-14 24:00 JST)."""
+
+
+def _answer(placement_id: str, party: str, decision: str) -> tuple[str, str, str, str]:
+    return ("answer", placement_id, party, decision)
+
+
+def build_answers(
+    placement_ids: Sequence[str], versions: Mapping[str, int], seed: int
+) -> tuple[list[bytes], list[Delivery]]:
+    """Answers to the offers `placement_ids` (`<round_id>/<applicant_id>`): acceptances by both
+    parties in either order, one party only, declines by either, an acceptance then the other's
+    decline, a decline after confirmation, withdrawals of offered applicants (their version in
+    `versions` plus one) with a late acceptance; about a tenth of the offers left unanswered.
+    Each offer's events keep their order; offers interleave at random. Returns the clean bodies
+    (each once) and the deliveries: every body with its Nats-Msg-Id plus about 10% later
+    copies without one (the service's own dedupe must drop them)."""
+    rng = random.Random(seed)
+    scripts: list[list[tuple[str, str, str, str]]] = []
+    for pid in placement_ids:
+        roll = rng.random()
+        first, second = rng.sample(("host", "applicant"), 2)
+        if roll < 0.35:
+            script = [_answer(pid, first, "accepted"), _answer(pid, second, "accepted")]
+        elif roll < 0.50:
+            script = [_answer(pid, first, "accepted")]
+        elif roll < 0.65:
+            script = [_answer(pid, "host", "declined")]
+        elif roll < 0.75:
+            script = [_answer(pid, "applicant", "declined")]
+        elif roll < 0.83:
+            script = [_answer(pid, first, "accepted"), _answer(pid, second, "declined")]
+        elif roll < 0.86:
+            script = [
+                _answer(pid, first, "accepted"),
+                _answer(pid, second, "accepted"),
+                _answer(pid, first, "declined"),
+            ]
+        elif roll < 0.90:
+            script = [("withdrawn", pid, "", ""), _answer(pid, "host", "accepted")]
+        else:
+            script = []
+        if script:
+            scripts.append(script)
+    order = [i for i, script in enumerate(scripts) for _ in script]
+    rng.shuffle(order)
+    cursors = [0] * len(scripts)
+    clean: list[bytes] = []
+    for n, i in enumerate(order):
+        what, pid, party, decision = scripts[i][cursors[i]]
+        cursors[i] += 1
+        at = ANSWERED_AT + dt.timedelta(seconds=10 * n)
+        if what == "withdrawn":
+            applicant_id = pid.partition("/")[2]
+            withdrawal = ApplicantWithdrawn(
+                applicant_id=applicant_id, version=versions[applicant_id] + 1
+            )
+            event = make_event(
+                Kind.APPLICANT_WITHDRAWN, f"wd-{n}", withdrawal, at, APPLICANT_SOURCE, None
+            )
+        else:
+            data = PlacementResponded.model_validate(
+                {"placement_id": pid, "party": party, "decision": decision}
+            )
+            source = SME_SOURCE if party == "host" else APPLICANT_SOURCE
+            event = make_event(Kind.PLACEMENT_RESPONDED, f"answer-{n}", data, at, source, None)
+        clean.append(to_json_bytes(event))
+    deliveries = [_deliver(b, with_id=True) for b in clean]
+    for _ in range(len(clean) // 10):
+        at = rng.randrange(len(deliveries))
+        copy = _deliver(deliveries[at].body, with_id=False)
+        deliveries.insert(rng.randrange(at + 1, len(deliveries) + 1), copy)
+    return clean, deliveries
 
 
 _TEMPLATE: dict[str, Any] = {

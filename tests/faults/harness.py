@@ -21,18 +21,16 @@ from nats.aio.client import Client
 from nats.js.api import ConsumerInfo, DeliverPolicy, StorageType
 from sqlalchemy import Engine, func, select
 
-from contracts import STREAM
+from contracts import STREAM, subject_of
+from contracts.subjects import INBOUND_KINDS, OUTBOUND_KINDS
 from services.nats.broker import DUPLICATE_WINDOW_SECONDS, INTAKE_DURABLE
 from services.store.tables import OutboxEntry, RoundRow
 from tests.faults.corpus import Delivery
 
-OUTBOUND = [
-    "jip.placement.>",
-    "jip.applicant.unplaced",
-    "jip.round.completed",
-    "jip.round.failed",
-    "jip.dlq.>",
-]
+INBOUND_PREFIXES = tuple(subject_of(kind) for kind in INBOUND_KINDS)
+"""Subjects the service consumes (`jip.placement.responded` among them, beside its own
+`jip.placement.*` events, so no `jip.placement.>` wildcard stands for the output)."""
+OUTBOUND = [*(subject_of(kind) for kind in OUTBOUND_KINDS), "jip.dlq.>"]
 
 
 def _console_script() -> list[str]:
@@ -184,14 +182,7 @@ async def stream_outbound(url: str) -> list[tuple[str, bytes]]:
         )
         while True:
             msg = await sub.next_msg(timeout=10)
-            if not msg.subject.startswith(
-                (
-                    "jip.applicant.registered",
-                    "jip.applicant.withdrawn",
-                    "jip.vacancy.",
-                    "jip.round.requested",
-                )
-            ):
+            if not msg.subject.startswith(INBOUND_PREFIXES):
                 found.append((json.loads(msg.data)["id"], msg.data))
             if msg.metadata.num_pending == 0:
                 break

@@ -20,6 +20,7 @@ from services.store.tables import (
     DeadLetterRow,
     EventLogRow,
     OutboxEntry,
+    PlacementAnswerRow,
     PlacementRow,
     RoundRow,
     VacancyRow,
@@ -42,6 +43,10 @@ class EndState:
     placements: frozenset[tuple[str, str, str, str]]
     outbox: dict[str, bytes]
     unsent: int
+    offers: dict[str, tuple[str, str, str | None]]
+    """placement id → (state, accepted_by, released_reason)"""
+    answers: dict[tuple[str, str, str], int]
+    """(answer event's source, id, outcome) → rows in placement_answers"""
 
     def comparable_outbox(self) -> dict[str, dict[str, Any]]:
         """Outbound events by id without the fields a wall clock fills in."""
@@ -98,6 +103,27 @@ def read_end_state(engine: Engine) -> EndState:
                 )
             )
         )
+        offers = {
+            f"{r.round_id}/{r.applicant_id}": (r.state, r.accepted_by, r.released_reason)
+            for r in c.execute(
+                select(
+                    PlacementRow.round_id,
+                    PlacementRow.applicant_id,
+                    PlacementRow.state,
+                    PlacementRow.accepted_by,
+                    PlacementRow.released_reason,
+                )
+            )
+        }
+        pa = PlacementAnswerRow
+        answers = {
+            (r[0], r[1], r[2]): r[3]
+            for r in c.execute(
+                select(pa.source, pa.event_id, pa.outcome, func.count()).group_by(
+                    pa.source, pa.event_id, pa.outcome
+                )
+            )
+        }
     outbox = {r.event_id: r.body.encode() for r in outbox_rows}
     rounds = {
         r.round_id: (
@@ -107,13 +133,28 @@ def read_end_state(engine: Engine) -> EndState:
         for r in round_rows
     }
     unsent = sum(1 for r in outbox_rows if r.sent_at is None)
-    return EndState(applicants, vacancies, dead, log_count, rounds, placements, outbox, unsent)
+    return EndState(
+        applicants,
+        vacancies,
+        dead,
+        log_count,
+        rounds,
+        placements,
+        outbox,
+        unsent,
+        offers,
+        answers,
+    )
 
 
 def differences(oracle: EndState, actual: EndState) -> list[str]:
     """Human-readable differences (counts and a few ids), empty when the end states agree."""
     found = []
-    for name in ("applicants", "vacancies", "dead_letters", "event_log", "rounds", "placements"):
+    names = (
+        "applicants", "vacancies", "dead_letters", "event_log", "rounds", "placements", "offers",
+        "answers",
+    )  # fmt: skip
+    for name in names:
         want, got = getattr(oracle, name), getattr(actual, name)
         if want != got:
             found.append(f"{name}: {_diff(want, got)}")
