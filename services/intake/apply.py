@@ -128,10 +128,7 @@ class Intake:
         versions = current_versions(connection, events)
         segment = Segment()
 
-        def on_effect() -> None:
-            outcome.publishes = True
-
-        desk = OfferDesk(connection, events, self._rulesets, self.source_rules, segment, on_effect)
+        desk = OfferDesk(connection, events, self._rulesets, self.source_rules, segment)
         for message, event in zip(batch, parsed, strict=True):
             if isinstance(event, ContractError):
                 outcome.rejected += 1
@@ -153,7 +150,7 @@ class Intake:
         desk.close()
         outcome.answers_ignored = desk.counts.answers_ignored
         outcome.over_capacity = desk.counts.over_capacity
-        outcome.publishes = outcome.publishes or outcome.rejected > 0
+        outcome.publishes = outcome.publishes or outcome.rejected > 0 or segment.queued_outbound
         return outcome
 
     def _on_new_event(

@@ -6,7 +6,7 @@ never brokers or the solver.
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,8 +64,7 @@ class OfferDesk:
     with what this batch writes; answers received are written at `close`.
 
     Offer changes and their outbound events go to `writes` (the batch's Segment), staged in
-    the order of the inbound events beside the dead letters and written in bulk; `on_effect`
-    is told when an event queues an outbound event.
+    the order of the inbound events beside the dead letters and written in bulk.
     """
 
     connection: Connection
@@ -73,7 +72,6 @@ class OfferDesk:
     rulesets: RulesetFor
     source_rules: SourceRules | None
     writes: OfferWrites
-    on_effect: Callable[[], None]
     counts: OfferCounts = field(default_factory=OfferCounts)
     _offers: dict[tuple[str, str], Offer] | None = None
     _answers: list[dict[str, Any]] = field(default_factory=list)
@@ -117,7 +115,6 @@ class OfferDesk:
             self.counts.answers_ignored += 1
             return "ignored_released"
         if answer.decision == "declined":
-            self.on_effect()
             detail = f"declined by the {answer.party}"
             release(self.writes, [offer], _DECLINES[answer.party], detail, at)
             return "released"
@@ -126,7 +123,6 @@ class OfferDesk:
         record_acceptance(self.writes, offer, answer.party, _PARTY_ORDER)
         if not all(p in offer.accepted_by for p in parties):
             return "applied"
-        self.on_effect()
         confirm(self.writes, offer, at)
         return "confirmed"
 
@@ -177,7 +173,6 @@ class OfferDesk:
         """Release the live ones of `offers` in the order given."""
         live = [o for o in offers if o.is_live]
         if live:
-            self.on_effect()
             release(self.writes, live, reason, detail, _time(event))
 
     def _loaded(self) -> dict[tuple[str, str], Offer]:

@@ -26,6 +26,8 @@ class Segment:
     """Rows to write; a later snapshot of the same aggregate replaces an earlier one here."""
 
     def __init__(self) -> None:
+        self.queued_outbound = False
+        """Whether any outbound event was staged since the segment was made (across flushes)."""
         self._start_empty()
 
     def _start_empty(self) -> None:
@@ -83,6 +85,7 @@ class Segment:
     def outbound(self, round_id: str | None, event: CloudEvent[Any]) -> None:
         """Stage an outbound event after those staged before it (dead letters included)."""
         self._outbound.append((round_id, event))
+        self.queued_outbound = True
 
     def flush(self, connection: Connection) -> None:
         """Write everything staged, then start empty."""
