@@ -14,7 +14,7 @@ from services.rounds.rulesets import RulesetCatalog
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "deploy" / "calendars" / "2023.toml"
 RULESETS = RulesetCatalog("fy2023-announced")
-HEAD = 'program_year = 2023\n'
+HEAD = "program_year = 2023\n"
 ROUND = '[[rounds]]\nround_id = "{rid}"\nperiod = "summer"\nat = "{at}"\n'
 
 
@@ -75,16 +75,22 @@ def test_a_calendar_without_rounds_is_a_year_with_nothing_planned_yet():
         ("program_year = true\n", "program_year", "expected a year"),
         ("program_year = 2031\n", "program_year", "no ruleset governs program year 2031"),
         (HEAD + "rounds = 3\n", "rounds", "array of tables"),
-        (HEAD + '[[rounds]]\nperiod = "summer"\nat = "2023-04-10T10:00:00Z"\n',
-         "rounds[1].round_id", "missing"),  # fmt: skip
+        (
+            HEAD + '[[rounds]]\nperiod = "summer"\nat = "2023-04-10T10:00:00Z"\n',
+            "rounds[1].round_id",
+            "missing",
+        ),
         (HEAD + _round(rid="2023 summer"), "rounds[1].round_id", "is not a round id"),
         (HEAD + _round() + _round(), "rounds[2].round_id", "planned twice (also rounds[1])"),
         (HEAD + _round().replace("summer", "spring"), "rounds[1].period", "not a period"),
         (HEAD + _round() + 'mode = "fastest"\n', "rounds[1].mode", "not a round mode"),
         (HEAD + _round() + "mode = 3\n", "rounds[1].mode", "expected a string"),
         (HEAD + _round(at="2023-04-10T10:00:00"), "rounds[1].at", "no UTC offset"),
-        (HEAD + '[[rounds]]\nround_id = "a"\nperiod = "summer"\nat = 2023-04-10T10:00:00\n',
-         "rounds[1].at", "no UTC offset"),  # fmt: skip
+        (
+            HEAD + '[[rounds]]\nround_id = "a"\nperiod = "summer"\nat = 2023-04-10T10:00:00\n',
+            "rounds[1].at",
+            "no UTC offset",
+        ),
         (HEAD + _round(at="10 April 2023"), "rounds[1].at", "not an RFC 3339 time"),
         (HEAD + _round(at="2023-02-30T10:00:00+09:00"), "rounds[1].at", "not a valid date"),
         (HEAD + '[[rounds]]\nround_id = "a"\nperiod = "summer"\n', "rounds[1].at", "missing"),
@@ -140,8 +146,6 @@ def test_rounds_of_several_files_come_in_time_order(tmp_path: Path):
     first, second = tmp_path / "a.toml", tmp_path / "b.toml"
     first.write_text(HEAD + _round("late", "2023-05-01T10:00:00+09:00"))
     catalog = RulesetCatalog("fy2023-announced", {2024: "fy2023-announced"})
-    second.write_text(
-        "program_year = 2024\n" + _round("early", "2024-04-01T10:00:00+09:00")
-    )
+    second.write_text("program_year = 2024\n" + _round("early", "2024-04-01T10:00:00+09:00"))
     calendars = load_calendars([second, first], _governing_2024(catalog))
     assert [r.round_id for r in calendars.rounds] == ["late", "early"]
