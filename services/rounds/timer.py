@@ -63,8 +63,15 @@ class CalendarTimer:
             log.warning("calendar round planned late", extra={"detail": warning})
         with self.engine.begin() as connection:
             report = sync(connection, self.calendars)
+            due, upcoming = due_and_next(connection, self._clock())
         log_sync(report)
+        self._show_next(due[0] if due else upcoming)
         return report
+
+    def _show_next(self, planned: PlannedRound | None) -> None:
+        self.next_round = planned
+        if self._on_next is not None:
+            self._on_next(planned)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="calendar-timer")
@@ -109,9 +116,7 @@ class CalendarTimer:
             await self._fire(planned)
         if due:
             return 0.0
-        self.next_round = upcoming
-        if self._on_next is not None:
-            self._on_next(upcoming)
+        self._show_next(upcoming)
         if upcoming is None:
             return self._poll
         wait = (upcoming.at - self._clock()).total_seconds()
