@@ -20,7 +20,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def test_a_sigkill_one_second_before_a_rounds_time_and_a_restart_five_seconds_later_run_it_once(
+async def test_sigkill_one_second_before_a_rounds_time_and_restart_5_s_later_run_it_once(
     start_service, nats_server, tmp_path
 ):
     live = live_year(tmp_path / "live")
