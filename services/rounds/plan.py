@@ -58,7 +58,7 @@ def to_planned(row: RowMapping) -> PlannedRound:
 def _values(planned: PlannedRound) -> dict[str, object]:
     return {
         "program_year": planned.program_year, "period": planned.period, "mode": planned.mode,
-        "at": planned.at, "calendar_file": planned.file,
+        "at": planned.at.astimezone(dt.UTC), "calendar_file": planned.file,
     }  # fmt: skip
 
 
