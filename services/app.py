@@ -22,6 +22,7 @@ from services.intake.parsing import BatchParser, Parsed
 from services.intake.progress import IntakeProgress
 from services.intake.sources import SourceRules, log_rules_at_start
 from services.nats.broker import make_broker
+from services.nats.client import find_by_msg_id
 from services.observability.metrics import ServiceMetrics
 from services.outbound.relay import OutboxRelay
 from services.rounds.calendar import Calendars, PlannedRound, load_calendars
@@ -170,6 +171,15 @@ def _timer(
     def fired(planned: PlannedRound, at: dt.datetime) -> None:
         metrics.count_calendar_round(planned.at, at)
 
+    async def find(subject: str, msg_id: str) -> int | None:
+        return await find_by_msg_id(broker.connection, subject, msg_id)
+
     return CalendarTimer(
-        engine, calendars, publish, clock, on_fired=fired, on_next=metrics.show_next_round
+        engine,
+        calendars,
+        publish,
+        clock,
+        on_fired=fired,
+        on_next=metrics.show_next_round,
+        find=find,
     )

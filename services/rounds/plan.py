@@ -16,6 +16,9 @@ from services.store.tables import CalendarRoundRow, DeadLetterRow, InboxRow, Rou
 log = logging.getLogger(__name__)
 
 PLANNED, REQUESTED, COMPLETED, FAILED = "planned", "requested", "completed", "failed"
+FIRING = "firing"
+"""Stored just before the request is published: after a crash there, whether the stream holds
+it is looked up (past the broker's duplicate window a repeat would be stored again)."""
 _CAL = table_of(CalendarRoundRow)
 _ROUNDS = table_of(RoundRow)
 _INBOX = table_of(InboxRow)
@@ -116,12 +119,31 @@ def due_and_next(
     )
     query = (
         select(_CAL)
-        .where((_CAL.c.state == PLANNED) & _not_run())
+        .where(_CAL.c.state.in_((PLANNED, FIRING)) & _not_run())
         .order_by(_CAL.c.at, _CAL.c.round_id)
     )
-    rounds = [to_planned(r) for r in connection.execute(query).mappings().all()]
-    due = [r for r in rounds if r.at <= now]
-    return due, next((r for r in rounds if r.at > now), None)
+    rows = connection.execute(query).mappings().all()
+    due = [to_planned(r) for r in rows if r["state"] == FIRING or utc(r["at"]) <= now]
+    upcoming = (to_planned(r) for r in rows if r["state"] == PLANNED and utc(r["at"]) > now)
+    return due, next(upcoming, None)
+
+
+def in_flight(connection: Connection, planned: PlannedRound) -> bool:
+    """Whether the request of `planned` may have been published (marked firing) and its
+    acknowledgement not recorded."""
+    state = connection.execute(
+        select(_CAL.c.state).where(_CAL.c.round_id == planned.round_id)
+    ).scalar_one_or_none()
+    return state == FIRING
+
+
+def mark_firing(connection: Connection, planned: PlannedRound) -> None:
+    """The request of `planned` is about to be published."""
+    connection.execute(
+        update(_CAL)
+        .where((_CAL.c.round_id == planned.round_id) & (_CAL.c.state == PLANNED))
+        .values(state=FIRING)
+    )
 
 
 def mark_requested(
@@ -130,7 +152,7 @@ def mark_requested(
     """The stream acknowledged `planned`'s request: the row is requested for good."""
     connection.execute(
         update(_CAL)
-        .where((_CAL.c.round_id == planned.round_id) & (_CAL.c.state == PLANNED))
+        .where((_CAL.c.round_id == planned.round_id) & _CAL.c.state.in_((PLANNED, FIRING)))
         .values(
             state=REQUESTED, requested_time=planned.at, fired_at=fired_at, stream_seq=stream_seq
         )
@@ -163,6 +185,8 @@ def _state(
         return (FAILED if status == FAILED else COMPLETED), by
     if planned.event_id in refused:
         return FAILED, "its request was dead-lettered (intern-match dead-letters list)"
+    if row_state == FIRING:
+        return REQUESTED, "published; the stream's acknowledgement is not recorded yet"
     return row_state, ""
 
 

@@ -15,12 +15,23 @@ from sqlalchemy import Engine
 from contracts import Kind, subject_of
 from services.nats.backoff import Backoff
 from services.rounds.calendar import Calendars, PlannedRound, shown_utc
-from services.rounds.plan import SyncReport, due_and_next, log_sync, mark_requested, sync
+from services.rounds.plan import (
+    SyncReport,
+    due_and_next,
+    in_flight,
+    log_sync,
+    mark_firing,
+    mark_requested,
+    sync,
+)
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, bytes, str], Awaitable[int | None]]
 """(subject, body, Nats-Msg-Id) → the stream sequence that holds it (None if unknown)."""
+Find = Callable[[str, str], Awaitable[int | None]]
+"""(subject, Nats-Msg-Id) → the stream sequence of the message published with that id, or
+None when the stream holds none."""
 Clock = Callable[[], dt.datetime]
 POLL_SECONDS = 5.0
 """At most this long between reads of the table, so `intern-match calendar sync` from another
@@ -42,12 +53,15 @@ class CalendarTimer:
         on_fired: Callable[[PlannedRound, dt.datetime], None] | None = None,
         on_next: Callable[[PlannedRound | None], None] | None = None,
         poll_seconds: float = POLL_SECONDS,
+        find: Find | None = None,
     ) -> None:
+        """`find` looks a request up in the stream after a crash between its publish and its
+        acknowledgement; None: publish it again (the broker's window and the inbox drop it)."""
         self.engine = engine
         self.calendars = calendars
         self.next_round: PlannedRound | None = None
         self.fired: list[str] = []
-        self._publish, self._clock = publish, clock
+        self._publish, self._clock, self._find = publish, clock, find
         self._on_fired, self._on_next = on_fired, on_next
         self._poll = poll_seconds
         self._wake = asyncio.Event()
@@ -127,12 +141,19 @@ class CalendarTimer:
             return due_and_next(connection, now)
 
     async def _fire(self, planned: PlannedRound) -> None:
-        """Publish the request (a repeat is dropped by the broker's window, the inbox and the
-        round id alike), then mark it requested."""
-        seq = await self._publish(_SUBJECT, planned.to_event(), planned.event_id)
+        """Mark the round firing, publish its request, then mark it requested. A round left
+        firing by a crash is first looked up in the stream: past the broker's duplicate window
+        a second copy would be stored (the inbox and the round id would still drop it)."""
+        seq = await self._found_in_stream(planned)
         fired_at = self._clock()
+        if seq is None:
+            await asyncio.to_thread(self._db, mark_firing, planned)
+            seq = await self._publish(_SUBJECT, planned.to_event(), planned.event_id)
+            fired_at = self._clock()
+            self.fired.append(planned.round_id)
+            if self._on_fired is not None:
+                self._on_fired(planned, fired_at)
         await asyncio.to_thread(self._mark, planned, fired_at, seq)
-        self.fired.append(planned.round_id)
         log.info(
             "calendar round requested",
             extra={
@@ -142,8 +163,21 @@ class CalendarTimer:
                 "stream_seq": seq,
             },
         )
-        if self._on_fired is not None:
-            self._on_fired(planned, fired_at)
+
+    async def _found_in_stream(self, planned: PlannedRound) -> int | None:
+        if self._find is None or not await asyncio.to_thread(self._db, in_flight, planned):
+            return None
+        seq = await self._find(_SUBJECT, planned.event_id)
+        if seq is not None:
+            log.info(
+                "calendar round found in the stream after a restart: not published again",
+                extra={"round_id": planned.round_id, "stream_seq": seq},
+            )
+        return seq
+
+    def _db(self, step: Callable[..., object], planned: PlannedRound) -> object:
+        with self.engine.begin() as connection:
+            return step(connection, planned)
 
     def _mark(self, planned: PlannedRound, fired_at: dt.datetime, seq: int | None) -> None:
         with self.engine.begin() as connection:

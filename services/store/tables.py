@@ -203,8 +203,9 @@ class OutboxEntry(SQLModel, table=True):
 
 
 class CalendarRoundRow(SQLModel, table=True):
-    """A round of the calendar files (lifecycle.md): `planned` until the timer's request is in
-    the stream, then `requested` for good (the row is never re-planned or deleted after that).
+    """A round of the calendar files (lifecycle.md): `planned` until the timer publishes its
+    request, `firing` while the stream's acknowledgement is awaited, then `requested` for good
+    (the row is never re-planned or deleted once it left `planned`).
     Completed or failed is read from `rounds`, where the intake records what it ran."""
 
     __tablename__ = "calendar_rounds"
@@ -215,7 +216,7 @@ class CalendarRoundRow(SQLModel, table=True):
     mode: str = Field(max_length=32)
     at: dt.datetime = _when(nullable=False)
     calendar_file: str = _text()
-    state: str = Field(max_length=16, description="planned or requested")
+    state: str = Field(max_length=16, description="planned, firing or requested")
     requested_time: dt.datetime | None = _when(nullable=True)
     """The request's event `time` (its `at` when it was fired)."""
     fired_at: dt.datetime | None = _when(nullable=True)

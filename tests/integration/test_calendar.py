@@ -18,12 +18,13 @@ from sqlalchemy import select
 
 from contracts import STREAM, Kind, RoundRequested, make_event, to_json_bytes
 from services.app import engine_for
+from services.nats.client import find_by_msg_id
 from services.nats.embedded import EmbeddedNats
 from services.ops.calendar import load_entries, sync_files
 from services.rounds.calendar import CALENDAR_SOURCE
 from services.runtime import publish_events, read_stream, running_service, wait_round
 from services.settings import Settings
-from services.store.tables import CalendarRoundRow
+from services.store.tables import CalendarRoundRow, table_of
 from tests.support.databases import throwaway_database
 from tests.support.live_year import LiveYear, live_year, whole_second
 
@@ -115,6 +116,18 @@ async def test_a_round_planned_three_seconds_ahead_fires_once_at_its_time_and_ru
     fired = rows[0].fired_at
     assert fired is not None and at <= fired < at + dt.timedelta(seconds=5)
 
+    # After a crash between publish and acknowledgement the timer finds the request by its id.
+    with engine_for(settings).connect() as connection:
+        stored = connection.execute(select(table_of(CalendarRoundRow).c.stream_seq)).scalar_one()
+    client = await nats.connect(settings.broker_url)
+    try:
+        subject = "jip.round.requested"
+        assert await find_by_msg_id(client, subject, "calendar/live-summer-1") == stored
+        assert await find_by_msg_id(client, subject, "calendar/live-summer-9") is None
+        assert await find_by_msg_id(client, "jip.placement.responded", "calendar/x") is None
+    finally:
+        await client.close()
+
 
 async def test_a_round_whose_time_passed_while_no_service_ran_is_requested_once_with_time_at(
     fresh_nats_url, fresh_database_url, tmp_path
@@ -173,7 +186,7 @@ async def test_a_moved_round_is_re_planned_by_calendar_sync_while_the_service_ru
     requests = await _requests(settings)
     assert [_time(d) for d in requests] == [sooner]
     with engine.connect() as connection:
-        ids = connection.execute(select(CalendarRoundRow.round_id)).scalars().all()  # type: ignore[call-overload]
+        ids = connection.execute(select(table_of(CalendarRoundRow).c.round_id)).scalars().all()
     assert ids == ["live-summer-1"]
 
 

@@ -6,12 +6,13 @@ import asyncio
 import datetime as dt
 import json
 
-from sqlalchemy import Engine, insert
+import pytest
+from sqlalchemy import Engine, insert, select
 
 from services.rounds.calendar import CALENDAR_SOURCE, Calendars, PlannedRound
-from services.rounds.plan import due_and_next, entries, mark_requested, sync
+from services.rounds.plan import due_and_next, entries, mark_firing, mark_requested, sync
 from services.rounds.timer import CalendarTimer
-from services.store.tables import InboxRow, RoundRow, table_of
+from services.store.tables import CalendarRoundRow, InboxRow, RoundRow, table_of
 
 T0 = dt.datetime(2023, 4, 10, 1, tzinfo=dt.UTC)
 
@@ -129,3 +130,43 @@ async def test_the_timer_waits_for_the_time_retries_a_refusing_broker_and_reques
         states = {e.planned.round_id: (e.state, e.fired_at) for e in entries(connection)}
     assert states["a"] == ("requested", T0 + dt.timedelta(seconds=2))
     assert states["b"] == ("planned", None)
+
+
+async def _run_once(timer: CalendarTimer) -> None:
+    timer.start()
+    try:
+        for _ in range(50):
+            await asyncio.sleep(0.05)
+            with timer.engine.connect() as connection:
+                if all(e.state != "planned" and not e.detail for e in entries(connection)):
+                    return
+    finally:
+        await timer.stop()
+
+
+@pytest.mark.parametrize("in_stream", [42, None])
+async def test_a_round_left_firing_by_a_crash_is_looked_up_in_the_stream_before_publishing(
+    engine, in_stream
+):
+    """Past the broker's 20-minute duplicate window a second copy would be stored: a round whose
+    publish may have happened (marked firing, no acknowledgement recorded) is looked up first."""
+    _plan(engine, _round("a", 0))
+    with engine.begin() as connection:
+        mark_firing(connection, _round("a", 0))
+    looked_up: list[tuple[str, str]] = []
+
+    async def find(subject: str, msg_id: str) -> int | None:
+        looked_up.append((subject, msg_id))
+        return in_stream
+
+    broker = _Broker(refusals=0)
+    now = T0 + dt.timedelta(hours=1)
+    timer = CalendarTimer(engine, Calendars(), broker.publish, lambda: now, find=find)
+    await _run_once(timer)
+    assert looked_up == [("jip.round.requested", "calendar/a")]
+    assert len(broker.kept.get("calendar/a", [])) == (0 if in_stream else 1)
+    assert timer.fired == ([] if in_stream else ["a"])
+    with engine.connect() as connection:
+        seq = connection.execute(select(table_of(CalendarRoundRow).c.stream_seq)).scalar_one()
+        assert [e.state for e in entries(connection)] == ["requested"]
+    assert seq == (42 if in_stream else 1)
