@@ -25,7 +25,7 @@ from services.nats.broker import make_broker
 from services.nats.client import find_by_msg_id
 from services.observability.metrics import ServiceMetrics
 from services.outbound.relay import OutboxRelay
-from services.rounds.calendar import Calendars, PlannedRound, load_calendars
+from services.rounds.calendar import PlannedRound, load_calendars
 from services.rounds.rulesets import RulesetCatalog
 from services.rounds.runner import SolveRound
 from services.rounds.timer import CalendarTimer, Clock
@@ -89,7 +89,6 @@ def build_service(
     log_rules_at_start(source_rules, settings.is_production())
     progress = IntakeProgress(settings.ready_stall_seconds)
     rulesets = rulesets_for(settings)
-    calendars = load_calendars(settings.calendars, rulesets) if settings.calendars else None
     intake = Intake(
         engine,
         rulesets,
@@ -130,7 +129,7 @@ def build_service(
     app = FastStream(broker, logger=_FASTSTREAM_LOG)
 
     recovery = IntakeRecovery(settings.batch_size)
-    timer = None if calendars is None else _timer(engine, calendars, broker, clock, metrics)
+    timer = _timer(settings, rulesets, engine, broker, clock, metrics)
 
     @app.on_startup
     async def before_fetching() -> None:
@@ -158,9 +157,18 @@ def build_service(
 
 
 def _timer(
-    engine: Engine, calendars: Calendars, broker: NatsBroker, clock: Clock, metrics: ServiceMetrics
-) -> CalendarTimer:
-    """The calendar's timer, publishing on the service's own connection."""
+    settings: Settings,
+    rulesets: RulesetCatalog,
+    engine: Engine,
+    broker: NatsBroker,
+    clock: Clock,
+    metrics: ServiceMetrics,
+) -> CalendarTimer | None:
+    """The calendar's timer, publishing on the service's own connection; None without calendar
+    files. A malformed file raises CalendarError."""
+    if not settings.calendars:
+        return None
+    calendars = load_calendars(settings.calendars, rulesets)
 
     async def publish(subject: str, body: bytes, msg_id: str) -> int:
         ack = await broker.connection.jetstream().publish(

@@ -8,7 +8,16 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, RowMapping, delete, exists, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    delete,
+    exists,
+    insert,
+    select,
+    update,
+)
 
 from services.rounds.calendar import CALENDAR_SOURCE, Calendars, PlannedRound
 from services.store.tables import CalendarRoundRow, DeadLetterRow, InboxRow, RoundRow, table_of
@@ -100,7 +109,7 @@ def _same(a: PlannedRound, b: PlannedRound, with_file: bool = True) -> bool:
     return fields and (not with_file or a.file == b.file)
 
 
-def _not_run() -> object:
+def _not_run() -> ColumnElement[bool]:
     """Rows whose round id no round has used: an operator's request may have run it already."""
     return ~exists().where(_ROUNDS.c.round_id == _CAL.c.round_id)
 
