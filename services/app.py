@@ -29,10 +29,11 @@ from services.rounds.calendar import PlannedRound, load_calendars
 from services.rounds.rulesets import RulesetCatalog
 from services.rounds.runner import SolveRound
 from services.rounds.timer import CalendarTimer, Clock
-from services.settings import Settings
+from services.settings import Environment, Settings
 from services.store.db import make_engine
 
 _FASTSTREAM_LOG = logging.getLogger("services.faststream")
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -169,6 +170,11 @@ def _timer(
     if not settings.calendars:
         return None
     calendars = load_calendars(settings.calendars, rulesets)
+    if settings.environment is Environment.STAGING:
+        _LOG.warning(
+            "calendars are on in staging: a replay target must run without them, or its own "
+            "calendar requests take the ids of the replayed ones (unset INTERN_MATCH_CALENDARS)"
+        )
 
     async def publish(subject: str, body: bytes, msg_id: str) -> int:
         ack = await broker.connection.jetstream().publish(

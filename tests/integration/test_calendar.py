@@ -7,6 +7,7 @@ message schedules nor rollups."""
 import asyncio
 import datetime as dt
 import json
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -235,3 +236,30 @@ async def test_stream_jip_allows_neither_message_schedules_nor_rollup_headers(
             assert (await js.stream_info(STREAM)).state.messages == 1, "the log was cut"
         finally:
             await client.close()
+
+
+async def test_a_calendar_round_fires_once_on_a_server_older_than_message_schedules(
+    fresh_database_url, tmp_path
+):
+    """The calendar needs no broker feature newer than JetStream's Nats-Msg-Id: on the legacy
+    server (.ci/run: Debian's 2.9) a round planned two seconds ahead runs once, and a crash
+    between publish and acknowledgement is still looked up in the stream."""
+    binary = os.environ.get("INTERN_MATCH_TEST_LEGACY_NATS_SERVER")
+    if not binary:
+        pytest.skip("INTERN_MATCH_TEST_LEGACY_NATS_SERVER names no older nats-server")
+    live = live_year(tmp_path / "live")
+    with EmbeddedNats(tmp_path / "nats", binary=Path(binary)) as server:
+        base = _settings(server.url, fresh_database_url, live)
+        await _publish_year(base, live)
+        at = whole_second(_now() + dt.timedelta(seconds=2))
+        settings = base.model_copy(update={"calendars": (live.calendar(("live-summer-1", at)),)})
+        async with running_service(settings):
+            answer = await wait_round(settings, "live-summer-1", timeout=60)
+        client = await nats.connect(server.url)
+        try:
+            found = await find_by_msg_id(client, "jip.round.requested", "calendar/live-summer-1")
+        finally:
+            await client.close()
+        requests = await _requests(settings)
+    assert answer["type"] == "jip.round.completed.v1"
+    assert [d["id"] for d in requests] == ["calendar/live-summer-1"] and found is not None
