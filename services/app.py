@@ -13,6 +13,7 @@ from faststream import FastStream
 from faststream.nats import NatsBroker
 from sqlalchemy import Engine
 
+from contracts import STREAM
 from matching import run_round
 from services.intake.apply import BatchOutcome, Inbound, Intake, as_messages
 from services.intake.consumer import IntakeConsumer, IntakeRecovery, register_intake
@@ -21,14 +22,18 @@ from services.intake.parsing import BatchParser, Parsed
 from services.intake.progress import IntakeProgress
 from services.intake.sources import SourceRules, log_rules_at_start
 from services.nats.broker import make_broker
+from services.nats.client import find_by_msg_id
 from services.observability.metrics import ServiceMetrics
 from services.outbound.relay import OutboxRelay
+from services.rounds.calendar import PlannedRound, load_calendars
 from services.rounds.rulesets import RulesetCatalog
 from services.rounds.runner import SolveRound
-from services.settings import Settings
+from services.rounds.timer import CalendarTimer, Clock
+from services.settings import Environment, Settings
 from services.store.db import make_engine
 
 _FASTSTREAM_LOG = logging.getLogger("services.faststream")
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,6 +48,9 @@ class ServiceParts:
     subscriber: object
     metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
     progress: IntakeProgress = field(default_factory=lambda: IntakeProgress(120.0))
+    calendar: CalendarTimer | None = None
+    """The calendar's timer; None when INTERN_MATCH_CALENDARS names no file (or a replay
+    target, which starts with calendars off)."""
 
 
 def rulesets_for(settings: Settings) -> RulesetCatalog:
@@ -65,9 +73,15 @@ def utc_now() -> dt.datetime:
 
 
 def build_service(
-    settings: Settings, broker_url: str, engine: Engine, solve_round: SolveRound | None = None
+    settings: Settings,
+    broker_url: str,
+    engine: Engine,
+    solve_round: SolveRound | None = None,
+    clock: Clock = utc_now,
 ) -> ServiceParts:
-    """Wire intake → consumer → relay on one broker; the app's hooks start and stop the relay.
+    """Wire intake → consumer → relay (and the calendar's timer, on `clock`) on one broker; the
+    app's hooks start and stop the relay and the timer. A malformed calendar raises
+    CalendarError here, before anything starts.
 
     FastStream logs through `services.faststream`, so its records reach the JSON log handler.
     """
@@ -75,9 +89,10 @@ def build_service(
     source_rules = SourceRules.of(settings.sources)
     log_rules_at_start(source_rules, settings.is_production())
     progress = IntakeProgress(settings.ready_stall_seconds)
+    rulesets = rulesets_for(settings)
     intake = Intake(
         engine,
-        rulesets_for(settings),
+        rulesets,
         utc_now,
         progress.solving(metrics.timed(solve_round or run_round)),
         time_limit_seconds=settings.round_time_limit_seconds,
@@ -115,6 +130,7 @@ def build_service(
     app = FastStream(broker, logger=_FASTSTREAM_LOG)
 
     recovery = IntakeRecovery(settings.batch_size)
+    timer = _timer(settings, rulesets, engine, broker, clock, metrics)
 
     @app.on_startup
     async def before_fetching() -> None:
@@ -125,13 +141,59 @@ def build_service(
     async def start_relay() -> None:
         await recovery.after_started(broker.connection)
         relay.start()
+        if timer is not None:
+            timer.start()
 
     @app.on_shutdown
     async def finish_in_flight() -> None:
+        if timer is not None:
+            await timer.stop()
         await consumer.stop_fetching(subscriber)
         await consumer.drain(timeout=settings.round_time_limit_seconds + 60.0)
         await parser.close()
         await recovery.close()
         await relay.flush()
 
-    return ServiceParts(app, broker, intake, consumer, relay, subscriber, metrics, progress)
+    return ServiceParts(app, broker, intake, consumer, relay, subscriber, metrics, progress, timer)
+
+
+def _timer(
+    settings: Settings,
+    rulesets: RulesetCatalog,
+    engine: Engine,
+    broker: NatsBroker,
+    clock: Clock,
+    metrics: ServiceMetrics,
+) -> CalendarTimer | None:
+    """The calendar's timer, publishing on the service's own connection; None without calendar
+    files. A malformed file raises CalendarError."""
+    if not settings.calendars:
+        return None
+    calendars = load_calendars(settings.calendars, rulesets)
+    if settings.environment is Environment.STAGING:
+        _LOG.warning(
+            "calendars are on in staging: a replay target must run without them, or its own "
+            "calendar requests take the ids of the replayed ones (unset INTERN_MATCH_CALENDARS)"
+        )
+
+    async def publish(subject: str, body: bytes, msg_id: str) -> int:
+        ack = await broker.connection.jetstream().publish(
+            subject, body, stream=STREAM, headers={"Nats-Msg-Id": msg_id}, timeout=10.0
+        )
+        return int(ack.seq)
+
+    def fired(planned: PlannedRound, at: dt.datetime) -> None:
+        metrics.count_calendar_round(planned.at, at)
+
+    async def find(subject: str, msg_id: str) -> int | None:
+        return await find_by_msg_id(broker.connection, subject, msg_id)
+
+    return CalendarTimer(
+        engine,
+        calendars,
+        publish,
+        clock,
+        on_fired=fired,
+        on_next=metrics.show_next_round,
+        find=find,
+    )

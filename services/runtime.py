@@ -13,13 +13,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from services.app import ServiceParts, build_service, engine_for
+from services.app import ServiceParts, build_service, engine_for, utc_now
 from services.collector import tune_gc
 from services.nats.client import publish_events, read_stream, request_round, wait_round
 from services.nats.embedded import EmbeddedNats
 from services.nats.security import without_credentials
 from services.observability.health import HealthServer
 from services.rounds.runner import SolveRound
+from services.rounds.timer import Clock
 from services.settings import Settings
 from services.store.db import migrate
 
@@ -56,12 +57,18 @@ class RunningService:
 
 @contextlib.asynccontextmanager
 async def running_service(
-    settings: Settings, solve_round: SolveRound | None = None, *, serve_http: bool = False
+    settings: Settings,
+    solve_round: SolveRound | None = None,
+    *,
+    serve_http: bool = False,
+    clock: Clock = utc_now,
 ) -> AsyncIterator[RunningService]:
     """Start everything the settings describe; stop it gracefully on exit.
 
     With `serve_http` and a non-zero INTERN_MATCH_HTTP_PORT the probes listen too. A broker
-    that refuses the credentials or the TLS handshake raises BrokerAccessError within seconds.
+    that refuses the credentials or the TLS handshake raises BrokerAccessError within seconds;
+    a malformed calendar file raises CalendarError before the broker is connected. `clock` is
+    the calendar timer's (the demo's starts in its program year).
     """
     async with contextlib.AsyncExitStack() as stack:
         broker_url = settings.broker_url
@@ -72,7 +79,9 @@ async def running_service(
         engine = engine_for(settings)
         stack.callback(engine.dispose)
         await asyncio.to_thread(migrate, engine)
-        parts = build_service(settings, broker_url, engine, solve_round)
+        parts = build_service(settings, broker_url, engine, solve_round, clock)
+        if parts.calendar is not None:  # the files as they are now: the next start's changes
+            await asyncio.to_thread(parts.calendar.sync)
         tune_gc()
         service = RunningService(broker_url, engine, parts)
         if serve_http and settings.http_port:  # up before the broker: /readyz says what waits
@@ -83,6 +92,7 @@ async def running_service(
                 max_lag=settings.ready_max_lag,
                 relay=parts.relay,
                 progress=parts.progress,
+                calendar=parts.calendar,
             )
             await service.probes.start(settings.http_host, settings.http_port)
             stack.push_async_callback(service.probes.stop)

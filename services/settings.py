@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     round_time_limit_seconds: float = Field(
         default=60.0, gt=0, description="Solver wall-clock limit per round"
     )
+    calendars: Annotated[tuple[Path, ...], NoDecode] = Field(
+        default=(),
+        description="Calendar files of automatic rounds, comma-separated paths (lifecycle.md); "
+        "unset: no automatic rounds",
+    )
     sources: Annotated[dict[str, list[str]] | None, NoDecode] = Field(
         default=None,
         description='Source rules, JSON: {"applicant.*": ["/applicant-portal"], "operators": '
@@ -132,6 +137,14 @@ class Settings(BaseSettings):
             return to_config(value)
         except ValueError as error:
             raise ValueError(f"INTERN_MATCH_SOURCES {error}") from None
+
+    @field_validator("calendars", mode="before")
+    @classmethod
+    def _calendar_paths(cls, value: Any) -> Any:
+        """`a.toml,b.toml` (spaces around commas ignored; empty: none) as paths."""
+        if isinstance(value, str):
+            return tuple(Path(part.strip()) for part in value.split(",") if part.strip())
+        return value
 
     def database_url_or_default(self) -> str:
         """The configured database URL, or a SQLite file `intern-match.db` under data_dir."""

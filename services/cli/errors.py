@@ -30,10 +30,12 @@ def _describers() -> list[
     from matching import RulesetError
     from services.nats.errors import BrokerAccessError, EmbeddedNatsError, UnroutableEventError
     from services.ops.errors import ReplayRefusedError
+    from services.rounds.errors import CalendarError
 
     return [
         (ValidationError, _invalid),
         (RulesetError, _ruleset),
+        (CalendarError, _calendar),
         (DBAPIError, _database),
         (ArgumentError, lambda e: f"INTERN_MATCH_DATABASE_URL is not a usable database URL: {e}"),
         ((BrokerAccessError, EmbeddedNatsError, UnroutableEventError, ReplayRefusedError), str),
@@ -69,6 +71,10 @@ def _ruleset(error: Exception) -> str:
         f"{error}\nset INTERN_MATCH_RULESET (or INTERN_MATCH_RULESETS) to a shipped ruleset "
         "or a TOML file"
     )
+
+
+def _calendar(error: Exception) -> str:
+    return f"{error}\nmend the file, or leave it out of INTERN_MATCH_CALENDARS"
 
 
 def _database(error: Any) -> str:

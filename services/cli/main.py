@@ -234,3 +234,7 @@ _register_ops(app)
 from services.cli.deadletters import register as _register_dead_letters  # noqa: E402
 
 _register_dead_letters(app)
+
+from services.cli.calendar import register as _register_calendar  # noqa: E402
+
+_register_calendar(app)

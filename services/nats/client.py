@@ -171,6 +171,28 @@ async def read_stream(
     return events
 
 
+async def find_by_msg_id(client: Client, subject: str, msg_id: str) -> int | None:
+    """The stream sequence of the message on `subject` published with `Nats-Msg-Id` = `msg_id`,
+    or None. Reads every message of `subject`: meant for rare ones such as round requests, and
+    needed past the broker's duplicate window, where a repeat would be stored again."""
+    js = client.jetstream()
+    info = await js.stream_info(STREAM, subjects_filter=subject)
+    if not (info.state.subjects or {}).get(subject):
+        return None
+    sub = await js.subscribe(
+        subject, stream=STREAM, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+    )
+    try:
+        while True:
+            msg = await sub.next_msg(timeout=10)
+            if (msg.headers or {}).get("Nats-Msg-Id") == msg_id:
+                return int(msg.metadata.sequence.stream)
+            if msg.metadata.num_pending == 0:
+                return None
+    finally:
+        await sub.unsubscribe()
+
+
 def _json_or_raw(data: bytes) -> dict[str, Any]:
     try:
         doc = json.loads(data)

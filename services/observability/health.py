@@ -1,4 +1,5 @@
-"""HTTP probes of a running service on plain asyncio streams: /healthz (liveness), /readyz
+"""HTTP probes of a running service on plain asyncio streams: /healthz (liveness, and the next
+planned calendar round), /readyz
 (broker connected, database answers SELECT 1, intake consumer lag, intake not stalled) and
 /metrics (Prometheus).
 Imports the broker's names, metrics, tables and SQLAlchemy; never matching or the intake logic.
@@ -19,6 +20,8 @@ from services.nats.broker import INTAKE_DURABLE
 from services.observability.errors import ProbesUnavailableError
 from services.observability.metrics import CONTENT_TYPE, ServiceMetrics
 from services.outbound.relay import OutboxRelay
+from services.rounds.calendar import shown_utc
+from services.rounds.timer import CalendarTimer
 from services.store.tables import OutboxEntry, table_of
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,7 @@ class HealthServer:
         relay: OutboxRelay | None = None,
         relay_blocked_after: float = RELAY_BLOCKED_AFTER,
         progress: IntakeProgress | None = None,
+        calendar: CalendarTimer | None = None,
     ) -> None:
         """`relay`: the outbox relay whose blocking turns readiness red after
         `relay_blocked_after` seconds (None: no such check)."""
@@ -54,6 +58,7 @@ class HealthServer:
         self.metrics = metrics
         self.max_lag = max_lag
         self.progress = progress
+        self.calendar = calendar
         self.check_timeout = check_timeout
         self.port = 0
         self._server: asyncio.Server | None = None
@@ -77,6 +82,24 @@ class HealthServer:
         if server is not None:
             server.close()
             await server.wait_closed()
+
+    def liveness(self) -> dict[str, Any]:
+        """The /healthz body: alive, and the next planned calendar round (null when none is
+        planned; `calendar: "off"` without calendar files)."""
+        body: dict[str, Any] = {"status": "alive"}
+        if self.calendar is None:
+            body["calendar"] = "off"
+            return body
+        upcoming = self.calendar.next_round
+        body["next_round"] = None
+        if upcoming is not None:
+            body["next_round"] = {
+                "round_id": upcoming.round_id,
+                "at": shown_utc(upcoming.at),
+                "program_year": upcoming.program_year,
+                "period": upcoming.period,
+            }
+        return body
 
     async def readiness(self) -> tuple[bool, dict[str, Check]]:
         """Each check with `ok`; ready when all are ok."""
@@ -182,7 +205,7 @@ class HealthServer:
             return 405, "text/plain", b"method not allowed\n"
         route = path.split("?", 1)[0]
         if route == "/healthz":
-            return 200, "application/json", b'{"status": "alive"}\n'
+            return 200, "application/json", json.dumps(self.liveness()).encode() + b"\n"
         if route == "/readyz":
             ready, checks = await self.readiness()
             body = json.dumps({"ready": ready, "checks": checks}).encode() + b"\n"

@@ -3,6 +3,7 @@ can run in one process. Imports prometheus-client and FastStream's NATS middlewa
 database, the broker connection or matching. Labels carry counts and codes, never personal data.
 """
 
+import datetime as dt
 import time
 from typing import Any
 
@@ -83,6 +84,25 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
+        # The calendar's timer (services.rounds.timer).
+        self.calendar_fired = Counter(
+            "intern_match_calendar_rounds_fired",
+            "Calendar rounds whose round.requested this instance put in the stream",
+            registry=self.registry,
+        )
+        self.calendar_next_round = Gauge(
+            "intern_match_calendar_next_round_timestamp_seconds",
+            "Planned time (Unix seconds) of the next calendar round; 0 when none is planned",
+            registry=self.registry,
+        )
+        self.calendar_fire_delay = Histogram(
+            "intern_match_calendar_fire_delay_seconds",
+            "From a calendar round's planned time to the stream's acknowledgement of its request "
+            "(large after a catch-up)",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30, 300, 3600, 86400),
+            registry=self.registry,
+        )
+
     def broker_middleware(self) -> NatsPrometheusMiddleware:
         """FastStream's NATS middleware (faststream_* metrics) writing into this registry."""
         return NatsPrometheusMiddleware(registry=self.registry, app_name="intern-match")
@@ -113,6 +133,15 @@ class ServiceMetrics:
                 self.round_duration.labels(mode=str(snapshot.mode), status=status).observe(elapsed)
 
         return solve_timed
+
+    def count_calendar_round(self, at: dt.datetime, fired_at: dt.datetime) -> None:
+        """A calendar round requested at `fired_at`, planned for `at`."""
+        self.calendar_fired.inc()
+        self.calendar_fire_delay.observe(max((fired_at - at).total_seconds(), 0.0))
+
+    def show_next_round(self, planned: Any) -> None:
+        """The next planned calendar round (a PlannedRound, or None)."""
+        self.calendar_next_round.set(planned.at.timestamp() if planned is not None else 0)
 
     def exposition(self) -> bytes:
         """The registry in the Prometheus text format."""

@@ -1,17 +1,19 @@
 """`intern-match demo`: a sample program year through the real service on embedded defaults.
 
 Starts the embedded nats-server and a fresh SQLite file, publishes the year and plays it through
-the broker: the summer round, the parties' answers to its offers (and a withdrawal after
-placement), the supplementary summer round refilling the seats freed, then winter; prints what
-each round placed and the year's offers round by round.
+the broker, its rounds requested by the service's calendar (seconds apart, on a clock that
+starts in the program year): the summer round, the parties' answers to its offers (and a
+withdrawal after placement), the supplementary summer round, which expires the offers left
+unanswered and refills the seats freed, then winter; prints what each round placed, which
+rounds the calendar fired, and the year's offers round by round.
 """
 
+import asyncio
 import datetime as dt
-import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,33 +21,40 @@ from rich.table import Table
 from sqlalchemy import Engine, select
 from sqlmodel import col
 
+from services.ops.demo_calendar import JST, DemoCalendar, DemoClock, write_demo_ruleset
 from services.ops.funnel import load_year, print_year
 from services.ops.report import format_figure, print_digest
 from services.ops.report_html import render_year_html
 from services.ops.summary import RoundOutcome, round_outcome
 from services.ops.terminal import shown
 from services.redact import redact_url
+from services.rounds.plan import CalendarEntry, entries
+from services.rounds.rulesets import RulesetCatalog
 from services.sample.answers import Offer, answer_offers
-from services.sample.generator import generate_year, round_request
+from services.sample.generator import generate_year
 from services.settings import Settings
 from services.store.tables import ApplicantRow, PlacementRow
 
+if TYPE_CHECKING:
+    from services.runtime import RunningService
+
 PROGRAM_YEAR = 2023
-JST = dt.timezone(dt.timedelta(hours=9))
+FIRST_ROUND = dt.datetime(PROGRAM_YEAR, 5, 1, 10, tzinfo=JST)
 ROUNDS = (
     (f"{PROGRAM_YEAR}-summer-1", "summer", 0),
-    (f"{PROGRAM_YEAR}-summer-2", "summer", 13 * 24),
-    (f"{PROGRAM_YEAR}-winter-1", "winter", 15 * 24),
+    (f"{PROGRAM_YEAR}-summer-2", "summer", 5),
+    (f"{PROGRAM_YEAR}-winter-1", "winter", 10),
 )
-"""(round id, period, hours after 1 May 09:00 JST). Summer offers must be answered by the
-period's start (15 May): the supplementary summer round (14 May) refills the seats declines and
-withdrawals freed; the winter round (16 May) expires the summer offers left unanswered."""
-ANSWERED = {
-    f"{PROGRAM_YEAR}-summer-1": dt.datetime(PROGRAM_YEAR, 5, 3, 9, tzinfo=JST),
-    f"{PROGRAM_YEAR}-summer-2": dt.datetime(PROGRAM_YEAR, 5, 14, 12, tzinfo=JST),
-}
-"""When the parties start answering each round's offers."""
-AS_OF = dt.datetime(PROGRAM_YEAR, 5, 16, 10, tzinfo=JST)
+"""(round id, period, seconds after 1 May 10:00 JST): the calendar's rounds. The demo's ruleset
+gives offers no days to answer (`response_days = 0`), so offers left unanswered expire at the
+next round, as in a real year where rounds are weeks apart: the supplementary summer round
+expires the summer round's and refills the seats they, declines and withdrawals freed; the
+winter round expires the supplementary round's."""
+CLOCK_START = FIRST_ROUND - dt.timedelta(seconds=3)
+"""Where the calendar's clock starts: it runs at real speed from here."""
+ANSWERED_AFTER = dt.timedelta(seconds=1)
+"""The parties start answering a round's offers this long after its request."""
+AS_OF = FIRST_ROUND + dt.timedelta(minutes=1)
 """The moment the demo's year view is taken: just after its last round was requested."""
 
 
@@ -66,40 +75,32 @@ async def run_demo(
     settings: Settings, console: Console, applicants: int, vacancies: int, seed: int, mode: str
 ) -> int:
     """Run the demo and return the process exit code."""
-    from services.runtime import publish_events, running_service, wait_round
+    from services.runtime import publish_events, running_service
 
     started = time.monotonic()
-    demo_dir = Path(settings.data_dir) / "demo"
-    shutil.rmtree(demo_dir, ignore_errors=True)
-    demo_dir.mkdir(parents=True)
+    demo_dir = _fresh(Path(settings.data_dir) / "demo")
+    calendar = DemoCalendar(demo_dir / f"calendar-{PROGRAM_YEAR}.toml", PROGRAM_YEAR)
     demo_settings = settings.model_copy(
-        update={"data_dir": demo_dir, "broker_url": None, "database_url": None}
-    )
+        update={"data_dir": demo_dir, "broker_url": None, "database_url": None,
+                "ruleset": str(write_demo_ruleset(demo_dir)), "rulesets": {},
+                "calendars": (calendar.write(),)}
+    )  # fmt: skip
     with console.status("generating the sample program year"):
         bodies = generate_year(seed=seed, applicants=applicants, vacancies=vacancies)
         (demo_dir / "events.jsonl").write_bytes(b"\n".join(bodies) + b"\n")
     console.print(f"[bold]sample year[/bold]: {len(bodies)} events -> {demo_dir / 'events.jsonl'}")
     with console.status("starting the embedded nats-server and SQLite"):
-        service = running_service(demo_settings)
+        clock = DemoClock(CLOCK_START)
+        service = running_service(demo_settings, clock=clock)
         svc = await service.__aenter__()
     try:
         where = shown(f"broker {redact_url(svc.broker_url)}, data in {demo_dir}")
         console.print(f"[bold]service[/bold]: {where}")
         await _publish(console, demo_settings, svc.broker_url, bodies, publish_events)
-        outcomes, published = [], list(bodies)
-        for round_id, period, seq in ROUNDS:
-            request = round_request(round_id, PROGRAM_YEAR, period, mode=mode, seq=seq)
-            await publish_events(demo_settings, [request], broker_url=svc.broker_url)
-            published.append(request)
-            with console.status(f"round {round_id} ({mode}) running"):
-                await wait_round(demo_settings, round_id, timeout=300, broker_url=svc.broker_url)
-            outcomes.append(round_outcome(svc.engine, round_id))
-            if round_id in ANSWERED:  # the parties answer the summer rounds' offers
-                offers = offers_of(svc.engine, round_id)
-                answers = answer_offers(offers, seed + seq, ANSWERED[round_id])
-                await publish_events(demo_settings, answers, broker_url=svc.broker_url)
-                published += answers
-                console.print(f"[bold]answers[/bold]: {len(answers)} events to {round_id}'s offers")
+        published = list(bodies)
+        clock.restart(CLOCK_START)  # the year is in the stream: the calendar's time starts
+        outcomes = await _play(console, demo_settings, svc, calendar, published, seed, mode)
+        fired = _calendar_rounds(svc.engine)
         (demo_dir / "published.jsonl").write_bytes(b"\n".join(published) + b"\n")
         pages = _write_reports(demo_settings, svc.engine, [o.round_id for o in outcomes])
         funnels = load_year(svc.engine, PROGRAM_YEAR, AS_OF)
@@ -110,11 +111,72 @@ async def run_demo(
         with console.status("stopping the service"):
             await service.__aexit__(None, None, None)
     _print_summary(console, outcomes)
+    console.print(_calendar_table(fired))
     print_year(console, PROGRAM_YEAR, funnels)
     for page in pages:
         console.print(f"[bold]HTML report[/bold]: {page}")
     console.print(f"demo finished in {time.monotonic() - started:.1f} s")
     return 0 if all(o.completed and "placements_digest" in o.completed for o in outcomes) else 1
+
+
+async def _play(
+    console: Console, settings: Settings, svc: "RunningService", calendar: DemoCalendar,
+    published: list[bytes], seed: int, mode: str,
+) -> list[RoundOutcome]:  # fmt: skip
+    """Each round planned in the calendar only once the previous phase is in the stream; the
+    service's timer requests it at its time (at once if that has passed)."""
+    from services.runtime import publish_events, wait_round
+
+    timer, rulesets = svc.parts.calendar, RulesetCatalog(settings.ruleset)
+    if timer is None:
+        raise RuntimeError("the demo's service runs without its calendar")
+    outcomes = []
+    for number, (round_id, period, seconds) in enumerate(ROUNDS):
+        at = FIRST_ROUND + dt.timedelta(seconds=seconds)
+        planned = await asyncio.to_thread(
+            calendar.plan, timer, rulesets, round_id, period, at, mode
+        )
+        timer.wake()
+        published.append(planned.to_event())
+        with console.status(f"round {round_id} ({mode}) planned at {at.isoformat()}"):
+            await wait_round(settings, round_id, timeout=300, broker_url=svc.broker_url)
+        outcomes.append(round_outcome(svc.engine, round_id))
+        if number < len(ROUNDS) - 1:  # the parties answer every round's offers but the last
+            offers = offers_of(svc.engine, round_id)
+            answers = answer_offers(offers, seed + number, at + ANSWERED_AFTER)
+            await publish_events(settings, answers, broker_url=svc.broker_url)
+            published += answers
+            console.print(f"[bold]answers[/bold]: {len(answers)} events to {round_id}'s offers")
+    return outcomes
+
+
+def _fresh(folder: Path) -> Path:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _calendar_rounds(engine: Engine) -> list[CalendarEntry]:
+    with engine.connect() as connection:
+        return entries(connection)
+
+
+def _calendar_table(found: list[CalendarEntry]) -> Table:
+    """Which rounds the calendar fired: planned time (demo clock), delay, state."""
+    table = Table(title="rounds the calendar fired (its clock starts 1 May 2023, 09:59:57 JST)")
+    for name in ("round", "planned at (JST)", "requested after its time", "state"):
+        table.add_column(name)
+    for entry in found:
+        late = (
+            "-"
+            if entry.fired_at is None
+            else f"{(entry.fired_at - entry.planned.at).total_seconds():.3f} s"
+        )
+        at = entry.planned.at.astimezone(JST).isoformat()
+        table.add_row(shown(entry.planned.round_id), at, late, shown(entry.state))
+    return table
 
 
 def offers_of(engine: Engine, round_id: str) -> list[Offer]:

@@ -235,12 +235,14 @@ async def replay_into(
     matches `source_fingerprint` (the broker the events came from) raises ReplayRefusedError.
 
     With no broker URL the target is started here: the embedded broker and database on the
-    target's data directory, run for the length of the replay (a self-contained staging).
+    target's data directory, run for the length of the replay (a self-contained staging), with
+    calendars off: calendars are configuration, not events, and the replayed `round.requested`
+    events (the calendar's `calendar/<round_id>` among them) drive the replayed rounds.
     """
     if not settings.broker_url:
         from services.runtime import running_service
 
-        async with running_service(settings) as service:
+        async with running_service(settings.model_copy(update={"calendars": ()})) as service:
             target = settings.model_copy(update={"broker_url": service.broker_url})
             return await replay_into(
                 target, plan, rulesets, verify_rounds=verify_rounds, timeout=timeout,

@@ -200,3 +200,25 @@ class OutboxEntry(SQLModel, table=True):
     sent_at: dt.datetime | None = _when(nullable=True)
     parked_at: dt.datetime | None = _when(nullable=True)
     round_id: str | None = Field(default=None, max_length=64, index=True)
+
+
+class CalendarRoundRow(SQLModel, table=True):
+    """A round of the calendar files (lifecycle.md): `planned` until the timer publishes its
+    request, `firing` while the stream's acknowledgement is awaited, then `requested` for good
+    (the row is never re-planned or deleted once it left `planned`).
+    Completed or failed is read from `rounds`, where the intake records what it ran."""
+
+    __tablename__ = "calendar_rounds"
+
+    round_id: str = Field(primary_key=True, max_length=64)
+    program_year: int
+    period: str = Field(max_length=16)
+    mode: str = Field(max_length=32)
+    at: dt.datetime = _when(nullable=False)
+    calendar_file: str = _text()
+    state: str = Field(max_length=16, description="planned, firing or requested")
+    requested_time: dt.datetime | None = _when(nullable=True)
+    """The request's event `time` (its `at` when it was fired)."""
+    fired_at: dt.datetime | None = _when(nullable=True)
+    """The wall-clock moment the stream acknowledged the request."""
+    stream_seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
