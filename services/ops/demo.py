@@ -143,7 +143,8 @@ async def _play(
         outcomes.append(round_outcome(svc.engine, round_id))
         if number < len(ROUNDS) - 1:  # the parties answer every round's offers but the last
             offers = offers_of(svc.engine, round_id)
-            answers = answer_offers(offers, seed + number, at + ANSWERED_AFTER)
+            until_next = dt.timedelta(seconds=ROUNDS[number + 1][2] - seconds) - ANSWERED_AFTER
+            answers = answer_offers(offers, seed + number, at + ANSWERED_AFTER, until_next)
             await publish_events(settings, answers, broker_url=svc.broker_url)
             published += answers
             console.print(f"[bold]answers[/bold]: {len(answers)} events to {round_id}'s offers")
@@ -174,7 +175,7 @@ def _calendar_table(found: list[CalendarEntry]) -> Table:
             if entry.fired_at is None
             else f"{(entry.fired_at - entry.planned.at).total_seconds():.3f} s"
         )
-        at = entry.planned.at.astimezone(JST).isoformat()
+        at = f"{entry.planned.at.astimezone(JST):%Y-%m-%d %H:%M:%S}"
         table.add_row(shown(entry.planned.round_id), at, late, shown(entry.state))
     return table
 

@@ -116,7 +116,8 @@ def _funnel(conn: Connection, row: Any, as_of: dt.datetime) -> Funnel:
 
 def _refilled(conn: Connection, row: Any) -> int:
     """Offers of this round on (vacancy, course) seats that earlier rounds' releases had freed
-    before it ran (released at an event time before the round's own)."""
+    by the time it computed: released at an event time up to the round's own, which is the
+    time of the expiry the round runs first (lifecycle.md)."""
     seat = (col(PlacementRow.vacancy_id), col(PlacementRow.course))
     earlier = select(col(RoundRow.round_id)).where(
         col(RoundRow.program_year) == row.program_year, col(RoundRow.ordinal) < row.ordinal
@@ -126,7 +127,7 @@ def _refilled(conn: Connection, row: Any) -> int:
         col(PlacementRow.round_id).in_(earlier), col(PlacementRow.state) == "released"
     )
     if ran_at is not None:
-        released = released.where(col(PlacementRow.released_at) < ran_at)
+        released = released.where(col(PlacementRow.released_at) <= ran_at)
     freed = Counter((v, c) for v, c in conn.execute(released))
     if not freed:
         return 0

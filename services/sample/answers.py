@@ -29,11 +29,16 @@ class Offer:
     applicant_version: int
 
 
-def answer_offers(offers: Sequence[Offer], seed: int, start: dt.datetime) -> list[bytes]:
-    """Answers to `offers`, one event a second from `start` (aware), in a mix of about 75 %
-    accepted by both, 8 % declined by the applicant, 7 % by the host after the applicant
-    accepted, 10 % unanswered (half with the applicant's acceptance alone); then the first
-    offer both accepted is left by its applicant (`applicant.withdrawn`)."""
+def answer_offers(
+    offers: Sequence[Offer], seed: int, start: dt.datetime, within: dt.timedelta | None = None
+) -> list[bytes]:
+    """Answers to `offers` from `start` (aware), in a mix of about 75 % accepted by both, 8 %
+    declined by the applicant, 7 % by the host after the applicant accepted, 10 % unanswered
+    (half with the applicant's acceptance alone); then the first offer both accepted is left by
+    its applicant (`applicant.withdrawn`).
+
+    Their times are one second apart, or with `within`, spread evenly before `start + within`
+    (the next round's time: an answer the next round sees happened before it)."""
     rng = random.Random(seed)
     answers: list[tuple[str, Offer, str, str]] = []
     confirmed: list[Offer] = []
@@ -51,14 +56,14 @@ def answer_offers(offers: Sequence[Offer], seed: int, start: dt.datetime) -> lis
                         ("answer", offer, "host", "declined")]  # fmt: skip
         elif draw < 0.95:
             answers.append(("answer", offer, "applicant", "accepted"))
+    events = len(answers) + (1 if confirmed else 0)
+    step = dt.timedelta(seconds=1) if within is None else within / (events + 1)
     bodies = [
-        _answer(offer, party, decision, start + dt.timedelta(seconds=n))
+        _answer(offer, party, decision, start + n * step)
         for n, (_, offer, party, decision) in enumerate(answers)
     ]
     if confirmed:
-        leaver = confirmed[0]
-        at = start + dt.timedelta(seconds=len(bodies))
-        bodies.append(_withdrawal(leaver, at))
+        bodies.append(_withdrawal(confirmed[0], start + len(bodies) * step))
     return bodies
 
 

@@ -21,6 +21,8 @@ from services.store.tables import PlacementAnswerRow, PlacementRow, RoundRow, ta
 
 MAY = dt.datetime(2023, 5, 1, tzinfo=dt.UTC)
 AS_OF = dt.datetime(2023, 5, 20, tzinfo=dt.UTC)
+S2_RAN = MAY + dt.timedelta(days=5)
+"""The time of round S-2's request: its expiry releases offers at this time, before it computes."""
 
 
 def _round(round_id: str, ordinal: int, dry_run: bool = False) -> dict[str, object]:
@@ -62,11 +64,13 @@ def database(tmp_path: Path) -> tuple[Engine, str]:
             _offer("S-1", "A-5", "V-3", due=late),
             _offer("S-1", "A-6", "V-3", due=AS_OF),
             _offer("S-1", "A-9", "V-4", "released", reason="expired", released_at=AS_OF),
+            _offer("S-1", "A-10", "V-5", "released", reason="expired", released_at=S2_RAN),
             _offer("S-2", "A-2", "V-2"),
             _offer("S-2", "A-7", "V-1"),
             _offer("S-2", "A-8", "V-4"),
+            _offer("S-2", "A-11", "V-5"),
         ])  # fmt: skip
-        ran = to_round_failed("S-2", "only its time matters here", MAY + dt.timedelta(days=5))
+        ran = to_round_failed("S-2", "only its time matters here", S2_RAN)
         enqueue(c, [ran], "S-2")
         c.execute(update(table_of(RoundRow)).where(table_of(RoundRow).c.round_id == "S-2")
                   .values(final_event_id=ran.id))  # fmt: skip
@@ -81,9 +85,9 @@ def database(tmp_path: Path) -> tuple[Engine, str]:
 def test_a_rounds_funnel_counts_each_state_reason_deadline_and_answer(database):
     engine, _ = database
     funnel = load_funnel(engine, "S-1", AS_OF)
-    assert (funnel.offers, funnel.confirmed, funnel.open) == (7, 1, 2)
+    assert (funnel.offers, funnel.confirmed, funnel.open) == (8, 1, 2)
     assert dict(funnel.released) == {
-        "declined_by_host": 1, "expired": 2, "declined_by_applicant": 1,
+        "declined_by_host": 1, "expired": 3, "declined_by_applicant": 1,
     }  # fmt: skip
     assert funnel.past_deadline == 1  # due one second before as_of; the one due at it is not
     assert (funnel.answers, funnel.answers_after_release) == (4, 1)
@@ -94,9 +98,10 @@ def test_a_supplementary_round_counts_the_freed_seats_it_refilled(database):
     engine, _ = database
     first, second, dry = load_year(engine, 2023, AS_OF)
     assert [f.round_id for f in (first, second, dry)] == ["S-1", "S-2", "S-dry"]
-    # before S-2 ran, S-1 had freed one seat on V-1 and two on V-2; S-2 offers V-2, V-1 and
-    # V-4, whose seat S-1's offer left only after S-2 ran
-    assert (second.offers, second.refilled) == (3, 2)
+    # before S-2 ran, S-1 had freed one seat on V-1 and two on V-2, and S-2's own expiry (at
+    # its request's time, before it computed) one on V-5; S-2 offers V-2, V-1, V-5 and V-4,
+    # whose seat S-1's offer left only after S-2 ran
+    assert (second.offers, second.refilled) == (4, 3)
     assert dry.dry_run and dry.offers == 0
 
 
@@ -108,9 +113,9 @@ def test_report_year_prints_rounds_side_by_side_and_writes_html(database, tmp_pa
     result = CliRunner().invoke(app, [str(a) for a in args], env=env)
     assert result.exit_code == 0, result.output
     offers = next(line for line in result.output.splitlines() if "offers made" in line)
-    assert re.findall(r"\d+", offers) == ["7", "3", "0"]
+    assert re.findall(r"\d+", offers) == ["8", "4", "0"]
     refilled = next(line for line in result.output.splitlines() if "seats refilled" in line)
-    assert re.findall(r"\d+", refilled) == ["0", "2", "0"]
+    assert re.findall(r"\d+", refilled) == ["0", "3", "0"]
     html = page.read_text()
     assert "S-1" in html and "S-2" in html and "declined_by_host" in html
     assert html == render_year_html(2023, load_year(database[0], 2023, AS_OF))
@@ -133,4 +138,4 @@ def test_a_rounds_report_shows_its_funnel(database):
     result = CliRunner().invoke(app, ["report", "S-1", "--as-of", "2023-05-20T00:00:00"], env=env)
     assert result.exit_code == 0, result.output
     assert re.search(r"open past deadline\s*│\s*1\b", result.output)
-    assert re.search(r"released: expired\s*│\s*2\b", result.output)
+    assert re.search(r"released: expired\s*│\s*3\b", result.output)

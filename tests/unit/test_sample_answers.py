@@ -37,3 +37,15 @@ def test_answers_are_valid_events_in_the_promised_mix_and_repeat_for_a_seed():
     assert sorted(by_offer[offer.placement_id]) == [("applicant", "accepted"), ("host", "accepted")]
     assert leaving.data.version == offer.applicant_version + 1
     assert json.loads(bodies[0])["source"] in ("/sme-portal", "/applicant-portal")
+
+
+def test_answers_within_a_window_happen_in_it_in_order():
+    """The demo's answers to a round's offers must happen before the next round (its `time`):
+    reports judge by event time which releases a round could refill."""
+    within = dt.timedelta(seconds=4)
+    events = [parse_event(b) for b in answer_offers(OFFERS, seed=7, start=START, within=within)]
+    times = [e.time for e in events]
+    assert times == sorted(times) and len(set(times)) == len(times)
+    assert START <= times[0] and times[-1] < START + within
+    unspread = [parse_event(b).id for b in answer_offers(OFFERS, seed=7, start=START)]
+    assert [e.id for e in events] == unspread  # the same answers, only their times differ
