@@ -114,6 +114,25 @@ class RoundCompleted(Payload):
     bound: float
     solve_seconds: float = Field(description="Measured solver time: the only non-replayable field")
     placements_digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    lottery_seed: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The seed the round's tie-breaking lottery drew with: each applicant's and "
+        "vacancy's number is sha256(utf8(lottery_seed + '\\t' + id)) as a big-endian integer, "
+        "smaller first (program-rules.md, 'Orders and ranks')",
+    )
+    stable_placed: int | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Mode stable-max: the placements the lottery-broken stable matching of the "
+        "same snapshot makes (placed is never below it)",
+    )
+    blocking_pairs: int | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Mode optimal: admissible pairs that block its placements under the "
+        "lottery-broken orders of mode stable (the stability it gave up)",
+    )
 
 
 class RoundFailed(Payload):

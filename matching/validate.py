@@ -5,9 +5,15 @@ Plain Python and numpy only: must not import ortools or matching.solver, so it c
 
 import numpy as np
 
-from matching.problem import Problem, Solution
+from matching.problem import IntArray, Problem, Solution
 
-__all__ = ["check_capacity", "check_stable", "max_cardinality", "objective_of"]
+__all__ = [
+    "check_capacity",
+    "check_stable",
+    "count_blocking",
+    "max_cardinality",
+    "objective_of",
+]
 
 _SHOWN = 20
 
@@ -39,7 +45,23 @@ def check_capacity(problem: Problem, solution: Solution) -> list[str]:
 def check_stable(problem: Problem, solution: Solution) -> list[str]:
     """Blocking pairs: an applicant prefers a seat to its outcome, and the seat has a free place
     or holds someone it ranks lower."""
-    a = solution.assignment
+    blocking = _blocking_options(problem, solution.assignment)
+    s = problem.opt_seat
+    out = [
+        f"applicant {problem.opt_applicant[o]} and seat {s[o]} block (option {o})"
+        for o in blocking[:_SHOWN].tolist()
+    ]
+    if blocking.shape[0] > _SHOWN:
+        out.append(f"... and {blocking.shape[0] - _SHOWN} more blocking pairs")
+    return out
+
+
+def count_blocking(problem: Problem, assignment: IntArray) -> int:
+    """How many options block `assignment` under the problem's strict orders."""
+    return int(_blocking_options(problem, assignment).shape[0])
+
+
+def _blocking_options(problem: Problem, a: IntArray) -> IntArray:
     placed = np.flatnonzero(a >= 0)
     outcome = np.full(problem.n_applicants, np.iinfo(np.int64).max)
     outcome[placed] = problem.applicant_pref[a[placed]]
@@ -51,14 +73,8 @@ def check_stable(problem: Problem, solution: Solution) -> list[str]:
     s = problem.opt_seat
     wants = problem.applicant_pref < outcome[problem.opt_applicant]
     open_to = (held[s] < problem.capacity[s]) | (worst[s] > problem.seat_pref)
-    blocking = np.flatnonzero(wants & open_to & (problem.capacity[s] > 0))
-    out = [
-        f"applicant {problem.opt_applicant[o]} and seat {s[o]} block (option {o})"
-        for o in blocking[:_SHOWN].tolist()
-    ]
-    if blocking.shape[0] > _SHOWN:
-        out.append(f"... and {blocking.shape[0] - _SHOWN} more blocking pairs")
-    return out
+    blocking: IntArray = np.flatnonzero(wants & open_to & (problem.capacity[s] > 0))
+    return blocking
 
 
 def objective_of(problem: Problem, solution: Solution) -> int:
