@@ -110,8 +110,14 @@ class RoundCompleted(Payload):
     slots: int
     slots_filled: int
     status: str = Field(pattern=r"^(optimal|feasible|infeasible)$")
-    objective: float
-    bound: float
+    objective: float = Field(
+        description="Total rank cost of the placements; mode stable-max: the number of "
+        "placements (its first objective)"
+    )
+    bound: float = Field(
+        description="Best proved bound on the objective; mode stable-max: the most placements "
+        "any weakly stable matching can make, as far as proved"
+    )
     solve_seconds: float = Field(description="Measured solver time: the only non-replayable field")
     placements_digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
     lottery_seed: str | None = Field(

@@ -63,6 +63,7 @@ def run_round(snapshot: Snapshot, limits: Limits | None = None) -> RoundResult:
         rank_histogram=_histogram(market.ranked, solution),
         lottery_seed=snapshot.seed,
         blocking_pairs=_blocking(market.ranked, solution) if snapshot.mode == "optimal" else None,
+        stable_placed=solution.baseline if snapshot.mode == "stable-max" else None,
     )
 
 

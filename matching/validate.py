@@ -10,6 +10,7 @@ from matching.problem import IntArray, Problem, Solution
 __all__ = [
     "check_capacity",
     "check_stable",
+    "check_weakly_stable",
     "count_blocking",
     "max_cardinality",
     "objective_of",
@@ -53,6 +54,31 @@ def check_stable(problem: Problem, solution: Solution) -> list[str]:
     ]
     if blocking.shape[0] > _SHOWN:
         out.append(f"... and {blocking.shape[0] - _SHOWN} more blocking pairs")
+    return out
+
+
+def check_weakly_stable(problem: Problem, assignment: IntArray) -> list[str]:
+    """Pairs that block weakly (`stable-max`): with ties kept, the applicant strictly prefers
+    the seat to its outcome, and the seat has a free place or holds someone it ranks strictly
+    lower."""
+    a, level, seat_level = assignment, problem.applicant_tiers, problem.seat_tiers
+    placed = np.flatnonzero(a >= 0)
+    outcome = np.full(problem.n_applicants, np.iinfo(np.int64).max)
+    outcome[placed] = level[a[placed]]
+    seats = problem.opt_seat[a[placed]]
+    held = np.bincount(seats, minlength=problem.n_seats)
+    worst = np.full(problem.n_seats, -1, np.int64)
+    np.maximum.at(worst, seats, seat_level[a[placed]])
+    s = problem.opt_seat
+    wants = level < outcome[problem.opt_applicant]
+    open_to = (held[s] < problem.capacity[s]) | (worst[s] > seat_level)
+    blocking = np.flatnonzero(wants & open_to & (problem.capacity[s] > 0))
+    out = [
+        f"applicant {problem.opt_applicant[o]} and seat {s[o]} block weakly (option {o})"
+        for o in blocking[:_SHOWN].tolist()
+    ]
+    if blocking.shape[0] > _SHOWN:
+        out.append(f"... and {blocking.shape[0] - _SHOWN} more weakly blocking pairs")
     return out
 
 
