@@ -24,11 +24,12 @@ from matching.solver.weak import WeakModel
 
 __all__ = ["solve_stable_max"]
 
-_STAGES = (0.25, 0.10)
+_STAGES = (0.15, 0.05)
 """Shares of the round's limit, in CP-SAT deterministic time, for the most placements and then
 the least cost among them. Deterministic time ran 2.5 to 3 times slower than wall-clock
-seconds on the 2-core machine of the figures, so a third of the limit keeps the round within
-it there; the wall-clock safety net (never reached in a normal run) is far above."""
+seconds on the 2-core machine of the figures, and building the model takes time too, so a fifth
+of the limit keeps a 20,000-applicant round within it there; the wall-clock safety net (never
+reached in a normal run) is far above."""
 
 
 def solve_stable_max(problem: Problem, limits: Limits) -> Solution:
