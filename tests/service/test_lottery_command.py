@@ -2,6 +2,7 @@
 published events only: the seed, the text hashed, the number, the place, the outcome."""
 
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 
@@ -76,3 +77,23 @@ def test_an_unknown_round_or_person_is_named_in_one_line(tmp_path):
     assert result.exit_code == 2 and "no completed round 'R-9'" in result.output
     result = _invoke("R-1", "A-99", "--events", str(out))
     assert result.exit_code == 2 and "nothing about applicant 'A-99'" in result.output
+
+
+def test_a_dry_run_from_the_command_line_may_name_its_seed_and_a_real_one_may_not(tmp_path):
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"".join(b + b"\n" for b in EVENTS[:-1]))
+    out = tmp_path / "out.jsonl"
+    base = ["round", "--offline", "--events", str(events), "--out", str(out)]
+    base += ["--program-year", "2023", "--period", "summer"]
+    refused = CliRunner().invoke(app, [*base, "--lottery-seed", "what-if"])
+    assert refused.exit_code == 2 and "--lottery-seed goes with --dry-run" in refused.output
+    ran = CliRunner().invoke(app, [*base, "--dry-run", "--lottery-seed", "what-if"])
+    assert ran.exit_code == 0, ran.output
+    [completed] = [
+        e["data"] for e in map(json.loads, out.read_text().splitlines())
+        if e["type"] == "jip.round.completed.v1"
+    ]  # fmt: skip
+    assert completed["lottery_seed"] == "what-if"
+    # a dry run publishes no placements: its digest is of the first drawn applicant's seat
+    digest = hashlib.sha256(f"{drawn('what-if', PEOPLE)[0]}\tV-1\tB\n".encode()).hexdigest()
+    assert completed["placements_digest"] == f"sha256:{digest}"
