@@ -194,6 +194,8 @@ def _why_not_placed(
             f"{yours} filled: a placement for you would have displaced another placement "
             "at equal or better cost"
         )
+    elif snapshot.mode == "stable-max":
+        detail = f"{yours} filled by applicants they rank at least as high"
     else:
         detail = f"{yours} filled by applicants they rank higher"
     return UnplacedReason("outranked", detail)

@@ -9,6 +9,7 @@ from matching.solver.kiraly import kiraly
 from matching.solver.stable_max import solve_stable_max
 from matching.validate import check_capacity, check_weakly_stable
 from tests.unit.markets import most_weakly_stable, tied_markets
+from tests.unit.test_round_properties import program_years
 
 SMALL = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -138,3 +139,21 @@ def test_on_heavy_ties_stable_max_is_proved_optimal_and_fuller_than_stable():
         assert check_capacity(problem, solution) == []
         stable = _placed(applicant_proposing(problem))
         assert solution.baseline == stable < solution.objective == _placed(solution.assignment)
+
+
+@SMALL
+@given(program_years())
+def test_rounds_in_stable_max_are_weakly_stable_and_never_below_stable(snap):
+    import dataclasses
+
+    from matching import build_market, run_round
+    from matching.solver import solve
+
+    snap = dataclasses.replace(snap, mode="stable-max")
+    problem = build_market(snap).ranked.problem
+    solution = solve(problem, "stable-max", Limits(time_limit_seconds=10))
+    assert check_weakly_stable(problem, solution.assignment) == []
+    assert solution.baseline == _placed(applicant_proposing(problem)) <= solution.objective
+    result = run_round(snap)
+    assert len(result.placements) == solution.objective
+    assert result.stable_placed == solution.baseline
