@@ -8,7 +8,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from contracts._base import Payload
 from contracts.vocabulary import (
@@ -223,6 +223,23 @@ class RoundRequested(Payload):
     period: Period
     mode: Mode = "optimal"
     dry_run: bool = Field(default=False, description="Compute and report; publish no placements")
+    lottery_seed: ShortText | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Seed of the tie-breaking lottery, for a dry run only (a what-if analysis); "
+        "a real round always draws with round_id + ':' + the chain of the inbound events "
+        "before its request, and round.completed publishes the seed used",
+    )
+
+    @field_validator("lottery_seed")
+    @classmethod
+    def _seed_only_on_dry_runs(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not info.data.get("dry_run", False):
+            raise ValueError(
+                "only a dry run may name a lottery_seed: a real round draws with "
+                "round_id + ':' + the chain of the events before it"
+            )
+        return value
 
 
 AnswerText = Annotated[str, Field(max_length=500)]

@@ -110,10 +110,35 @@ class RoundCompleted(Payload):
     slots: int
     slots_filled: int
     status: str = Field(pattern=r"^(optimal|feasible|infeasible)$")
-    objective: float
-    bound: float
+    objective: float = Field(
+        description="Total rank cost of the placements; mode stable-max: the number of "
+        "placements (its first objective)"
+    )
+    bound: float = Field(
+        description="Best proved bound on the objective; mode stable-max: the most placements "
+        "any weakly stable matching can make, as far as proved"
+    )
     solve_seconds: float = Field(description="Measured solver time: the only non-replayable field")
     placements_digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    lottery_seed: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The seed the round's tie-breaking lottery drew with: each applicant's and "
+        "vacancy's number is sha256(utf8(lottery_seed + '\\t' + id)) as a big-endian integer, "
+        "smaller first (program-rules.md, 'Orders and ranks')",
+    )
+    stable_placed: int | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Mode stable-max: the placements the lottery-broken stable matching of the "
+        "same snapshot makes (placed is never below it)",
+    )
+    blocking_pairs: int | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Mode optimal: admissible pairs that block its placements under the "
+        "lottery-broken orders of mode stable (the stability it gave up)",
+    )
 
 
 class RoundFailed(Payload):

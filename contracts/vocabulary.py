@@ -25,7 +25,7 @@ CourseCode = Literal["A", "A2", "B", "B2", "C"]
 COURSES: tuple[str, ...] = ("A", "A2", "B", "B2", "C")
 
 Period = Literal["summer", "winter"]
-Mode = Literal["optimal", "stable", "stable-optimal"]
+Mode = Literal["optimal", "stable", "stable-optimal", "stable-max"]
 CourseMode = Literal["commuting", "online", "visiting"]
 
 Test = Literal["JLPT", "CEFR", "IELTS", "TOEFL_IBT", "TOEIC", "NATIVE"]

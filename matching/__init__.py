@@ -7,6 +7,7 @@ from matching.audit import audit_round
 from matching.digest import placements_digest
 from matching.errors import RoundFailed, RulesetError, TooManyPairs
 from matching.hosts import host_ineligibility
+from matching.lottery import chain_step, draw_positions, lottery_number, round_seed
 from matching.offers import OfferRules, PeriodDates, deadline
 from matching.problem import Limits, Problem, Solution
 from matching.round import build_market, run_round
@@ -49,10 +50,14 @@ __all__ = [
     "audit_round",
     "available_rulesets",
     "build_market",
+    "chain_step",
     "deadline",
+    "draw_positions",
     "host_ineligibility",
     "load_ruleset",
+    "lottery_number",
     "placements_digest",
+    "round_seed",
     "run_round",
     "solve",
 ]

@@ -5,9 +5,10 @@ never services or ortools.
 """
 
 from array import array
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
+from typing import TypeVar
 
 import numpy as np
 
@@ -16,15 +17,17 @@ from matching.errors import TooManyPairs
 from matching.geo import distance_km
 from matching.index import VacancyIndex
 from matching.language import LanguageProfile, language_margin, meets_requirements, to_profile
+from matching.lottery import lottery_number
 from matching.problem import IntArray
 from matching.ruleset import Ruleset
 from matching.shortlist import Shortlist
-from matching.tiebreak import tie_ranks
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
 class Seats:
-    """Eligible vacancies in id order and their (vacancy, course) seats with capacity left."""
+    """Eligible vacancies in lottery order and their (vacancy, course) seats with capacity left."""
 
     vacancies: tuple[VacancyPosted, ...]
     seat_vacancy: IntArray
@@ -36,8 +39,9 @@ class Seats:
 class Admissible:
     """Pairs (applicant, vacancy) with at least one admissible course, and their options.
 
-    An option is one admissible (applicant, seat); `opt_course_pos` is the course's position in
-    the applicant's `courses` list. Stated ranks are 1-based, 0 where that side states no list.
+    Applicants are in lottery order. An option is one admissible (applicant, seat);
+    `opt_course_pos` is the course's position in the applicant's `courses` list. Stated ranks
+    are 1-based, 0 where that side states no list.
     """
 
     applicants: tuple[ApplicantRegistered, ...]
@@ -51,9 +55,11 @@ class Admissible:
     opt_seat: IntArray
     opt_course_pos: IntArray
     app_tie: IntArray
-    """Per applicant, its position in the tie-break order (matching.tiebreak)."""
+    """Per applicant, its position in the round's lottery order (matching.lottery)."""
     vac_tie: IntArray
-    """Per vacancy of `seats`, its position in the tie-break order."""
+    """Per vacancy of `seats`, its position in the round's lottery order."""
+    seed: str = ""
+    """The lottery seed the orders were drawn with."""
     fit_evaluations: int = 0
     """Fit scores computed: one per pair checked, one per level of the shortlist's index."""
 
@@ -62,13 +68,14 @@ def to_seats(
     vacancies: Iterable[VacancyPosted],
     capacity_left: dict[tuple[str, str], int],
     courses: tuple[str, ...],
+    seed: str,
 ) -> Seats:
-    """Seats in vacancy id byte order, then course code order; full ones are dropped."""
+    """Seats in the vacancies' lottery order, then course code order; full ones are dropped."""
     kept: list[VacancyPosted] = []
     seat_vacancy: list[int] = []
     seat_course: list[str] = []
     capacity: list[int] = []
-    for v in sorted(vacancies, key=lambda v: v.vacancy_id):
+    for v in _in_lottery_order(vacancies, seed, lambda v: v.vacancy_id):
         left = [(c, capacity_left.get((v.vacancy_id, c), 0)) for c in courses]
         left = [(c, n) for c, n in left if n > 0]
         if not left:
@@ -79,6 +86,11 @@ def to_seats(
             capacity.append(n)
         kept.append(v)
     return Seats(tuple(kept), _int_array(seat_vacancy), tuple(seat_course), _int_array(capacity))
+
+
+def _in_lottery_order(items: Iterable[_T], seed: str, id_of: Callable[[_T], str]) -> list[_T]:
+    """The items by their lottery number, smaller first (ids are unique, so no two tie)."""
+    return sorted(items, key=lambda item: (lottery_number(seed, id_of(item)), id_of(item)))
 
 
 def _int_array(values: list[int]) -> IntArray:
@@ -97,16 +109,21 @@ def find_admissible(
     seats: Seats,
     ruleset: Ruleset,
     period: str,
+    seed: str,
     barred: Collection[tuple[str, str]] = frozenset(),
 ) -> Admissible:
     """Every admissible triple of eligible `applicants` over `seats` (program-rules.md), less
     the `barred` (applicant id, vacancy id) pairs: those a decline released (lifecycle.md).
 
+    Applicants are taken in the lottery order of `seed`, the seed `seats` was drawn with: so
+    wherever a solver's choice among equals follows the order of its input, the lottery
+    decides, never an id.
+
     Raises `TooManyPairs` when the pairs exceed `ruleset.max_pairs`: counted applicant by
     applicant, and past the budget only counted, so memory stays bounded.
     """
-    ordered = tuple(sorted(applicants, key=lambda a: a.applicant_id))
-    vac_tie = tie_ranks([v.vacancy_id for v in seats.vacancies])
+    ordered = tuple(_in_lottery_order(applicants, seed, lambda a: a.applicant_id))
+    vac_tie = np.arange(len(seats.vacancies), dtype=np.int64)  # seats come in lottery order
     pairs = _Pairs(seats, ruleset, period, vac_tie, barred)
     for i, a in enumerate(ordered):
         pairs.add(i, a)
@@ -118,11 +135,11 @@ def find_admissible(
     pos = np.asarray(pairs.course_pos, dtype=np.int64).reshape(-1, len(COURSES))[app]
     opt_pair, code = np.nonzero((seat >= 0) & (pos >= 0))
     opt_seat, opt_pos = seat[opt_pair, code], pos[opt_pair, code]
-    app_tie = tie_ranks([a.applicant_id for a in ordered])
+    app_tie = np.arange(len(ordered), dtype=np.int64)
     evaluations = pairs.evaluations + pairs.shortlist.evaluations
     return Admissible(
         ordered, seats, app, vac, score, app_stated, vac_stated, opt_pair.astype(np.int64),
-        opt_seat, opt_pos, app_tie, vac_tie, evaluations,
+        opt_seat, opt_pos, app_tie, vac_tie, seed, evaluations,
     )  # fmt: skip
 
 

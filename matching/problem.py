@@ -33,6 +33,23 @@ class Problem:
     """Position of the applicant in the seat's strict order (0 = best); distinct within a seat."""
     cost: IntArray
     """Rank cost of the option: applicant_rank + vacancy_rank (1-based ranks), >= 2."""
+    applicant_level: IntArray | None = None
+    """The applicant's order with its ties kept (`stable-max`): options of equal level tie;
+    non-decreasing within an applicant, never decreasing where `applicant_pref` increases.
+    None: no ties (the level is `applicant_pref`)."""
+    seat_level: IntArray | None = None
+    """The seat's order with its ties kept: equal levels tie, and a smaller `seat_pref` never
+    has a larger level. None: no ties (the level is `seat_pref`)."""
+
+    @property
+    def applicant_tiers(self) -> IntArray:
+        """`applicant_level`, or the strict order where there are no ties."""
+        return self.applicant_pref if self.applicant_level is None else self.applicant_level
+
+    @property
+    def seat_tiers(self) -> IntArray:
+        """`seat_level`, or the strict order where there are no ties."""
+        return self.seat_pref if self.seat_level is None else self.seat_level
 
     @property
     def n_seats(self) -> int:
@@ -49,6 +66,9 @@ class Limits:
 
     time_limit_seconds: float = 60.0
     workers: int = 1
+    max_model_options: int = 400_000
+    """`stable-max` builds no CP-SAT model over more options than this (CP-SAT enforces no
+    memory limit): it answers with its warm start instead."""
 
 
 @dataclass(frozen=True)
@@ -63,3 +83,5 @@ class Solution:
     bound: float
     """Best proven bound on the objective (equal to objective when optimal)."""
     seconds: float
+    baseline: int | None = None
+    """`stable-max`: the placements of the lottery-broken `stable` matching it started from."""

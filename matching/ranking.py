@@ -29,14 +29,24 @@ class Ranked:
 
 
 def to_problem(adm: Admissible) -> Ranked:
-    """Options sorted by applicant, then vacancy order, then the applicant's course order."""
+    """Options sorted by applicant, then its order: a stated list's position, or the fit level
+    (equal scores tie), then the applicant's course order, then the lottery among equal fits.
+
+    So an applicant ranking by fit prefers its earlier course among equally fit vacancies, as it
+    does at one vacancy; the strict order refines the order with ties (`applicant_level`,
+    `seat_level`), so every matching stable under the strict orders is weakly stable.
+    """
     vac_tie, app_tie = adm.vac_tie[adm.pair_vac], adm.app_tie[adm.pair_app]
     app_rank = _ranks(adm.pair_app, vac_tie, adm.pair_score, adm.pair_app_stated)
     vac_rank = _ranks(adm.pair_vac, app_tie, adm.pair_score, adm.pair_vac_stated)
-    opt_app = adm.pair_app[adm.opt_pair]
-    order = np.lexsort((adm.opt_course_pos, app_rank[adm.opt_pair], opt_app))
+    app_level = _levels(adm.pair_app, adm.pair_score, adm.pair_app_stated)
+    vac_level = _levels(adm.pair_vac, adm.pair_score, adm.pair_vac_stated)
+    opt_app, course = adm.pair_app[adm.opt_pair], adm.opt_course_pos
+    keys = (app_rank[adm.opt_pair], course, app_level[adm.opt_pair], opt_app)
+    order = np.lexsort(keys)
     opt_pair = adm.opt_pair[order]
     opt_applicant = opt_app[order]
+    tier = np.stack([opt_applicant, app_level[opt_pair], course[order]])
     problem = Problem(
         n_applicants=len(adm.applicants),
         capacity=adm.seats.capacity,
@@ -45,8 +55,38 @@ def to_problem(adm: Admissible) -> Ranked:
         applicant_pref=_positions_in_groups(opt_applicant),
         seat_pref=vac_rank[opt_pair] - 1,
         cost=app_rank[opt_pair] + vac_rank[opt_pair],
+        applicant_level=_dense_in_groups(opt_applicant, tier),
+        seat_level=vac_level[opt_pair],
     )
     return Ranked(problem, adm, opt_pair, app_rank, vac_rank)
+
+
+def _levels(side: IntArray, score: IntArray, stated: IntArray) -> IntArray:
+    """Per pair, `side`'s level of the other side with ties kept: the stated rank - 1, or the
+    0-based count of distinct higher fit scores among `side`'s pairs (equal scores tie)."""
+    order = np.lexsort((-score, side))
+    s_side, s_score = side[order], score[order]
+    starts = np.r_[True, s_side[1:] != s_side[:-1]] if side.shape[0] else np.zeros(0, bool)
+    changes = np.r_[False, (s_score[1:] != s_score[:-1]) & ~starts[1:]] if side.shape[0] else starts
+    running = np.cumsum(changes)
+    first = np.maximum.accumulate(np.where(starts, np.arange(side.shape[0]), 0))
+    derived = np.empty_like(side)
+    derived[order] = running - running[first]
+    return np.where(stated > 0, stated - 1, derived)
+
+
+def _dense_in_groups(group: IntArray, keys: IntArray) -> IntArray:
+    """0-based dense rank of each column of `keys` within its run of equal `group` (rows sorted
+    so that equal key columns are adjacent and increasing within a group)."""
+    n = group.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.r_[True, group[1:] != group[:-1]]
+    changed = np.r_[False, np.any(keys[:, 1:] != keys[:, :-1], axis=0) & ~starts[1:]]
+    running = np.cumsum(changed)
+    first = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
+    dense: IntArray = running - running[first]
+    return dense
 
 
 def _ranks(side: IntArray, other_tie: IntArray, score: IntArray, stated: IntArray) -> IntArray:

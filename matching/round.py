@@ -23,6 +23,7 @@ from matching.snapshot import (
     UnplacedReason,
 )
 from matching.solver import solve
+from matching.validate import count_blocking
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ def run_round(snapshot: Snapshot, limits: Limits | None = None) -> RoundResult:
         placements_digest=placements_digest(placements),
         ineligible_vacancies=market.ineligible_vacancies,
         rank_histogram=_histogram(market.ranked, solution),
+        lottery_seed=snapshot.seed,
+        blocking_pairs=_blocking(market.ranked, solution) if snapshot.mode == "optimal" else None,
+        stable_placed=solution.baseline if snapshot.mode == "stable-max" else None,
     )
 
 
@@ -79,9 +83,10 @@ def build_market(snapshot: Snapshot) -> Market:
         else:
             eligible.append(a)
     hosts, ineligible_vacancies = _eligible_hosts(snapshot, ruleset)
-    seats = to_seats(hosts, _capacity_left(snapshot, hosts), ruleset.courses_in(snapshot.period))
+    seed, courses = snapshot.seed, ruleset.courses_in(snapshot.period)
+    seats = to_seats(hosts, _capacity_left(snapshot, hosts), courses, seed)
     admissible = find_admissible(
-        eligible, seats, ruleset, snapshot.period, barred=snapshot.barred_pairs
+        eligible, seats, ruleset, snapshot.period, seed, barred=snapshot.barred_pairs
     )
     return Market(to_problem(admissible), turned_away, ineligible_vacancies)
 
@@ -127,7 +132,7 @@ def _placements(ranked: Ranked, solution: Solution, ruleset: Ruleset) -> tuple[P
         vacancy = adm.seats.vacancies[int(adm.pair_vac[pair])]
         course = adm.seats.seat_course[seat]
         placements.append(
-            Placement(
+            Placement(  # collected in lottery order, returned in applicant id order
                 applicant_id=adm.applicants[i].applicant_id,
                 vacancy_id=vacancy.vacancy_id,
                 company_id=vacancy.company.company_id,
@@ -137,7 +142,12 @@ def _placements(ranked: Ranked, solution: Solution, ruleset: Ruleset) -> tuple[P
                 vacancy_rank=int(adm.pair_vac_stated[pair]) or None,
             )
         )
-    return tuple(placements)
+    return tuple(sorted(placements, key=lambda p: p.applicant_id))
+
+
+def _blocking(ranked: Ranked, solution: Solution) -> int:
+    """Blocking pairs of the result under the strict (lottery-broken) orders of `stable`."""
+    return count_blocking(ranked.problem, solution.assignment)
 
 
 def _histogram(ranked: Ranked, solution: Solution) -> dict[int, int]:
@@ -184,6 +194,8 @@ def _why_not_placed(
             f"{yours} filled: a placement for you would have displaced another placement "
             "at equal or better cost"
         )
+    elif snapshot.mode == "stable-max":
+        detail = f"{yours} filled by applicants they rank at least as high"
     else:
         detail = f"{yours} filled by applicants they rank higher"
     return UnplacedReason("outranked", detail)

@@ -42,6 +42,15 @@ class Snapshot:
     barred_pairs: frozenset[tuple[str, str]] = frozenset()
     """(applicant id, vacancy id) pairs released by a decline this program year: never proposed
     again, under any course (lifecycle.md, later rounds)."""
+    lottery_seed: str | None = None
+    """The seed of the round's lottery (program-rules.md, "Orders and ranks"): the service
+    passes `round_id + ":" + h`, or a dry run's own seed; None means `round_id + ":"`, the
+    seed of a round that no inbound event precedes."""
+
+    @property
+    def seed(self) -> str:
+        """The lottery seed this round draws with."""
+        return f"{self.round_id}:" if self.lottery_seed is None else self.lottery_seed
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +109,10 @@ class RoundResult:
     ineligible_vacancies: tuple[IneligibleVacancy, ...] = ()
     rank_histogram: dict[int, int] = field(default_factory=dict)
     """How many placed applicants got their 1st, 2nd, ... choice (in their full order)."""
+    lottery_seed: str = ""
+    """The seed the round's lottery drew with (published in round.completed)."""
+    stable_placed: int | None = None
+    """`stable-max` only: the placements of the lottery-broken `stable` matching of the round."""
+    blocking_pairs: int | None = None
+    """`optimal` only: admissible pairs that block the result under the lottery-broken orders
+    (the stability `optimal` gave up for its placements)."""

@@ -5,9 +5,16 @@ Plain Python and numpy only: must not import ortools or matching.solver, so it c
 
 import numpy as np
 
-from matching.problem import Problem, Solution
+from matching.problem import IntArray, Problem, Solution
 
-__all__ = ["check_capacity", "check_stable", "max_cardinality", "objective_of"]
+__all__ = [
+    "check_capacity",
+    "check_stable",
+    "check_weakly_stable",
+    "count_blocking",
+    "max_cardinality",
+    "objective_of",
+]
 
 _SHOWN = 20
 
@@ -39,7 +46,48 @@ def check_capacity(problem: Problem, solution: Solution) -> list[str]:
 def check_stable(problem: Problem, solution: Solution) -> list[str]:
     """Blocking pairs: an applicant prefers a seat to its outcome, and the seat has a free place
     or holds someone it ranks lower."""
-    a = solution.assignment
+    blocking = _blocking_options(problem, solution.assignment)
+    s = problem.opt_seat
+    out = [
+        f"applicant {problem.opt_applicant[o]} and seat {s[o]} block (option {o})"
+        for o in blocking[:_SHOWN].tolist()
+    ]
+    if blocking.shape[0] > _SHOWN:
+        out.append(f"... and {blocking.shape[0] - _SHOWN} more blocking pairs")
+    return out
+
+
+def check_weakly_stable(problem: Problem, assignment: IntArray) -> list[str]:
+    """Pairs that block weakly (`stable-max`): with ties kept, the applicant strictly prefers
+    the seat to its outcome, and the seat has a free place or holds someone it ranks strictly
+    lower."""
+    a, level, seat_level = assignment, problem.applicant_tiers, problem.seat_tiers
+    placed = np.flatnonzero(a >= 0)
+    outcome = np.full(problem.n_applicants, np.iinfo(np.int64).max)
+    outcome[placed] = level[a[placed]]
+    seats = problem.opt_seat[a[placed]]
+    held = np.bincount(seats, minlength=problem.n_seats)
+    worst = np.full(problem.n_seats, -1, np.int64)
+    np.maximum.at(worst, seats, seat_level[a[placed]])
+    s = problem.opt_seat
+    wants = level < outcome[problem.opt_applicant]
+    open_to = (held[s] < problem.capacity[s]) | (worst[s] > seat_level)
+    blocking = np.flatnonzero(wants & open_to & (problem.capacity[s] > 0))
+    out = [
+        f"applicant {problem.opt_applicant[o]} and seat {s[o]} block weakly (option {o})"
+        for o in blocking[:_SHOWN].tolist()
+    ]
+    if blocking.shape[0] > _SHOWN:
+        out.append(f"... and {blocking.shape[0] - _SHOWN} more weakly blocking pairs")
+    return out
+
+
+def count_blocking(problem: Problem, assignment: IntArray) -> int:
+    """How many options block `assignment` under the problem's strict orders."""
+    return int(_blocking_options(problem, assignment).shape[0])
+
+
+def _blocking_options(problem: Problem, a: IntArray) -> IntArray:
     placed = np.flatnonzero(a >= 0)
     outcome = np.full(problem.n_applicants, np.iinfo(np.int64).max)
     outcome[placed] = problem.applicant_pref[a[placed]]
@@ -51,14 +99,8 @@ def check_stable(problem: Problem, solution: Solution) -> list[str]:
     s = problem.opt_seat
     wants = problem.applicant_pref < outcome[problem.opt_applicant]
     open_to = (held[s] < problem.capacity[s]) | (worst[s] > problem.seat_pref)
-    blocking = np.flatnonzero(wants & open_to & (problem.capacity[s] > 0))
-    out = [
-        f"applicant {problem.opt_applicant[o]} and seat {s[o]} block (option {o})"
-        for o in blocking[:_SHOWN].tolist()
-    ]
-    if blocking.shape[0] > _SHOWN:
-        out.append(f"... and {blocking.shape[0] - _SHOWN} more blocking pairs")
-    return out
+    blocking: IntArray = np.flatnonzero(wants & open_to & (problem.capacity[s] > 0))
+    return blocking
 
 
 def objective_of(problem: Problem, solution: Solution) -> int:

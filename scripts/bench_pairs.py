@@ -127,9 +127,9 @@ def measure_scale(n: int, v: int) -> dict[str, Any]:
     apps = [ApplicantRegistered.model_validate(applicant(k, rng), strict=False) for k in range(n)]
     vacs = [VacancyPosted.model_validate(vacancy(k, rng), strict=False) for k in range(v)]
     ruleset = load_ruleset()
-    seats = to_seats(vacs, {(x.vacancy_id, "B"): 1 for x in vacs}, ("B",))
+    seats = to_seats(vacs, {(x.vacancy_id, "B"): 1 for x in vacs}, ("B",), "bench:")
     started = time.perf_counter()
-    adm = find_admissible(apps, seats, ruleset, "summer")
+    adm = find_admissible(apps, seats, ruleset, "summer", "bench:")
     seconds = time.perf_counter() - started
     evaluations = getattr(adm, "fit_evaluations", None)
     return {"outcome": f"{adm.pair_app.shape[0]:,} pairs, {evaluations} fit-score evaluations",

@@ -1,4 +1,4 @@
-"""The solver facade: `solve(problem, mode, limits) -> Solution` for the three round modes.
+"""The solver facade: `solve(problem, mode, limits) -> Solution` for the round modes.
 
 The only package that imports ortools; it never imports services or contracts.
 """
@@ -7,10 +7,11 @@ from matching.problem import Limits, Problem, Solution
 from matching.solver.deferred import solve_stable
 from matching.solver.flow import solve_optimal
 from matching.solver.stable_cpsat import solve_stable_optimal
+from matching.solver.stable_max import solve_stable_max
 
 __all__ = ["MODES", "solve"]
 
-MODES = ("optimal", "stable", "stable-optimal")
+MODES = ("optimal", "stable", "stable-optimal", "stable-max")
 
 
 def solve(problem: Problem, mode: str, limits: Limits | None = None) -> Solution:
@@ -26,4 +27,6 @@ def solve(problem: Problem, mode: str, limits: Limits | None = None) -> Solution
         return solve_stable(problem)
     if mode == "stable-optimal":
         return solve_stable_optimal(problem, limits)
+    if mode == "stable-max":
+        return solve_stable_max(problem, limits)
     raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")

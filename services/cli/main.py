@@ -93,6 +93,9 @@ def round_(
     mode: Mode = typer.Option("optimal", help="Round mode"),
     round_id: str | None = typer.Option(None, help="Round id (default <year>-<period>-<mode>)"),
     dry_run: bool = typer.Option(False, help="Compute and report, publish no placements"),
+    lottery_seed: str | None = typer.Option(
+        None, help="Dry runs only: the seed of the tie-breaking lottery (a what-if analysis)"
+    ),
     offline: bool = typer.Option(False, help="No broker, no database server"),
     events: Path | None = typer.Option(None, help="Offline: JSON Lines events to apply in order"),
     out: Path | None = typer.Option(None, help="Offline: where to write the outbound events"),
@@ -103,9 +106,16 @@ def round_(
     if program_year is not None or period is not None:
         if program_year is None or period is None:
             fail("--program-year and --period go together")
+        if lottery_seed is not None and not dry_run:
+            fail("--lottery-seed goes with --dry-run: a real round draws with its own seed")
         rid = round_id or f"{program_year}-{period}-{mode}"
         request = RoundRequested(
-            round_id=rid, program_year=program_year, period=period, mode=mode, dry_run=dry_run
+            round_id=rid,
+            program_year=program_year,
+            period=period,
+            mode=mode,
+            dry_run=dry_run,
+            lottery_seed=lottery_seed,
         )
     if offline:
         _round_offline(request, events, out)

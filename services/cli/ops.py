@@ -33,10 +33,11 @@ OnProgress = Callable[[int, int], None]
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `export`, `replay` and `report` commands to `app`."""
+    """Add the `export`, `replay`, `report` and `lottery` commands to `app`."""
     app.command("export")(export)
     app.command("replay")(replay)
     app.command("report")(report)
+    app.command("lottery")(lottery)
 
 
 def export(
@@ -356,3 +357,43 @@ def _time(value: str | None) -> dt.datetime | None:
     except ValueError:
         raise ValueError(f"not an RFC 3339 time: {value!r}") from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
+
+
+def lottery(
+    round_id: str = typer.Argument(..., help="Round id, e.g. 2023-summer-1"),
+    applicant_id: str = typer.Argument(..., help="The applicant whose draw to show"),
+    events: Path | None = typer.Option(
+        None,
+        "--events",
+        exists=True,
+        dir_okay=False,
+        help="Read the round's published events from this JSON Lines file instead of the "
+        "service database",
+    ),
+) -> None:
+    """Show how an applicant's lottery number was drawn in a round and where it put them, from
+    the round's published events only."""
+    from services.ops.errors import RoundNotFoundError
+    from services.ops.lottery import draw_of, events_of_file, events_of_round, print_draw
+
+    if events is not None:
+        published = events_of_file(events)
+        where = str(events)
+    else:
+        from services.app import engine_for
+        from services.settings import Settings
+
+        settings = Settings()
+        where = database_to_read(settings)
+        engine = engine_for(settings)
+        try:
+            published = events_of_round(engine, round_id)
+        finally:
+            engine.dispose()
+    try:
+        draw = draw_of(published, round_id, applicant_id)
+    except RoundNotFoundError as error:
+        _fail(f"{error} ({where})\ncheck the round id, or INTERN_MATCH_DATABASE_URL / --events")
+    except LookupError as error:
+        _fail(f"{error} ({where})")
+    print_draw(_out(), draw)

@@ -22,7 +22,7 @@ from services.intake.parsing import (
     RoundRequest,
     parse_batch,
 )
-from services.intake.segment import Segment
+from services.intake.segment import Segment, read_chain
 from services.intake.sources import SourceRules, judge
 from services.outbound.events import raw_text, to_dead_lettered
 from services.rounds.runner import RoundRunner, RulesetFor, SolveRound
@@ -126,7 +126,7 @@ class Intake:
         events = [e for e in parsed if isinstance(e, Accepted)]
         fresh = claim_keys(connection, events)
         versions = current_versions(connection, events)
-        segment = Segment()
+        segment = Segment(read_chain(connection))
 
         desk = OfferDesk(connection, events, self._rulesets, self.source_rules, segment)
         for message, event in zip(batch, parsed, strict=True):
@@ -173,12 +173,14 @@ class Intake:
                 subject = message.subject or subject_of(event.kind)
                 errors = [FieldError("time", reason)]
                 return RoundTimeRefusedError(errors, event.event_id, subject, event.source)
+            chain = segment.chain or ""  # h over the events before the request: the seed's input
             segment.log(message, event, raw_text(message.body))
             outcome.accepted += 1
             outcome.publishes = True
             segment.flush(connection)
             origin = (event.source, event.event_id)
-            if self._rounds.on_round_requested(connection, request.data, request.time, origin):
+            rounds = self._rounds
+            if rounds.on_round_requested(connection, request.data, request.time, origin, chain):
                 outcome.rounds.append(request.data.round_id)
             desk.forget()
             return None

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from contracts import FieldError, Kind, ReleaseReason, subject_of
+from matching import lottery_number
 from services.intake.errors import AnswerRefusedError, SourceRefusedError
 from services.intake.parsing import Accepted, Answer
 from services.intake.sources import SourceRules
@@ -140,8 +141,8 @@ class OfferDesk:
 
     def on_posted(self, event: Accepted) -> None:
         """An applied posting that lowers a course's capacity below its live placements releases
-        proposed ones until it fits: the latest round's first, then applicant id descending
-        (standing in for the lottery's order, last drawn first); never a confirmed one."""
+        proposed ones until it fits: the latest round's first, then in that round's lottery
+        order, last drawn first; never a confirmed one."""
         live = [o for o in self._loaded().values() if o.vacancy_id == event.aggregate_id]
         if not live or event.payload is None:
             return
@@ -152,7 +153,7 @@ class OfferDesk:
             if excess <= 0:
                 continue
             proposed = [o for o in held if o.state == "proposed"]
-            proposed.sort(key=lambda o: (o.ordinal, o.applicant_id), reverse=True)
+            proposed.sort(key=_cut_order, reverse=True)
             cut = proposed[:excess]
             detail = f"course {course} of the vacancy now has {capacity.get(course, 0)} seats"
             self._release(cut, "capacity_reduced", detail, event)
@@ -233,6 +234,14 @@ def _condition(events: Sequence[Accepted]) -> Any:
         elif event.answer is not None:
             answered.add(split_placement_id(event.answer.placement_id)[1])
     return offers_touched(applicants, vacancies, answered)
+
+
+def _cut_order(offer: Offer) -> tuple[int, int, str]:
+    """Ascending: released last. The round's place in the stream, then its lottery number (a
+    round stored before the lottery has no seed: its applicant ids stand in)."""
+    seed = offer.lottery_seed
+    number = 0 if seed is None else lottery_number(seed, offer.applicant_id)
+    return offer.ordinal, number, offer.applicant_id
 
 
 def _time(event: Accepted) -> dt.datetime:

@@ -5,9 +5,10 @@ in event order. Imports sqlalchemy, contracts and services tables; never matchin
 import json
 from typing import Any
 
-from sqlalchemy import Connection, func, insert
+from sqlalchemy import Connection, func, insert, select
 
 from contracts import MAX_BODY_BYTES, CloudEvent, ContractError, subject_of
+from matching import chain_step
 from services.intake.parsing import Accepted
 from services.outbound.events import raw_text
 from services.rounds.offers import Offer, enqueue_by_round, write_offer_updates
@@ -22,12 +23,29 @@ _LOG = table_of(EventLogRow)
 _DEAD = table_of(DeadLetterRow)
 
 
-class Segment:
-    """Rows to write; a later snapshot of the same aggregate replaces an earlier one here."""
+def read_chain(connection: Connection) -> str:
+    """`h` after the last logged event ("" before the first): where a batch's chain continues."""
+    query = select(_LOG.c.chain, _LOG.c.seq).order_by(_LOG.c.seq.desc()).limit(1)
+    last = connection.execute(query).first()
+    if last is None:
+        return ""
+    if last.chain is None:
+        raise ValueError(f"event_log row {last.seq} has no chain: run `intern-match migrate`")
+    return str(last.chain)
 
-    def __init__(self) -> None:
+
+class Segment:
+    """Rows to write; a later snapshot of the same aggregate replaces an earlier one here.
+
+    `chain` is `h` after the events logged so far (program-rules.md, "Orders and ranks"): each
+    logged event, applied or stale, continues it in log order; a segment that only stages dead
+    letters needs none.
+    """
+
+    def __init__(self, chain: str | None = None) -> None:
         self.queued_outbound = False
         """Whether any outbound event was staged since the segment was made (across flushes)."""
+        self.chain = chain
         self._start_empty()
 
     def _start_empty(self) -> None:
@@ -38,7 +56,10 @@ class Segment:
         self._offers: dict[tuple[str, str], dict[str, Any]] = {}
 
     def log(self, message: Any, event: Accepted, body: str) -> None:
-        """Record an accepted event in the event log."""
+        """Record an accepted event in the event log, continuing the chain."""
+        if self.chain is None:
+            raise TypeError("a segment that logs events needs the chain it continues")
+        self.chain = chain_step(self.chain, event.source, event.event_id)
         self._log.append(
             {
                 "stream_seq": message.stream_seq,
@@ -46,6 +67,7 @@ class Segment:
                 "event_id": event.event_id,
                 "subject": message.subject or subject_of(event.kind),
                 "body": body,
+                "chain": self.chain,
             }
         )
 
@@ -108,7 +130,7 @@ def _append_log(connection: Connection, rows: list[dict[str, Any]]) -> None:
     if connection.dialect.name != "postgresql":
         connection.execute(insert(_LOG), rows)
         return
-    columns = ("stream_seq", "source", "event_id", "subject", "body")
+    columns = ("stream_seq", "source", "event_id", "subject", "body", "chain")
     copy_rows(connection, "event_log", columns, rows)
 
 

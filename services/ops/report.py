@@ -23,9 +23,13 @@ from services.ops.terminal import shown
 from services.rounds.runner import RulesetFor
 from services.store.tables import ApplicantRow, PlacementRow, RoundRow, VacancyRow
 
-SOLVER_FIGURES = ("status", "objective", "bound", "solve_seconds")
+SOLVER_FIGURES = ("status", "objective", "bound", "solve_seconds", "stable_placed",
+                  "gained_over_stable", "blocking_pairs")  # fmt: skip
 ROUND_FIGURES = ("mode", "dry_run", "applicants", "eligible", "placed", "unplaced",
-                 "vacancies", "slots", "slots_filled", "placements_digest")  # fmt: skip
+                 "vacancies", "slots", "slots_filled", "lottery_seed",
+                 "placements_digest")  # fmt: skip
+"""Keys of round.completed shown; `gained_over_stable` (stable-max: placed - stable_placed) is
+derived by the report, `blocking_pairs` is what optimal gave up of stability."""
 
 
 @dataclass
@@ -85,6 +89,8 @@ def load_report(
         earlier = _earlier_placements(conn, row)
     outcome = round_outcome(engine, round_id)
     report.answer = dict(outcome.completed or {})
+    if isinstance(stable := report.answer.get("stable_placed"), int):
+        report.answer["gained_over_stable"] = int(str(report.answer.get("placed", 0))) - stable
     report.placed_by_course = outcome.placed_by_course
     report.unplaced_by_reason = outcome.unplaced_by_reason
     report.rank_histogram = outcome.rank_histogram

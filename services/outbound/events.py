@@ -139,6 +139,9 @@ def _round_completed(
         bound=result.bound,
         solve_seconds=result.solve_seconds,
         placements_digest=result.placements_digest,
+        lottery_seed=result.lottery_seed or None,
+        stable_placed=result.stable_placed,
+        blocking_pairs=result.blocking_pairs,
     )
     round_id = request.round_id
     return make_event(

@@ -42,6 +42,8 @@ class Offer:
     state: str
     accepted_by: tuple[str, ...]
     ordinal: int
+    lottery_seed: str | None = None
+    """The seed its round drew with (None for rounds that drew by id)."""
 
     @property
     def placement_id(self) -> str:
@@ -61,7 +63,7 @@ def split_placement_id(placement_id: str) -> tuple[str, str]:
 def load_offers(connection: Connection, condition: Any) -> list[Offer]:
     """The placements matching `condition` (a clause on the placements table)."""
     query = (
-        select(_PLACEMENTS, _ROUNDS.c.ordinal)
+        select(_PLACEMENTS, _ROUNDS.c.ordinal, _ROUNDS.c.lottery_seed)
         .join(_ROUNDS, _ROUNDS.c.round_id == _PLACEMENTS.c.round_id)
         .where(condition)
     )
@@ -101,6 +103,7 @@ def _offer(row: Any) -> Offer:
         state=row.state,
         accepted_by=tuple(p for p in row.accepted_by.split(",") if p),
         ordinal=row.ordinal,
+        lottery_seed=row.lottery_seed,
     )
 
 

@@ -3,6 +3,7 @@ tables, calls the solver, and writes the round, its placements (offers, `propose
 outbound events in the caller's transaction. Never imports brokers.
 """
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -13,7 +14,7 @@ from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts import RoundRequested
-from matching import RoundFailed, RoundResult, Ruleset, Snapshot
+from matching import RoundFailed, RoundResult, Ruleset, Snapshot, round_seed
 from services.collector import collector_paused
 from services.outbound.events import dry_run_tag, to_round_events, to_round_failed
 from services.outbound.outbox import ANALYZE_FROM, enqueue, requeue
@@ -55,8 +56,12 @@ class RoundRunner:
         request: RoundRequested,
         at: dt.datetime,
         origin: tuple[str, str] = ("", ""),
+        chain: str = "",
     ) -> bool:
         """Run the round on the state the connection sees; False when the round id already ran.
+
+        `chain` is `h` over the inbound events taken before the request: the lottery draws with
+        `round_id + ":" + chain`, or with a dry run's own `lottery_seed`.
 
         `at` is the request's event time, the time of the round's outbound events. A real
         round first releases the offers of its year due before `at` (`expired`), so their
@@ -83,7 +88,8 @@ class RoundRunner:
                 )
         with collector_paused():
             started = time.perf_counter()
-            snapshot = load_snapshot(connection, request, ruleset, self._time_limit, at)
+            seed = request.lottery_seed or round_seed(request.round_id, chain)
+            snapshot = load_snapshot(connection, request, ruleset, self._time_limit, at, seed)
             loaded = time.perf_counter()
             try:
                 result = self._solve(snapshot)
@@ -102,6 +108,7 @@ class RoundRunner:
                 self.fail(connection, request, at, reason, origin)
                 return True
             solved = time.perf_counter()
+            result = dataclasses.replace(result, lottery_seed=snapshot.seed)  # the seed drawn
             respond_by = ruleset.respond_by(at, request.program_year, request.period)
             self._complete(connection, request, at, result, respond_by, tag)
         log.info(
@@ -129,7 +136,7 @@ class RoundRunner:
     ) -> None:
         events = to_round_events(result, request, at, respond_by, tag)
         if not request.dry_run:
-            _insert_round(connection, request, result.status, events[-1].id)
+            _insert_round(connection, request, result.status, events[-1].id, result.lottery_seed)
         if not request.dry_run and result.placements:
             due = respond_by.astimezone(dt.UTC)  # stored in UTC: SQLite drops offsets
             rows = [
@@ -197,7 +204,11 @@ def _insert_placements(connection: Connection, rows: list[dict[str, Any]]) -> No
 
 
 def _insert_round(
-    connection: Connection, request: RoundRequested, status: str, final_event_id: str
+    connection: Connection,
+    request: RoundRequested,
+    status: str,
+    final_event_id: str,
+    lottery_seed: str | None = None,
 ) -> None:
     last = connection.execute(select(func.max(_ROUNDS.c.ordinal))).scalar_one_or_none()
     row = {
@@ -209,5 +220,6 @@ def _insert_round(
         "dry_run": request.dry_run,
         "status": status,
         "final_event_id": final_event_id,
+        "lottery_seed": lottery_seed,
     }
     connection.execute(insert(_ROUNDS), [row])

@@ -23,6 +23,7 @@ def load_snapshot(
     ruleset: Ruleset,
     time_limit: float,
     at: dt.datetime | None = None,
+    lottery_seed: str | None = None,
 ) -> Snapshot:
     """Applicants not withdrawn, vacancies not closed, the year's live placements (a proposed
     one due before `at` counts as expired, so a dry run sees what a real run would) and the
@@ -49,6 +50,7 @@ def load_snapshot(
         earlier_placements=_live(connection, year, at),
         time_limit_seconds=time_limit,
         barred_pairs=_declined_pairs(connection, year),
+        lottery_seed=lottery_seed,
     )
 
 

@@ -89,6 +89,12 @@ class EventLogRow(SQLModel, table=True):
     event_id: str = Field(max_length=256)
     subject: str = Field(max_length=200)
     body: str = _text()
+    chain: str | None = Field(
+        default=None,
+        max_length=64,
+        description="h after this event: hex(sha256(utf8(h + source + TAB + id + LF))) over the "
+        "log in order from h = '' (program-rules.md); the lottery seed's input",
+    )
 
 
 class InboxRow(SQLModel, table=True):
@@ -128,6 +134,11 @@ class RoundRow(SQLModel, table=True):
     dry_run: bool
     status: str = Field(max_length=16, description="optimal, feasible, infeasible or failed")
     final_event_id: str = Field(max_length=256)
+    lottery_seed: str | None = Field(
+        default=None,
+        sa_column=Column(Text, nullable=True),
+        description="The seed the round's lottery drew with; null for rounds that drew by id",
+    )
 
 
 class PlacementRow(SQLModel, table=True):

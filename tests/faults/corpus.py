@@ -82,8 +82,9 @@ def build_corpus(total: int, seed: int, applicants: int, vacancies: int) -> Corp
     clean, delivered = _with_stale_versions(rng, base, n_stale)
     for k in range(n_malformed):
         body = malformed_body(rng, k)
-        clean.insert(rng.randrange(len(clean) + 1), body)
-        delivered.insert(rng.randrange(len(delivered) + 1), body)
+        at = rng.randrange(len(delivered) + 1)
+        clean.insert(at, body)
+        delivered.insert(at, body)
     rounds = [
         round_request(ROUND_ID, YEAR, "summer", seq=1),
         round_request(ROUND_ID, YEAR, "summer", seq=2),
@@ -103,7 +104,11 @@ def build_corpus(total: int, seed: int, applicants: int, vacancies: int) -> Corp
 def _with_stale_versions(
     rng: random.Random, base: list[bytes], count: int
 ) -> tuple[list[bytes], list[bytes]]:
-    """For `count` applicants with a single event, add version 2; deliver version 1 after it."""
+    """For `count` applicants with a single event, add version 2; deliver version 1 after it.
+
+    The clean list holds the same events in the same order (version 1 stale there too): a
+    round's lottery seed chains the events before it in stream order (program-rules.md), so
+    the oracle must take them in the order the stream delivers them."""
     docs = [json.loads(b) for b in base]
     per_applicant = Counter(
         d["data"].get("applicant_id") for d in docs if d["type"].startswith("jip.applicant.")
@@ -118,21 +123,18 @@ def _with_stale_versions(
     if len(singles) < count:
         raise ValueError("not enough single-event applicants for the stale versions")
     chosen = set(rng.sample(singles, count))
-    clean: list[bytes] = []
     delivered: list[bytes] = []
     late: list[bytes] = []
     for i, body in enumerate(base):
         if i not in chosen:
-            clean.append(body)
             delivered.append(body)
             continue
         newer = _next_version(docs[i])
-        clean += [body, newer]
         delivered.append(newer)
         late.append(body)
     for body in late:
         delivered.insert(rng.randrange(len(delivered) + 1), body)
-    return clean, delivered
+    return list(delivered), delivered
 
 
 def _next_version(doc: dict[str, Any]) -> bytes:

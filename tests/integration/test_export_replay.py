@@ -116,6 +116,10 @@ async def test_an_export_replayed_into_a_fresh_staging_reproduces_every_round_di
         replica = await wait_round(staging, answer["data"]["round_id"], timeout=30)
         assert replica["data"]["placements_digest"] == answer["data"]["placements_digest"]
         assert answer["data"]["placed"] > 0
+        # a replay draws the same lottery: the seed chains the same events before the request
+        seed = replica["data"]["lottery_seed"]
+        assert seed == answer["data"]["lottery_seed"]
+        assert seed.startswith(answer["data"]["round_id"] + ":") and len(seed.split(":")[-1]) == 64
 
 
 async def test_a_stream_range_replayed_again_is_acknowledged_as_duplicates_and_still_matches(

@@ -2,6 +2,7 @@
 guard, through the intake on SQLite and PostgreSQL (lifecycle.md)."""
 
 import datetime as dt
+import json
 
 from sqlalchemy import func, select
 
@@ -27,6 +28,7 @@ from tests.support.inbound_events import (
     round_requested,
     withdrawn,
 )
+from tests.support.lottery import chain, drawn
 
 __all__ = ["engine", "pg_url"]  # fixtures
 
@@ -63,23 +65,58 @@ def test_a_closure_releases_every_live_placement_of_the_vacancy(engine):
     assert states(engine)["R-1/A-3"] == ("proposed", None)  # V-2's
 
 
-def test_a_capacity_cut_releases_proposed_offers_latest_round_first_then_id_descending(engine):
+def test_a_capacity_cut_releases_proposed_offers_latest_round_first_then_last_drawn_first(engine):
     intake = make_intake(engine, GreedySolver())
-    feed(intake, registered("A-1"), registered("A-2"), registered("A-4"), posted("V-1", capacity=4))
+    before = [registered("A-1"), registered("A-2"), registered("A-4"), posted("V-1", capacity=4)]
+    feed(intake, *before)
     feed(intake, round_requested("R-1", at=R1_AT))
     feed(intake, registered("A-3"), round_requested("R-2", at=R1_AT + dt.timedelta(hours=1)))
     feed(intake, responded("R-1/A-1", "host"), responded("R-1/A-1", "applicant"))
     outcome = feed(intake, posted("V-1", version=2, capacity=1, at=LATER))
+    seed = "R-1:" + chain(_keys(before))  # recomputed from program-rules.md's text
+    assert _published_seed(engine, "R-1") == seed
+    last_first = drawn(seed, ["A-2", "A-4"])[::-1]
     assert [i for i, _, _ in released(engine)] == [
         "R-2/A-3/released",
-        "R-1/A-4/released",
-        "R-1/A-2/released",
+        *(f"R-1/{a}/released" for a in last_first),
     ]
     assert {r for _, r, _ in released(engine)} == {"capacity_reduced"}
     assert outcome.over_capacity == 0 and states(engine)["R-1/A-1"] == ("confirmed", None)
     outcome = feed(intake, posted("V-1", version=3, capacity=0, at=LATER))
     assert outcome.over_capacity == 1 and states(engine)["R-1/A-1"] == ("confirmed", None)
     assert len(released(engine)) == 3
+
+
+def _keys(bodies: list[bytes]) -> list[tuple[str, str]]:
+    return [(e["source"], e["id"]) for e in map(json.loads, bodies)]
+
+
+def _published_seed(engine, round_id: str) -> str:
+    [seed] = [
+        e["data"]["lottery_seed"]
+        for e in outbound(engine)
+        if e["type"] == "jip.round.completed.v1" and e["data"]["round_id"] == round_id
+    ]
+    return str(seed)
+
+
+def test_the_cut_order_follows_the_lottery_not_the_id(engine):
+    """Two rounds of the same people that draw opposite orders release opposite offers."""
+    results = set()
+    for n in range(6):
+        intake = make_intake(engine, GreedySolver())
+        suffix = f"-{n}"
+        people = [registered(f"A-{k}{suffix}") for k in (1, 2)]
+        feed(intake, *people, posted(f"V-1{suffix}", capacity=2))
+        feed(intake, round_requested(f"R{suffix}", at=R1_AT))
+        feed(intake, posted(f"V-1{suffix}", version=2, capacity=1, at=LATER))
+        [cut] = [i for i, _, _ in released(engine) if i.startswith(f"R{suffix}/")]
+        seed = _published_seed(engine, f"R{suffix}")
+        assert cut == f"R{suffix}/{drawn(seed, [f'A-1{suffix}', f'A-2{suffix}'])[-1]}/released"
+        results.add(cut.split("/")[1][:3])
+        gone = [withdrawn(f"A-{k}{suffix}", version=2, at=LATER) for k in (1, 2)]
+        feed(intake, *gone, closed(f"V-1{suffix}", version=3, at=LATER))
+    assert results == {"A-1", "A-2"}  # neither id wins every draw
 
 
 def test_a_posting_that_keeps_enough_capacity_releases_nothing(engine):

@@ -89,6 +89,7 @@ def snapshot(
     ruleset: Ruleset | None = None,
     earlier: tuple[EarlierPlacement, ...] = (),
     barred: frozenset[tuple[str, str]] = frozenset(),
+    seed: str | None = None,
 ) -> Snapshot:
     return Snapshot(
         round_id=f"{YEAR}-{period}-1",
@@ -100,4 +101,5 @@ def snapshot(
         vacancies=tuple(vacancies),
         earlier_placements=earlier,
         barred_pairs=barred,
+        lottery_seed=seed,
     )

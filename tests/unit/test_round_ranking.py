@@ -1,7 +1,9 @@
-"""Orders and ranks: stated lists win, fit otherwise, ties by id in byte order, courses by list."""
+"""Orders and ranks: stated lists win, fit otherwise, ties by the round's lottery (never by id),
+courses by list."""
 
 from matching.round import build_market
 from tests.support.factories import applicant, snapshot, vacancy
+from tests.support.lottery import drawn
 
 
 def options(snap) -> list[tuple[str, str, str, int, int, int]]:
@@ -33,13 +35,19 @@ def test_stated_list_orders_the_applicant_and_its_positions_are_the_ranks():
     ]
 
 
-def test_without_a_list_the_best_fit_comes_first_ties_by_id_in_byte_order():
+def test_without_a_list_the_best_fit_comes_first_ties_by_the_lottery():
     a = applicant("A-1", skills=["Python"])
     plain_9, plain_10 = vacancy("V-9"), vacancy("V-10")
     skilled = vacancy("V-Z", requirements={"skills": ["python"]})
-    rows = options(snapshot([a], [plain_9, plain_10, skilled]))
-    assert [v for _, v, *_ in rows] == ["V-Z", "V-10", "V-9"]
-    assert [cost for *_, cost in rows] == [1 + 1, 2 + 1, 3 + 1]
+    for seed in ("s1", "s2", "s3", "s4"):
+        rows = options(snapshot([a], [plain_9, plain_10, skilled], seed=seed))
+        assert [v for _, v, *_ in rows] == ["V-Z", *drawn(seed, ["V-9", "V-10"])]
+        assert [cost for *_, cost in rows] == [1 + 1, 2 + 1, 3 + 1]
+    # the seeds draw both orders, so the id cannot be what decides
+    assert {tuple(drawn(s, ["V-9", "V-10"])) for s in ("s1", "s2", "s3", "s4")} == {
+        ("V-9", "V-10"),
+        ("V-10", "V-9"),
+    }
 
 
 def test_language_margin_raises_fit():
@@ -65,7 +73,7 @@ def test_a_vacancy_under_two_courses_follows_the_applicants_course_list():
     assert rows[0][5] == rows[1][5] == 2
 
 
-def test_vacancy_orders_by_its_list_and_otherwise_by_fit_then_id():
+def test_vacancy_orders_by_its_list_and_otherwise_by_fit():
     a1, a2 = applicant("A-1"), applicant("A-2", skills=["sql"])
     listed = vacancy("V-1", preferences=["A-2", "A-1"], slots=[{"course": "B", "capacity": 1}])
     fit = vacancy("V-2", requirements={"skills": ["SQL"]}, slots=[{"course": "B", "capacity": 1}])
@@ -74,10 +82,12 @@ def test_vacancy_orders_by_its_list_and_otherwise_by_fit_then_id():
     assert seat_pref == {("A-1", "V-1"): 1, ("A-2", "V-1"): 0, ("A-1", "V-2"): 1, ("A-2", "V-2"): 0}
 
 
-def test_seats_are_in_vacancy_id_byte_order_then_course_order():
-    seats = build_market(snapshot([], [vacancy("V-b"), vacancy("V-B"), vacancy("V-a")])).ranked
-    adm = seats.admissible.seats
+def test_seats_are_in_the_vacancies_lottery_order_then_course_order():
+    snap = snapshot([], [vacancy("V-b"), vacancy("V-B"), vacancy("V-a")], seed="2023-summer-1:")
+    adm = build_market(snap).ranked.admissible.seats
     ids = [adm.vacancies[int(j)].vacancy_id for j in adm.seat_vacancy]
+    order = drawn("2023-summer-1:", ["V-b", "V-B", "V-a"])
+    assert order != sorted(order)  # this seed draws them out of id order
     assert list(zip(ids, adm.seat_course, strict=True)) == [
-        (v, c) for v in ("V-B", "V-a", "V-b") for c in ("A", "B", "C")
+        (v, c) for v in order for c in ("A", "B", "C")
     ]

@@ -3,6 +3,7 @@ without a list is admissible only to its best-fitting vacancies, found without s
 vacancy, and a round past the pair budget fails with the count."""
 
 import dataclasses
+import hashlib
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +18,12 @@ from tests.support.factories import applicant, cert, snapshot, vacancy
 RULESET = load_ruleset()
 SKILLS = ("python", "Excel", "cad", "sales")
 ONLINE = [{"course": "B", "capacity": 1}]
+SEED = "r-1:"
+
+
+def number(item_id: str) -> int:
+    """The lottery number of program-rules.md, recomputed here."""
+    return int(hashlib.sha256(f"{SEED}\t{item_id}".encode()).hexdigest(), 16)
 
 
 def market(n: int, m: int, max_options: int = 200, max_pairs: int = 10**9) -> Admissible:
@@ -33,16 +40,20 @@ def market(n: int, m: int, max_options: int = 200, max_pairs: int = 10**9) -> Ad
         )
         for j in range(m)
     ]
-    seats = to_seats(vacs, {(v.vacancy_id, "B"): 1 for v in vacs}, ("B",))
-    return find_admissible(apps, seats, ruleset, "summer")
+    seats = to_seats(vacs, {(v.vacancy_id, "B"): 1 for v in vacs}, ("B",), SEED)
+    return find_admissible(apps, seats, ruleset, "summer", SEED)
 
 
 def test_a_market_without_lists_keeps_max_options_pairs_per_applicant():
     adm = market(2000, 1000)
     assert adm.pair_app.shape[0] == 2000 * 200
-    # the best 200 of each: the 250 vacancies sharing "python" (every fourth), first 200 by id
-    first = adm.pair_vac[adm.pair_app == 0]
-    assert first.tolist() == list(range(0, 800, 4))
+    # the best 200 of each: of the 250 vacancies sharing "python" (every fourth), the first 200
+    # in the lottery's order, never by id
+    python = [f"V-{j:05d}" for j in range(0, 1000, 4)]
+    expected = sorted(python, key=number)[:200]
+    first = adm.pair_vac[adm.pair_app == 0].tolist()
+    assert sorted(adm.seats.vacancies[j].vacancy_id for j in first) == sorted(expected)
+    assert sorted(expected) != python[:200]  # the lottery, not the id, made the cut
 
 
 def test_the_work_grows_with_the_applicants_not_with_the_vacancies():
@@ -147,9 +158,10 @@ def brute_score(a, v) -> int:
 def test_the_cut_keeps_exactly_the_best_by_the_full_fit_score(drawn):
     apps, vacs, k = drawn
     capacity = {(v.vacancy_id, s.course): s.capacity for v in vacs for s in v.slots}
-    seats = to_seats(vacs, capacity, ("A", "B", "C"))
-    full = find_admissible(apps, seats, dataclasses.replace(RULESET, max_options=10**6), "summer")
-    cut = find_admissible(apps, seats, dataclasses.replace(RULESET, max_options=k), "summer")
+    seats = to_seats(vacs, capacity, ("A", "B", "C"), SEED)
+    every = dataclasses.replace(RULESET, max_options=10**6)
+    full = find_admissible(apps, seats, every, "summer", SEED)
+    cut = find_admissible(apps, seats, dataclasses.replace(RULESET, max_options=k), "summer", SEED)
 
     def names(adm):
         return [
@@ -162,7 +174,7 @@ def test_the_cut_keeps_exactly_the_best_by_the_full_fit_score(drawn):
     for a in sorted(apps, key=lambda a: a.applicant_id):
         mine = [v for aid, v in names(full) if aid == a.applicant_id]
         if not a.preferences:
-            mine = sorted(mine, key=lambda v: (-brute_score(a, by_id[v]), v))[:k]
+            mine = sorted(mine, key=lambda v: (-brute_score(a, by_id[v]), number(v)))[:k]
         expected += sorted((a.applicant_id, v) for v in mine)
     assert sorted(names(cut)) == sorted(expected)
     scores = dict(zip(names(cut), cut.pair_score.tolist(), strict=True))

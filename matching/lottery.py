@@ -1,0 +1,44 @@
+"""The published lottery of program-rules.md: the one way a round breaks ties among equals.
+
+Each round draws one number per applicant and one per vacancy, `sha256(utf8(seed + "\\t" + id))`
+read as a big-endian integer, smaller first (single tie-breaking). The default seed is
+`round_id + ":" + h`, `h` the chain over the inbound events the intake took before the request.
+Imports numpy, hashlib and matching.problem only.
+"""
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+
+from matching.problem import IntArray
+
+__all__ = ["chain_step", "draw_positions", "lottery_number", "round_seed"]
+
+
+def chain_step(h: str, source: str, event_id: str) -> str:
+    """The chain after one more inbound event: `hex(sha256(utf8(h + source + "\\t" + id + "\\n")))`,
+    starting from `h = ""`."""
+    return hashlib.sha256(f"{h}{source}\t{event_id}\n".encode()).hexdigest()
+
+
+def round_seed(round_id: str, h: str) -> str:
+    """The default seed of a round: unknown before the request, equal on every replay."""
+    return f"{round_id}:{h}"
+
+
+def lottery_number(seed: str, item_id: str) -> int:
+    """An applicant's or vacancy's number in the round's lottery; smaller is drawn first."""
+    return int.from_bytes(hashlib.sha256(f"{seed}\t{item_id}".encode()).digest(), "big")
+
+
+def draw_positions(seed: str, ids: Sequence[str]) -> IntArray:
+    """Per item, its 0-based position in the lottery order (smaller numbers first).
+
+    Two different ids share a number only if SHA-256 collides; such a tie would go by id.
+    """
+    keys = [(lottery_number(seed, i), i) for i in ids]
+    order = sorted(range(len(ids)), key=keys.__getitem__)
+    positions = np.empty(len(ids), dtype=np.int64)
+    positions[order] = np.arange(len(ids), dtype=np.int64)
+    return positions

@@ -1,0 +1,159 @@
+"""Mode `stable-max` and its parts on markets with ties: Király's 3/2-approximation and the
+CP-SAT model, judged by the solver-free weak-stability validator and by brute force."""
+
+from hypothesis import HealthCheck, given, settings
+
+from matching.problem import Limits, Solution
+from matching.solver.deferred import applicant_proposing
+from matching.solver.kiraly import kiraly
+from matching.solver.stable_max import solve_stable_max
+from matching.validate import check_capacity, check_weakly_stable
+from tests.unit.markets import most_weakly_stable, tied_markets
+from tests.unit.test_round_properties import program_years
+
+SMALL = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _placed(assignment) -> int:
+    return int((assignment >= 0).sum())
+
+
+def _solution(assignment) -> Solution:
+    return Solution(assignment, "feasible", 0.0, 0.0, 0.0)
+
+
+@SMALL
+@given(tied_markets())
+def test_kiraly_is_weakly_stable_and_places_two_thirds_of_the_most(problem):
+    found = kiraly(problem)
+    assert check_capacity(problem, _solution(found)) == []
+    assert check_weakly_stable(problem, found) == []
+    assert 3 * _placed(found) >= 2 * most_weakly_stable(problem)
+
+
+@SMALL
+@given(tied_markets())
+def test_the_lottery_stable_matching_is_weakly_stable_with_the_ties_kept(problem):
+    assert check_weakly_stable(problem, applicant_proposing(problem)) == []
+
+
+@SMALL
+@given(tied_markets())
+def test_preprocessing_keeps_every_option_of_a_most_placing_weakly_stable_matching(problem):
+    from matching.solver.preprocess import kept_options
+
+    keep = kept_options(problem)
+    # both warm starts are weakly stable, so no option they use may be removed
+    for start in (applicant_proposing(problem), kiraly(problem)):
+        assert keep[start[start >= 0]].all()
+
+
+@SMALL
+@given(tied_markets())
+def test_stable_max_is_weakly_stable_proved_most_placing_and_never_below_stable(problem):
+    solution = solve_stable_max(problem, Limits(time_limit_seconds=10))
+    assert check_capacity(problem, solution) == []
+    assert check_weakly_stable(problem, solution.assignment) == []
+    most = most_weakly_stable(problem)
+    placed = _placed(solution.assignment)
+    assert solution.status == "optimal" and placed == most == solution.objective
+    assert solution.bound == most
+    assert solution.baseline == _placed(applicant_proposing(problem)) <= placed
+
+
+@SMALL
+@given(tied_markets())
+def test_without_a_model_the_answer_is_the_better_warm_start_and_the_bound_still_holds(problem):
+    solution = solve_stable_max(problem, Limits(max_model_options=0))
+    starts = [_placed(applicant_proposing(problem)), _placed(kiraly(problem))]
+    assert _placed(solution.assignment) == max(starts)
+    assert check_weakly_stable(problem, solution.assignment) == []
+    assert solution.bound >= most_weakly_stable(problem)
+    assert solution.status == ("optimal" if solution.bound == max(starts) else "feasible")
+
+
+def test_a_round_in_stable_max_reports_the_stable_count_beside_its_own():
+    from matching import audit_round, run_round
+    from tests.support.factories import applicant, snapshot, vacancy
+
+    # everyone fits every vacancy equally: ties everywhere, so the lottery-broken `stable`
+    # round can leave seats empty that a weakly stable matching fills
+    people = [applicant(f"A-{k}", preferences=[f"V-{k % 3}", f"V-{(k + 1) % 3}"]) for k in range(6)]
+    places = [vacancy(f"V-{j}", slots=[{"course": "B", "capacity": 1}]) for j in range(4)]
+    snap = snapshot(people, places, mode="stable-max")
+    result = run_round(snap)
+    stable = run_round(snapshot(people, places, mode="stable"))
+    assert audit_round(snap, result) == []
+    assert result.stable_placed == len(stable.placements) <= len(result.placements)
+    assert result.objective == len(result.placements) and result.status == "optimal"
+    assert result.blocking_pairs is None and result.lottery_seed == snap.seed
+
+
+def test_stable_max_gives_the_same_answer_on_every_run_under_a_tight_limit():
+    from scripts.bench_stable_max import tied_market
+
+    problem = tied_market(400, seed=3)
+    limits = Limits(time_limit_seconds=0.5)
+    first = solve_stable_max(problem, limits)
+    for _ in range(2):
+        again = solve_stable_max(problem, limits)
+        assert again.assignment.tolist() == first.assignment.tolist()
+        assert (again.status, again.objective, again.bound) == (
+            first.status,
+            first.objective,
+            first.bound,
+        )
+    assert check_weakly_stable(problem, first.assignment) == []
+    assert first.objective >= first.baseline
+    assert first.bound >= first.objective
+
+
+def test_orders_with_ties_keep_equal_fits_tied_and_course_order_strict():
+    from matching.round import build_market
+    from tests.support.factories import applicant, snapshot, vacancy
+
+    a = applicant("A-1", courses=["C", "B"])  # no list: ranks by fit, all vacancies fit alike
+    jobs = [vacancy(f"V-{j}") for j in range(3)]
+    problem = build_market(snapshot([a], jobs)).ranked.problem
+    courses = build_market(snapshot([a], jobs)).ranked.admissible.seats.seat_course
+    by_level: dict[int, set[str]] = {}
+    for o in range(problem.n_options):
+        level = int(problem.applicant_tiers[o])
+        by_level.setdefault(level, set()).add(courses[int(problem.opt_seat[o])])
+    # every vacancy under C ties, then every vacancy under B: course order is strict
+    assert by_level == {0: {"C"}, 1: {"B"}}
+    assert (problem.applicant_tiers[1:] >= problem.applicant_tiers[:-1]).all()
+    assert problem.applicant_pref.tolist() == list(range(problem.n_options))
+
+
+def test_on_heavy_ties_stable_max_is_proved_optimal_and_fuller_than_stable():
+    """Hundreds of applicants with ten listed vacancies each, nine in ten vacancies ranking by
+    three fit grades: proved within the limit, weakly stable, and more placed than `stable`."""
+    from scripts.bench_stable_max import tied_market
+
+    for n in (200, 300):
+        problem = tied_market(n, seed=5)
+        solution = solve_stable_max(problem, Limits(time_limit_seconds=60))
+        assert solution.status == "optimal" and solution.bound == solution.objective
+        assert check_weakly_stable(problem, solution.assignment) == []
+        assert check_capacity(problem, solution) == []
+        stable = _placed(applicant_proposing(problem))
+        assert solution.baseline == stable < solution.objective == _placed(solution.assignment)
+
+
+@SMALL
+@given(program_years())
+def test_rounds_in_stable_max_are_weakly_stable_and_never_below_stable(snap):
+    import dataclasses
+
+    from matching import build_market, run_round
+    from matching.solver import solve
+
+    snap = dataclasses.replace(snap, mode="stable-max")
+    problem = build_market(snap).ranked.problem
+    solution = solve(problem, "stable-max", Limits(time_limit_seconds=10))
+    assert check_weakly_stable(problem, solution.assignment) == []
+    assert solution.baseline == _placed(applicant_proposing(problem)) <= solution.objective
+    result = run_round(snap)
+    assert len(result.placements) == solution.objective
+    assert result.stable_placed == solution.baseline
