@@ -146,13 +146,23 @@ def in_flight(connection: Connection, planned: PlannedRound) -> bool:
     return state == FIRING
 
 
-def mark_firing(connection: Connection, planned: PlannedRound) -> None:
-    """The request of `planned` is about to be published."""
-    connection.execute(
-        update(_CAL)
-        .where((_CAL.c.round_id == planned.round_id) & (_CAL.c.state == PLANNED))
-        .values(state=FIRING)
+def mark_firing(connection: Connection, planned: PlannedRound) -> bool:
+    """The request of `planned` is about to be published; False when its row no longer plans it
+    (a `calendar sync` removed or changed it since it was read): then it is not published."""
+    same = (
+        (_CAL.c.round_id == planned.round_id)
+        & (_CAL.c.program_year == planned.program_year)
+        & (_CAL.c.period == planned.period)
+        & (_CAL.c.mode == planned.mode)
+        & (_CAL.c.at == planned.at.astimezone(dt.UTC))
     )
+    marked = connection.execute(
+        update(_CAL).where(same & (_CAL.c.state == PLANNED)).values(state=FIRING)
+    )
+    if marked.rowcount == 1:
+        return True
+    firing = connection.execute(select(_CAL.c.round_id).where(same & (_CAL.c.state == FIRING)))
+    return firing.first() is not None  # left firing by a crash (a sync never changes it)
 
 
 def mark_requested(
