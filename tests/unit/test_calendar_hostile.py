@@ -5,6 +5,7 @@ CalendarError naming the file and the reason; never in another exception."""
 import datetime as dt
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -115,3 +116,17 @@ def test_a_valid_generated_shape_does_load():
     text = _text(2023, [{"round_id": "r", "period": "summer", "at": "2023-04-10T10:00:00Z"}], {})
     rounds, _ = parse_calendar(text, FILE, RULESETS)
     assert [r.round_id for r in rounds] == ["r"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect: deeply nested TOML raises RecursionError from tomllib, not a CalendarError "
+    "naming the file (the service's start ends in a traceback)",
+)
+@pytest.mark.parametrize(
+    "text",
+    ["a = " + "[" * 5000 + "]" * 5000, "a = " + "{b = " * 3000 + "1" + "}" * 3000],
+    ids=["arrays", "inline-tables"],
+)
+def test_a_deeply_nested_calendar_names_its_file_and_reason(text):
+    _judged(text)
