@@ -119,6 +119,8 @@ def parse_calendar(
         data = tomllib.loads(text)
     except ValueError as error:  # TOMLDecodeError, or an integer past Python's digit limit
         raise CalendarError(file, None, f"not valid TOML: {error}") from None
+    except RecursionError:  # arrays or inline tables nested thousands deep
+        raise CalendarError(file, None, "not valid TOML: nested too deeply") from None
     _known_keys(file, "", data, _TOP_KEYS)
     year = _program_year(file, data)
     ruleset = rulesets(year)

@@ -118,11 +118,6 @@ def test_a_valid_generated_shape_does_load():
     assert [r.round_id for r in rounds] == ["r"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: deeply nested TOML raises RecursionError from tomllib, not a CalendarError "
-    "naming the file (the service's start ends in a traceback)",
-)
 @pytest.mark.parametrize(
     "text",
     ["a = " + "[" * 5000 + "]" * 5000, "a = " + "{b = " * 3000 + "1" + "}" * 3000],
