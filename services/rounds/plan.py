@@ -95,7 +95,7 @@ def sync(connection: Connection, calendars: Calendars) -> SyncReport:
             if _same(to_planned(row), planned, with_file=False):
                 continue
             replanned.append(round_id)
-        else:
+        elif not _same(to_planned(row), planned, with_file=False):
             ignored.append(round_id)
     for round_id, row in rows.items():
         if round_id not in wanted and row["state"] == PLANNED:

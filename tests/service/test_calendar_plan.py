@@ -219,11 +219,6 @@ async def test_a_round_removed_or_moved_by_a_sync_during_a_catch_up_is_not_reque
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: a requested round whose file is only named differently (./c vs c, another "
-    "working directory) is reported and logged as 'changed after it was requested'",
-)
 def test_a_requested_round_named_by_another_path_of_its_file_is_not_reported_as_changed(engine):
     _plan(engine, _round("a", 0))
     with engine.begin() as connection:
