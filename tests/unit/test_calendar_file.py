@@ -149,3 +149,16 @@ def test_rounds_of_several_files_come_in_time_order(tmp_path: Path):
     second.write_text("program_year = 2024\n" + _round("early", "2024-04-01T10:00:00+09:00"))
     calendars = load_calendars([second, first], _governing_2024(catalog))
     assert [r.round_id for r in calendars.rounds] == ["late", "early"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect: a file named twice in INTERN_MATCH_CALENDARS is refused as planning its own "
+    "rounds again ('2023-summer-1' is also planned by <the same file>)",
+)
+def test_a_file_named_twice_is_refused_as_named_twice(tmp_path: Path):
+    first = tmp_path / "a.toml"
+    first.write_text(HEAD + _round())
+    with pytest.raises(CalendarError) as caught:
+        load_calendars([first, first], RULESETS)
+    assert caught.value.key is None and "named twice" in caught.value.reason
