@@ -80,8 +80,12 @@ def load_calendars(paths: Iterable[Path], rulesets: RulesetFor) -> Calendars:
     rounds: dict[str, PlannedRound] = {}
     years: dict[int, str] = {}
     warnings: list[str] = []
+    names: set[str] = set()
     for path in paths:
         name = str(path)
+        if name in names:
+            raise CalendarError(name, None, "named twice (INTERN_MATCH_CALENDARS)")
+        names.add(name)
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:

@@ -151,11 +151,6 @@ def test_rounds_of_several_files_come_in_time_order(tmp_path: Path):
     assert [r.round_id for r in calendars.rounds] == ["late", "early"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: a file named twice in INTERN_MATCH_CALENDARS is refused as planning its own "
-    "rounds again ('2023-summer-1' is also planned by <the same file>)",
-)
 def test_a_file_named_twice_is_refused_as_named_twice(tmp_path: Path):
     first = tmp_path / "a.toml"
     first.write_text(HEAD + _round())
