@@ -225,3 +225,37 @@ def test_a_requested_round_named_by_another_path_of_its_file_is_not_reported_as_
         mark_requested(connection, _round("a", 0), T0, 7)
     elsewhere = PlannedRound("a", 2023, "summer", "optimal", T0, "/etc/intern-match/c")
     assert _plan(engine, elsewhere) == type(_plan(engine, _round("a", 0)))()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect: two syncs at once (a service starting while `calendar sync` runs, or two "
+    "instances starting) both insert the new rounds; the second fails with a unique violation",
+)
+def test_two_syncs_at_once_both_succeed_on_postgresql(fresh_database_url):
+    import threading
+
+    pg = make_engine(fresh_database_url)
+    migrate(pg)
+    calendars = Calendars((_round("a", 0), _round("b", 10)))
+    failures: list[BaseException] = []
+    try:
+        with pg.begin() as first:
+            sync(first, calendars)  # not committed yet
+
+            def second() -> None:
+                try:
+                    with pg.begin() as connection:
+                        sync(connection, calendars)
+                except Exception as error:  # what the second start or sync would end in
+                    failures.append(error)
+
+            thread = threading.Thread(target=second)
+            thread.start()
+            thread.join(timeout=1.0)  # its insert waits for the first transaction
+        thread.join(timeout=10.0)
+        with pg.connect() as connection:
+            assert [e.planned.round_id for e in entries(connection)] == ["a", "b"]
+    finally:
+        pg.dispose()
+    assert failures == []
