@@ -1,7 +1,7 @@
 """The calendar's rounds in the database: synced from the files, read by the timer and by the
 operators' listing, marked `requested` once the stream holds their request. The table is where
 "already requested" lives, so restarts and several starts agree. Imports sqlalchemy, the
-tables and services.rounds.calendar; never brokers.
+store's upsert, the tables and services.rounds.calendar; never brokers.
 """
 
 import datetime as dt
@@ -14,12 +14,12 @@ from sqlalchemy import (
     RowMapping,
     delete,
     exists,
-    insert,
     select,
     update,
 )
 
 from services.rounds.calendar import CALENDAR_SOURCE, Calendars, PlannedRound
+from services.store.db import upsert
 from services.store.tables import CalendarRoundRow, DeadLetterRow, InboxRow, RoundRow, table_of
 
 log = logging.getLogger(__name__)
@@ -82,10 +82,11 @@ def sync(connection: Connection, calendars: Calendars) -> SyncReport:
     added, replanned, removed, ignored = [], [], [], []
     for round_id, planned in wanted.items():
         row = rows.get(round_id)
-        if row is None:
-            connection.execute(
-                insert(_CAL).values(round_id=round_id, state=PLANNED, **_values(planned))
+        if row is None:  # another sync may add it at the same time: its row is kept
+            statement = upsert(connection, _CAL).values(
+                round_id=round_id, state=PLANNED, **_values(planned)
             )
+            connection.execute(statement.on_conflict_do_nothing(index_elements=["round_id"]))
             added.append(round_id)
         elif _same(to_planned(row), planned):
             continue

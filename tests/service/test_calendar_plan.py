@@ -227,11 +227,6 @@ def test_a_requested_round_named_by_another_path_of_its_file_is_not_reported_as_
     assert _plan(engine, elsewhere) == type(_plan(engine, _round("a", 0)))()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: two syncs at once (a service starting while `calendar sync` runs, or two "
-    "instances starting) both insert the new rounds; the second fails with a unique violation",
-)
 def test_two_syncs_at_once_both_succeed_on_postgresql(fresh_database_url):
     import threading
 
