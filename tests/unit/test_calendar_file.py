@@ -157,3 +157,35 @@ def test_a_file_named_twice_is_refused_as_named_twice(tmp_path: Path):
     with pytest.raises(CalendarError) as caught:
         load_calendars([first, first], RULESETS)
     assert caught.value.key is None and "named twice" in caught.value.reason
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect: a calendar path that is a FIFO (or a device) is read until it ends: the "
+    "service's start (and calendar sync) hangs instead of naming the file",
+)
+def test_a_path_that_is_no_regular_file_is_named_at_once(tmp_path: Path):
+    import os
+    import threading
+
+    path = tmp_path / "calendar.toml"
+    os.mkfifo(path)
+    outcome: list[BaseException | None] = []
+
+    def load() -> None:
+        try:
+            load_calendars([path], RULESETS)
+            outcome.append(None)
+        except BaseException as error:
+            outcome.append(error)
+
+    reader = threading.Thread(target=load, daemon=True)
+    reader.start()
+    reader.join(timeout=5.0)
+    if reader.is_alive():
+        with open(path, "w"):  # let the stuck reader go
+            pass
+        reader.join(timeout=5.0)
+    error = outcome[0] if outcome else None
+    assert isinstance(error, CalendarError) and error.file == str(path)
+    assert "regular file" in error.reason, "the reader waited for a writer"
