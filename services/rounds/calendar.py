@@ -86,6 +86,8 @@ def load_calendars(paths: Iterable[Path], rulesets: RulesetFor) -> Calendars:
         if name in names:
             raise CalendarError(name, None, "named twice (INTERN_MATCH_CALENDARS)")
         names.add(name)
+        if path.exists() and not (path.is_file() or path.is_dir()):  # read until it ends
+            raise CalendarError(name, None, "cannot read the file (not a regular file)")
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
