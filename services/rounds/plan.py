@@ -100,8 +100,9 @@ def sync(connection: Connection, calendars: Calendars) -> SyncReport:
             ignored.append(round_id)
     for round_id, row in rows.items():
         if round_id not in wanted and row["state"] == PLANNED:
-            connection.execute(delete(_CAL).where(_CAL.c.round_id == round_id))
-            removed.append(round_id)
+            where = (_CAL.c.round_id == round_id) & (_CAL.c.state == PLANNED)
+            if connection.execute(delete(_CAL).where(where)).rowcount:  # not fired since
+                removed.append(round_id)
     return SyncReport(tuple(added), tuple(replanned), tuple(removed), tuple(ignored))
 
 
