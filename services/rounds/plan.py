@@ -79,7 +79,10 @@ def sync(connection: Connection, calendars: Calendars) -> SyncReport:
     those no file names any more; a requested row is never changed or removed."""
     rows = {r["round_id"]: r for r in connection.execute(select(_CAL)).mappings().all()}
     wanted = {p.round_id: p for p in calendars.rounds}
-    added, replanned, removed, ignored = [], [], [], []
+    added: list[str] = []
+    replanned: list[str] = []
+    removed: list[str] = []
+    ignored: list[str] = []
     for round_id, planned in wanted.items():
         row = rows.get(round_id)
         if row is None:  # another sync may add it at the same time: its row is kept
@@ -92,10 +95,11 @@ def sync(connection: Connection, calendars: Calendars) -> SyncReport:
             continue
         elif row["state"] == PLANNED:
             where = (_CAL.c.round_id == round_id) & (_CAL.c.state == PLANNED)
-            connection.execute(update(_CAL).where(where).values(**_values(planned)))
+            changed = connection.execute(update(_CAL).where(where).values(**_values(planned)))
             if _same(to_planned(row), planned, with_file=False):
                 continue
-            replanned.append(round_id)
+            # not changed: the timer requested it since it was read, at its old time
+            (replanned if changed.rowcount else ignored).append(round_id)
         elif not _same(to_planned(row), planned, with_file=False):
             ignored.append(round_id)
     for round_id, row in rows.items():

@@ -280,11 +280,6 @@ def test_a_sync_never_removes_a_round_the_timer_requested_while_it_ran(fresh_dat
     assert states == [("a", "requested")] and report.removed == ()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: sync reports a round as re-planned when the timer requested it between "
-    "sync's read and its update (the update changed nothing: the round ran at its old time)",
-)
 def test_a_sync_racing_the_timer_reports_the_move_as_not_applied(fresh_database_url):
     from sqlalchemy import event
 
