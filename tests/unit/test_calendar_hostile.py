@@ -125,3 +125,19 @@ def test_a_valid_generated_shape_does_load():
 )
 def test_a_deeply_nested_calendar_names_its_file_and_reason(text):
     _judged(text)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect: each round id is looked up among all earlier rounds of the file: a huge "
+    "calendar (40,000 rounds) takes quadratic time to check, the service's start stalls",
+)
+def test_a_huge_calendar_is_checked_in_linear_time():
+    import time
+
+    one = '[[rounds]]\nround_id = "r{}"\nperiod = "summer"\nat = "2023-04-10T10:00:00+09:00"\n'
+    text = "program_year = 2023\n" + "".join(one.format(i) for i in range(40_000))
+    started = time.perf_counter()
+    rounds, _ = parse_calendar(text, FILE, RULESETS)
+    assert len(rounds) == 40_000
+    assert time.perf_counter() - started < 8.0
