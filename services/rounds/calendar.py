@@ -138,10 +138,11 @@ def parse_calendar(
         raise CalendarError(file, "rounds", "expected an array of tables ([[rounds]])")
     rounds: list[PlannedRound] = []
     warnings: list[str] = []
+    indexes: dict[str, int] = {}
     for index, entry in enumerate(entries, 1):
         planned = _round(file, f"rounds[{index}]", entry, year, ruleset)
-        earlier = next((i for i, r in enumerate(rounds, 1) if r.round_id == planned.round_id), 0)
-        if earlier:
+        earlier = indexes.setdefault(planned.round_id, index)
+        if earlier != index:
             reason = f"{planned.round_id!r} is planned twice (also rounds[{earlier}])"
             raise CalendarError(file, f"rounds[{index}].round_id", reason)
         rounds.append(planned)

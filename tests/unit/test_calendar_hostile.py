@@ -127,11 +127,6 @@ def test_a_deeply_nested_calendar_names_its_file_and_reason(text):
     _judged(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: each round id is looked up among all earlier rounds of the file: a huge "
-    "calendar (40,000 rounds) takes quadratic time to check, the service's start stalls",
-)
 def test_a_huge_calendar_is_checked_in_linear_time():
     import time
 
