@@ -73,11 +73,6 @@ def berlin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: without --timezone every round is shown at the offset this machine has "
-    "today (e.g. CET in December), not the one its zone has at the round's time (CEST in July)",
-)
 def test_calendar_shows_each_round_at_its_own_local_offset(tmp_path: Path, berlin: None):
     calendar = tmp_path / "2023.toml"
     calendar.write_text(
