@@ -136,3 +136,23 @@ def test_a_huge_calendar_is_checked_in_linear_time():
     rounds, _ = parse_calendar(text, FILE, RULESETS)
     assert len(rounds) == 40_000
     assert time.perf_counter() - started < 8.0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect: an unknown key is put into the error message as written: a newline, an "
+    "escape sequence or a bidi override in it reaches the log line and the operator's terminal",
+)
+@pytest.mark.parametrize(
+    "text",
+    [
+        'program_year = 2023\n"x\\nerror: all fine\\u001b[2J\\u202e" = 1\n',
+        'program_year = 2023\n[[rounds]]\n"round_id\\u202e" = "r"\n',
+    ],
+    ids=["top", "round"],
+)
+def test_an_unknown_key_is_shown_escaped(text):
+    with pytest.raises(CalendarError) as caught:
+        parse_calendar(text, FILE, RULESETS)
+    assert "unknown key" in caught.value.reason
+    assert str(caught.value).isprintable(), str(caught.value)
