@@ -23,6 +23,8 @@ MODES: tuple[str, ...] = get_args(Mode)
 _TOP_KEYS = ("program_year", "rounds")
 _ROUND_KEYS = ("round_id", "period", "mode", "at")
 _ROUND_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""A key shown as written; any other is shown as its repr (no control characters)."""
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?"
 )
@@ -155,7 +157,8 @@ def parse_calendar(
 def _known_keys(file: str, prefix: str, table: Mapping[str, Any], known: tuple[str, ...]) -> None:
     unknown = sorted(set(table) - set(known))
     if unknown:
-        raise CalendarError(file, prefix + unknown[0], f"unknown key; known: {', '.join(known)}")
+        key = unknown[0] if _BARE_KEY.fullmatch(unknown[0]) else _shown(unknown[0])
+        raise CalendarError(file, prefix + key, f"unknown key; known: {', '.join(known)}")
 
 
 def _program_year(file: str, data: Mapping[str, Any]) -> int:

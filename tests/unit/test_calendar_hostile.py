@@ -138,11 +138,6 @@ def test_a_huge_calendar_is_checked_in_linear_time():
     assert time.perf_counter() - started < 8.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: an unknown key is put into the error message as written: a newline, an "
-    "escape sequence or a bidi override in it reaches the log line and the operator's terminal",
-)
 @pytest.mark.parametrize(
     "text",
     [
