@@ -5,7 +5,6 @@ Entry point only: options in, calls on services.ops.calendar out; never brokers 
 """
 
 import datetime as dt
-from typing import Any
 
 import typer
 
@@ -81,10 +80,13 @@ def sync() -> None:
     print_sync(err(), calendars, report)
 
 
-def _zone(name: str | None) -> tuple[dt.tzinfo, str]:
+def _zone(name: str | None) -> tuple[dt.tzinfo | None, str]:
+    """The zone to show times in; None: this machine's, at each time's own offset (CET in
+    winter, CEST in summer), not the one it has today."""
     if name is None:
-        local: Any = dt.datetime.now().astimezone().tzinfo
-        return local, str(local)
+        import time
+
+        return None, "/".join(dict.fromkeys(time.tzname))
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:

@@ -32,9 +32,9 @@ def sync_files(settings: Settings, engine: Engine) -> tuple[Calendars, SyncRepor
     return calendars, report
 
 
-def calendar_table(found: list[CalendarEntry], zone: dt.tzinfo, zone_name: str) -> Table:
-    """One row per round: id, year, period, mode, state, time in `zone` and in UTC, when the
-    calendar requested it, and a note."""
+def calendar_table(found: list[CalendarEntry], zone: dt.tzinfo | None, zone_name: str) -> Table:
+    """One row per round: id, year, period, mode, state, time in `zone` (None: this machine's)
+    and in UTC, when the calendar requested it, and a note."""
     table = Table(title="calendar rounds")
     for name in ("round", "year", "period", "mode", "state", f"time ({zone_name})", "time (UTC)",
                  "requested at (UTC)", "note"):  # fmt: skip

@@ -23,6 +23,8 @@ MODES: tuple[str, ...] = get_args(Mode)
 _TOP_KEYS = ("program_year", "rounds")
 _ROUND_KEYS = ("round_id", "period", "mode", "at")
 _ROUND_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""A key shown as written; any other is shown as its repr (no control characters)."""
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?"
 )
@@ -80,8 +82,14 @@ def load_calendars(paths: Iterable[Path], rulesets: RulesetFor) -> Calendars:
     rounds: dict[str, PlannedRound] = {}
     years: dict[int, str] = {}
     warnings: list[str] = []
+    names: set[str] = set()
     for path in paths:
         name = str(path)
+        if name in names:
+            raise CalendarError(name, None, "named twice (INTERN_MATCH_CALENDARS)")
+        names.add(name)
+        if path.exists() and not (path.is_file() or path.is_dir()):  # read until it ends
+            raise CalendarError(name, None, "cannot read the file (not a regular file)")
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
@@ -119,6 +127,8 @@ def parse_calendar(
         data = tomllib.loads(text)
     except ValueError as error:  # TOMLDecodeError, or an integer past Python's digit limit
         raise CalendarError(file, None, f"not valid TOML: {error}") from None
+    except RecursionError:  # arrays or inline tables nested thousands deep
+        raise CalendarError(file, None, "not valid TOML: nested too deeply") from None
     _known_keys(file, "", data, _TOP_KEYS)
     year = _program_year(file, data)
     ruleset = rulesets(year)
@@ -130,10 +140,11 @@ def parse_calendar(
         raise CalendarError(file, "rounds", "expected an array of tables ([[rounds]])")
     rounds: list[PlannedRound] = []
     warnings: list[str] = []
+    indexes: dict[str, int] = {}
     for index, entry in enumerate(entries, 1):
         planned = _round(file, f"rounds[{index}]", entry, year, ruleset)
-        earlier = next((i for i, r in enumerate(rounds, 1) if r.round_id == planned.round_id), 0)
-        if earlier:
+        earlier = indexes.setdefault(planned.round_id, index)
+        if earlier != index:
             reason = f"{planned.round_id!r} is planned twice (also rounds[{earlier}])"
             raise CalendarError(file, f"rounds[{index}].round_id", reason)
         rounds.append(planned)
@@ -146,7 +157,8 @@ def parse_calendar(
 def _known_keys(file: str, prefix: str, table: Mapping[str, Any], known: tuple[str, ...]) -> None:
     unknown = sorted(set(table) - set(known))
     if unknown:
-        raise CalendarError(file, prefix + unknown[0], f"unknown key; known: {', '.join(known)}")
+        key = unknown[0] if _BARE_KEY.fullmatch(unknown[0]) else _shown(unknown[0])
+        raise CalendarError(file, prefix + key, f"unknown key; known: {', '.join(known)}")
 
 
 def _program_year(file: str, data: Mapping[str, Any]) -> int:

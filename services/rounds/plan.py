@@ -1,7 +1,7 @@
 """The calendar's rounds in the database: synced from the files, read by the timer and by the
 operators' listing, marked `requested` once the stream holds their request. The table is where
 "already requested" lives, so restarts and several starts agree. Imports sqlalchemy, the
-tables and services.rounds.calendar; never brokers.
+store's upsert, the tables and services.rounds.calendar; never brokers.
 """
 
 import datetime as dt
@@ -14,12 +14,12 @@ from sqlalchemy import (
     RowMapping,
     delete,
     exists,
-    insert,
     select,
     update,
 )
 
 from services.rounds.calendar import CALENDAR_SOURCE, Calendars, PlannedRound
+from services.store.db import upsert
 from services.store.tables import CalendarRoundRow, DeadLetterRow, InboxRow, RoundRow, table_of
 
 log = logging.getLogger(__name__)
@@ -79,28 +79,34 @@ def sync(connection: Connection, calendars: Calendars) -> SyncReport:
     those no file names any more; a requested row is never changed or removed."""
     rows = {r["round_id"]: r for r in connection.execute(select(_CAL)).mappings().all()}
     wanted = {p.round_id: p for p in calendars.rounds}
-    added, replanned, removed, ignored = [], [], [], []
+    added: list[str] = []
+    replanned: list[str] = []
+    removed: list[str] = []
+    ignored: list[str] = []
     for round_id, planned in wanted.items():
         row = rows.get(round_id)
-        if row is None:
-            connection.execute(
-                insert(_CAL).values(round_id=round_id, state=PLANNED, **_values(planned))
+        if row is None:  # another sync may add it at the same time: its row is kept
+            statement = upsert(connection, _CAL).values(
+                round_id=round_id, state=PLANNED, **_values(planned)
             )
+            connection.execute(statement.on_conflict_do_nothing(index_elements=["round_id"]))
             added.append(round_id)
         elif _same(to_planned(row), planned):
             continue
         elif row["state"] == PLANNED:
             where = (_CAL.c.round_id == round_id) & (_CAL.c.state == PLANNED)
-            connection.execute(update(_CAL).where(where).values(**_values(planned)))
+            changed = connection.execute(update(_CAL).where(where).values(**_values(planned)))
             if _same(to_planned(row), planned, with_file=False):
                 continue
-            replanned.append(round_id)
-        else:
+            # not changed: the timer requested it since it was read, at its old time
+            (replanned if changed.rowcount else ignored).append(round_id)
+        elif not _same(to_planned(row), planned, with_file=False):
             ignored.append(round_id)
     for round_id, row in rows.items():
         if round_id not in wanted and row["state"] == PLANNED:
-            connection.execute(delete(_CAL).where(_CAL.c.round_id == round_id))
-            removed.append(round_id)
+            where = (_CAL.c.round_id == round_id) & (_CAL.c.state == PLANNED)
+            if connection.execute(delete(_CAL).where(where)).rowcount:  # not fired since
+                removed.append(round_id)
     return SyncReport(tuple(added), tuple(replanned), tuple(removed), tuple(ignored))
 
 
@@ -146,13 +152,23 @@ def in_flight(connection: Connection, planned: PlannedRound) -> bool:
     return state == FIRING
 
 
-def mark_firing(connection: Connection, planned: PlannedRound) -> None:
-    """The request of `planned` is about to be published."""
-    connection.execute(
-        update(_CAL)
-        .where((_CAL.c.round_id == planned.round_id) & (_CAL.c.state == PLANNED))
-        .values(state=FIRING)
+def mark_firing(connection: Connection, planned: PlannedRound) -> bool:
+    """The request of `planned` is about to be published; False when its row no longer plans it
+    (a `calendar sync` removed or changed it since it was read): then it is not published."""
+    same = (
+        (_CAL.c.round_id == planned.round_id)
+        & (_CAL.c.program_year == planned.program_year)
+        & (_CAL.c.period == planned.period)
+        & (_CAL.c.mode == planned.mode)
+        & (_CAL.c.at == planned.at.astimezone(dt.UTC))
     )
+    marked = connection.execute(
+        update(_CAL).where(same & (_CAL.c.state == PLANNED)).values(state=FIRING)
+    )
+    if marked.rowcount == 1:
+        return True
+    firing = connection.execute(select(_CAL.c.round_id).where(same & (_CAL.c.state == FIRING)))
+    return firing.first() is not None  # left firing by a crash (a sync never changes it)
 
 
 def mark_requested(

@@ -147,7 +147,8 @@ class CalendarTimer:
         seq = await self._found_in_stream(planned)
         fired_at = self._clock()
         if seq is None:
-            await asyncio.to_thread(self._db, mark_firing, planned)
+            if not await asyncio.to_thread(self._db, mark_firing, planned):
+                return  # removed or changed by a sync since it was read: the next pass re-reads
             seq = await self._publish(_SUBJECT, planned.to_event(), planned.event_id)
             fired_at = self._clock()
             self.fired.append(planned.round_id)

@@ -5,6 +5,7 @@ and a broker that refuses a while."""
 import asyncio
 import datetime as dt
 import json
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, insert, select
@@ -12,6 +13,7 @@ from sqlalchemy import Engine, insert, select
 from services.rounds.calendar import CALENDAR_SOURCE, Calendars, PlannedRound
 from services.rounds.plan import due_and_next, entries, mark_firing, mark_requested, sync
 from services.rounds.timer import CalendarTimer
+from services.store.db import make_engine, migrate
 from services.store.tables import CalendarRoundRow, InboxRow, RoundRow, table_of
 
 T0 = dt.datetime(2023, 4, 10, 1, tzinfo=dt.UTC)
@@ -170,3 +172,134 @@ async def test_a_round_left_firing_by_a_crash_is_looked_up_in_the_stream_before_
         seq = connection.execute(select(table_of(CalendarRoundRow).c.stream_seq)).scalar_one()
         assert [e.state for e in entries(connection)] == ["requested"]
     assert seq == (42 if in_stream else 1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def either_engine(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Engine]:
+    """The SQLite engine, or a migrated throwaway PostgreSQL database's."""
+    if request.param == "sqlite":
+        yield engine
+        return
+    pg = make_engine(request.getfixturevalue("fresh_database_url"))
+    migrate(pg)
+    yield pg
+    pg.dispose()
+
+
+@pytest.mark.parametrize("change", ["removed", "moved"])
+async def test_a_round_removed_or_moved_by_a_sync_during_a_catch_up_is_not_requested(
+    either_engine, change
+):
+    """Catch-up after downtime: a and b are due. While a's request is being published an
+    operator's `calendar sync` (another process) removes b, or moves it a day later; b must not
+    be requested at its old time."""
+    a = PlannedRound("a", 2023, "summer", "stable", T0 + dt.timedelta(microseconds=123456), "c")
+    _plan(either_engine, a, _round("b", 1))
+    kept: dict[str, list[bytes]] = {}
+    later = [a] + ([_round("b", 24 * 60)] if change == "moved" else [])
+
+    async def publish(subject: str, body: bytes, msg_id: str) -> int:
+        if not kept:  # the operator's sync lands while the first request is in flight
+            await asyncio.to_thread(_plan, either_engine, *later)
+        kept.setdefault(msg_id, []).append(body)
+        return len(kept)
+
+    now = T0 + dt.timedelta(hours=1)
+    timer = CalendarTimer(either_engine, Calendars(), publish, lambda: now, poll_seconds=0.05)
+    timer.start()
+    try:
+        await asyncio.sleep(0.5)
+    finally:
+        await timer.stop()
+    assert list(kept) == ["calendar/a"], "a removed or moved round was requested"
+    with either_engine.connect() as connection:
+        states = {e.planned.round_id: e.state for e in entries(connection)}
+    assert states == (
+        {"a": "requested"} if change == "removed" else {"a": "requested", "b": "planned"}
+    )
+
+
+def test_a_requested_round_named_by_another_path_of_its_file_is_not_reported_as_changed(engine):
+    _plan(engine, _round("a", 0))
+    with engine.begin() as connection:
+        mark_requested(connection, _round("a", 0), T0, 7)
+    elsewhere = PlannedRound("a", 2023, "summer", "optimal", T0, "/etc/intern-match/c")
+    assert _plan(engine, elsewhere) == type(_plan(engine, _round("a", 0)))()
+
+
+def test_two_syncs_at_once_both_succeed_on_postgresql(fresh_database_url):
+    import threading
+
+    pg = make_engine(fresh_database_url)
+    migrate(pg)
+    calendars = Calendars((_round("a", 0), _round("b", 10)))
+    failures: list[BaseException] = []
+    try:
+        with pg.begin() as first:
+            sync(first, calendars)  # not committed yet
+
+            def second() -> None:
+                try:
+                    with pg.begin() as connection:
+                        sync(connection, calendars)
+                except Exception as error:  # what the second start or sync would end in
+                    failures.append(error)
+
+            thread = threading.Thread(target=second)
+            thread.start()
+            thread.join(timeout=1.0)  # its insert waits for the first transaction
+        thread.join(timeout=10.0)
+        with pg.connect() as connection:
+            assert [e.planned.round_id for e in entries(connection)] == ["a", "b"]
+    finally:
+        pg.dispose()
+    assert failures == []
+
+
+def test_a_sync_never_removes_a_round_the_timer_requested_while_it_ran(fresh_database_url):
+    from sqlalchemy import event
+
+    pg = make_engine(fresh_database_url)
+    migrate(pg)
+    _plan(pg, _round("a", 0))
+    try:
+        with pg.begin() as connection:
+
+            def timer_fires_first(conn, cursor, statement, *args):
+                if statement.lstrip().upper().startswith("DELETE"):
+                    with pg.begin() as other:  # the timer's own transaction, committed
+                        mark_firing(other, _round("a", 0))
+                        mark_requested(other, _round("a", 0), T0, 7)
+
+            event.listen(connection, "before_cursor_execute", timer_fires_first)
+            report = sync(connection, Calendars())  # the file dropped a
+        with pg.connect() as connection:
+            states = [(e.planned.round_id, e.state) for e in entries(connection)]
+    finally:
+        pg.dispose()
+    assert states == [("a", "requested")] and report.removed == ()
+
+
+def test_a_sync_racing_the_timer_reports_the_move_as_not_applied(fresh_database_url):
+    from sqlalchemy import event
+
+    pg = make_engine(fresh_database_url)
+    migrate(pg)
+    _plan(pg, _round("a", 0))
+    try:
+        with pg.begin() as connection:
+
+            def timer_fires_first(conn, cursor, statement, *args):
+                if statement.lstrip().upper().startswith("UPDATE"):
+                    with pg.begin() as other:  # the timer's own transaction, committed
+                        mark_firing(other, _round("a", 0))
+                        mark_requested(other, _round("a", 0), T0, 7)
+
+            event.listen(connection, "before_cursor_execute", timer_fires_first)
+            report = sync(connection, Calendars((_round("a", 60),)))  # the file moved a
+        with pg.connect() as connection:
+            (entry,) = entries(connection)
+    finally:
+        pg.dispose()
+    assert (entry.state, entry.planned.at) == ("requested", T0)
+    assert (report.replanned, report.ignored) == ((), ("a",))

@@ -2,8 +2,11 @@
 stops them with its file, key and reason; a good one is synced and listed with each round's
 state and time in the operator's time zone and in UTC."""
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from services.cli.main import app
@@ -58,3 +61,28 @@ def test_calendar_commands_refuse_what_they_cannot_do_with_a_reason(tmp_path: Pa
         app, ["calendar", "--timezone", "Mars/Olympus"], env=_env(tmp_path, str(SHIPPED))
     )
     assert zone.exit_code == 2 and "unknown time zone" in zone.output
+
+
+@pytest.fixture
+def berlin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This machine's time zone is Europe/Berlin: CET in winter, CEST (+02:00) in summer."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_calendar_shows_each_round_at_its_own_local_offset(tmp_path: Path, berlin: None):
+    calendar = tmp_path / "2023.toml"
+    calendar.write_text(
+        'program_year = 2023\n[[rounds]]\nround_id = "early"\nperiod = "summer"\n'
+        'at = "2023-02-01T10:00:00+09:00"\n[[rounds]]\nround_id = "late"\nperiod = "winter"\n'
+        'at = "2023-07-03T10:00:00+09:00"\n'
+    )  # fmt: skip
+    env = _env(tmp_path, str(calendar))
+    assert CliRunner().invoke(app, ["calendar", "sync"], env=env).exit_code == 0
+    listed = CliRunner().invoke(app, ["calendar"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert "2023-02-01T02:00:00+01:00" in listed.output  # CET
+    assert "2023-07-03T03:00:00+02:00" in listed.output  # CEST

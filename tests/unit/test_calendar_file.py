@@ -149,3 +149,42 @@ def test_rounds_of_several_files_come_in_time_order(tmp_path: Path):
     second.write_text("program_year = 2024\n" + _round("early", "2024-04-01T10:00:00+09:00"))
     calendars = load_calendars([second, first], _governing_2024(catalog))
     assert [r.round_id for r in calendars.rounds] == ["late", "early"]
+
+
+def test_a_file_named_twice_is_refused_as_named_twice(tmp_path: Path):
+    first = tmp_path / "a.toml"
+    first.write_text(HEAD + _round())
+    with pytest.raises(CalendarError) as caught:
+        load_calendars([first, first], RULESETS)
+    assert caught.value.key is None and "named twice" in caught.value.reason
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_path_that_is_no_regular_file_is_named_at_once(tmp_path: Path, kind: str):
+    import os
+    import threading
+
+    path = tmp_path / "calendar.toml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/null")  # a device that ends at once: no memory at stake if read
+    outcome: list[BaseException | None] = []
+
+    def load() -> None:
+        try:
+            load_calendars([path], RULESETS)
+            outcome.append(None)
+        except BaseException as error:
+            outcome.append(error)
+
+    reader = threading.Thread(target=load, daemon=True)
+    reader.start()
+    reader.join(timeout=5.0)
+    if reader.is_alive() and kind == "fifo":
+        with open(path, "w"):  # let the stuck reader go
+            pass
+        reader.join(timeout=5.0)
+    error = outcome[0] if outcome else None
+    assert isinstance(error, CalendarError) and error.file == str(path)
+    assert "regular file" in error.reason, "the reader waited for a writer"

@@ -5,6 +5,7 @@ CalendarError naming the file and the reason; never in another exception."""
 import datetime as dt
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -115,3 +116,38 @@ def test_a_valid_generated_shape_does_load():
     text = _text(2023, [{"round_id": "r", "period": "summer", "at": "2023-04-10T10:00:00Z"}], {})
     rounds, _ = parse_calendar(text, FILE, RULESETS)
     assert [r.round_id for r in rounds] == ["r"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a = " + "[" * 5000 + "]" * 5000, "a = " + "{b = " * 3000 + "1" + "}" * 3000],
+    ids=["arrays", "inline-tables"],
+)
+def test_a_deeply_nested_calendar_names_its_file_and_reason(text):
+    _judged(text)
+
+
+def test_a_huge_calendar_is_checked_in_linear_time():
+    import time
+
+    one = '[[rounds]]\nround_id = "r{}"\nperiod = "summer"\nat = "2023-04-10T10:00:00+09:00"\n'
+    text = "program_year = 2023\n" + "".join(one.format(i) for i in range(40_000))
+    started = time.perf_counter()
+    rounds, _ = parse_calendar(text, FILE, RULESETS)
+    assert len(rounds) == 40_000
+    assert time.perf_counter() - started < 8.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'program_year = 2023\n"x\\nerror: all fine\\u001b[2J\\u202e" = 1\n',
+        'program_year = 2023\n[[rounds]]\n"round_id\\u202e" = "r"\n',
+    ],
+    ids=["top", "round"],
+)
+def test_an_unknown_key_is_shown_escaped(text):
+    with pytest.raises(CalendarError) as caught:
+        parse_calendar(text, FILE, RULESETS)
+    assert "unknown key" in caught.value.reason
+    assert str(caught.value).isprintable(), str(caught.value)
