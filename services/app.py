@@ -27,6 +27,7 @@ from services.rounds.rulesets import RulesetCatalog
 from services.rounds.runner import SolveRound
 from services.settings import Settings
 from services.store.db import make_engine
+from services.store.leadership import Leadership
 
 _FASTSTREAM_LOG = logging.getLogger("services.faststream")
 
@@ -65,13 +66,23 @@ def utc_now() -> dt.datetime:
 
 
 def build_service(
-    settings: Settings, broker_url: str, engine: Engine, solve_round: SolveRound | None = None
+    settings: Settings,
+    broker_url: str,
+    engine: Engine,
+    solve_round: SolveRound | None = None,
+    *,
+    leadership: Leadership | None = None,
+    metrics: ServiceMetrics | None = None,
 ) -> ServiceParts:
     """Wire intake → consumer → relay on one broker; the app's hooks start and stop the relay.
 
-    FastStream logs through `services.faststream`, so its records reach the JSON log handler.
+    With `leadership`, every intake and relay transaction checks its fence, nothing is fetched
+    while the instance is not active, and a stop after losing the lease flushes nothing (the
+    new active instance's relay sends the outbox). FastStream logs through
+    `services.faststream`, so its records reach the JSON log handler.
     """
-    metrics = ServiceMetrics()
+    metrics = metrics or ServiceMetrics()
+    fence = leadership.fence if leadership is not None else None
     source_rules = SourceRules.of(settings.sources)
     log_rules_at_start(source_rules, settings.is_production())
     progress = IntakeProgress(settings.ready_stall_seconds)
@@ -82,12 +93,13 @@ def build_service(
         progress.solving(metrics.timed(solve_round or run_round)),
         time_limit_seconds=settings.round_time_limit_seconds,
         source_rules=source_rules,
+        fence=fence,
     )
     broker = make_broker(
         broker_url, settings, middlewares=[metrics.broker_middleware()], logger=_FASTSTREAM_LOG
     )
     relay = OutboxRelay(
-        engine, broker, batch=settings.batch_size, on_parked=metrics.outbox_parked.inc
+        engine, broker, batch=settings.batch_size, on_parked=metrics.outbox_parked.inc, fence=fence
     )
 
     def committed(outcome: BatchOutcome) -> None:
@@ -110,7 +122,12 @@ def build_service(
     )
     consumer.settler.on_isolated = lambda stage: metrics.intake_isolated.labels(stage=stage).inc()
     subscriber = register_intake(
-        broker, consumer, settings.batch_size, settings.broker_inbox_prefix
+        broker,
+        consumer,
+        settings.batch_size,
+        settings.broker_inbox_prefix,
+        settings.stream_replicas,
+        may_fetch=leadership.is_active if leadership is not None else lambda: True,
     )
     app = FastStream(broker, logger=_FASTSTREAM_LOG)
 
@@ -132,6 +149,9 @@ def build_service(
         await consumer.drain(timeout=settings.round_time_limit_seconds + 60.0)
         await parser.close()
         await recovery.close()
-        await relay.flush()
+        if leadership is None or leadership.is_active():
+            await relay.flush()
+        else:  # fenced: its marks would not commit; the active instance sends the outbox
+            await relay.stop()
 
     return ServiceParts(app, broker, intake, consumer, relay, subscriber, metrics, progress)

@@ -19,9 +19,11 @@ from services.nats.client import publish_events, read_stream, request_round, wai
 from services.nats.embedded import EmbeddedNats
 from services.nats.security import without_credentials
 from services.observability.health import HealthServer
+from services.observability.metrics import ServiceMetrics
 from services.rounds.runner import SolveRound
 from services.settings import Settings
 from services.store.db import migrate
+from services.store.leadership import Leadership, Role
 
 __all__ = [
     "RunningService",
@@ -38,20 +40,61 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class RunningService:
-    """A started service: its broker URL (embedded or configured) and database engine."""
+    """A started service: its broker URL (embedded or configured), database engine, role.
+
+    `parts` are the current (or last) term's as the active instance: each term builds them
+    anew, since a stopped FastStream app and its consumer are not started twice.
+    """
 
     broker_url: str
     engine: Engine
     parts: ServiceParts
+    leadership: Leadership
+    build: Any = field(repr=False)
     probes: HealthServer | None = None
+    _started: bool = field(default=False, repr=False)
+    _fresh: bool = field(default=True, repr=False)
     _stopped: bool = field(default=False, repr=False)
+    _terms: "asyncio.Task[None] | None" = field(default=None, repr=False)
 
     async def stop(self) -> None:
-        """Stop fetching, finish the batch in flight, flush the outbox, disconnect (idempotent)."""
+        """Stop fetching, finish the batch in flight, flush the outbox, disconnect, give the
+        lease back (idempotent)."""
         if self._stopped:
             return
         self._stopped = True
-        await self.parts.app.stop()
+        if self._terms is not None:
+            self._terms.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._terms
+        if self._started:
+            await self.parts.app.stop()
+        await self.leadership.stop()
+
+    async def start_term(self) -> None:
+        """Start intake and relay as the active instance (fresh parts after the first term)."""
+        if not self._fresh:
+            self.parts = self.build()
+            if self.probes is not None:
+                self.probes.follow(self.parts.broker, self.parts.relay, self.parts.progress)
+        self._fresh, self._started = False, True
+        await self.parts.app.start()
+
+    async def run_terms(self) -> None:
+        """Each time this instance becomes active, start; each time it steps down, stop."""
+        while True:
+            if not self._started:
+                await self.leadership.wait_active()
+                await self.start_term()
+            await self.leadership.wait_lost()
+            log.warning("stopping intake and relay: no longer the active instance")
+            self._started = False
+            try:
+                await self.parts.app.stop()
+            except Exception as error:  # fenced work ends in errors; the next term starts clean
+                log.warning(
+                    "stopping after the lease was lost", extra={"error": type(error).__name__}
+                )
 
 
 @contextlib.asynccontextmanager
@@ -72,24 +115,62 @@ async def running_service(
         engine = engine_for(settings)
         stack.callback(engine.dispose)
         await asyncio.to_thread(migrate, engine)
-        parts = build_service(settings, broker_url, engine, solve_round)
+        metrics = ServiceMetrics()
+        leadership = _leadership(settings, engine, metrics)
+
+        def build() -> ServiceParts:
+            return build_service(
+                settings, broker_url, engine, solve_round, leadership=leadership, metrics=metrics
+            )
+
         tune_gc()
-        service = RunningService(broker_url, engine, parts)
+        service = RunningService(broker_url, engine, build(), leadership, build)
         if serve_http and settings.http_port:  # up before the broker: /readyz says what waits
             service.probes = HealthServer(
-                parts.broker,
+                service.parts.broker,
                 engine,
-                parts.metrics,
+                metrics,
                 max_lag=settings.ready_max_lag,
-                relay=parts.relay,
-                progress=parts.progress,
+                relay=service.parts.relay,
+                progress=service.parts.progress,
+                leadership=leadership,
             )
             await service.probes.start(settings.http_host, settings.http_port)
             stack.push_async_callback(service.probes.stop)
-        await parts.app.start()
         stack.push_async_callback(service.stop)
-        log.info("service started", extra={"broker_url": without_credentials(broker_url)})
+        leadership.start()
+        await leadership.decided()
+        if leadership.is_active():
+            await service.start_term()
+        service._terms = asyncio.create_task(service.run_terms(), name="terms")
+        log.info(
+            "service started",
+            extra={
+                "broker_url": without_credentials(broker_url),
+                "role": leadership.role.value,
+                "instance": leadership.holder,
+            },
+        )
         yield service
+
+
+def _leadership(settings: Settings, engine: Engine, metrics: ServiceMetrics) -> Leadership:
+    """The lease loop, its role changes counted and shown in the metrics."""
+
+    def changed(role: Role, reason: str) -> None:
+        metrics.role.set(1 if role is Role.ACTIVE else 0)
+        if role is Role.ACTIVE:
+            metrics.takeovers.inc()
+        else:
+            metrics.step_downs.labels(reason=reason).inc()
+
+    return Leadership(
+        engine,
+        settings.lease_seconds,
+        settings.instance_id,
+        on_change=changed,
+        on_renewed=metrics.lease_renewals.inc,
+    )
 
 
 async def serve_forever(settings: Settings, console: Any = None) -> None:

@@ -19,6 +19,8 @@ from services.nats.broker import INTAKE_DURABLE
 from services.observability.errors import ProbesUnavailableError
 from services.observability.metrics import CONTENT_TYPE, ServiceMetrics
 from services.outbound.relay import OutboxRelay
+from services.store.leadership import Leadership
+from services.store.lease import read_lease
 from services.store.tables import OutboxEntry, table_of
 
 log = logging.getLogger(__name__)
@@ -44,9 +46,12 @@ class HealthServer:
         relay: OutboxRelay | None = None,
         relay_blocked_after: float = RELAY_BLOCKED_AFTER,
         progress: IntakeProgress | None = None,
+        leadership: Leadership | None = None,
     ) -> None:
         """`relay`: the outbox relay whose blocking turns readiness red after
-        `relay_blocked_after` seconds (None: no such check)."""
+        `relay_blocked_after` seconds (None: no such check). `leadership`: this instance's role,
+        named by /healthz; a standby is ready when the database answers (it can take over)."""
+        self.leadership = leadership
         self.relay = relay
         self.relay_blocked_after = relay_blocked_after
         self.broker = broker
@@ -78,8 +83,26 @@ class HealthServer:
             server.close()
             await server.wait_closed()
 
+    def follow(self, broker: NatsBroker, relay: OutboxRelay, progress: IntakeProgress) -> None:
+        """Check these from now on: a new term as the active instance built them."""
+        self.broker, self.relay, self.progress = broker, relay, progress
+
+    async def liveness(self) -> dict[str, Any]:
+        """Alive, with this instance's role and the lease's holder (when one is kept)."""
+        answer: dict[str, Any] = {"status": "alive"}
+        leadership = self.leadership
+        if leadership is None:
+            return answer
+        answer |= {"role": leadership.role.value, "instance": leadership.holder}
+        found = await self._bounded(asyncio.to_thread(_lease_check, self.engine))
+        answer["lease"] = {k: v for k, v in found.items() if k != "ok"}
+        return answer
+
     async def readiness(self) -> tuple[bool, dict[str, Check]]:
         """Each check with `ok`; ready when all are ok."""
+        if self.leadership is not None and not self.leadership.is_active():
+            database = await self._check_database()
+            return database["ok"], {"database": database, "role": {"ok": True, "role": "standby"}}
         broker, database, (lag, progress) = await asyncio.gather(
             self._check_broker(), self._check_database(), self._check_consumer()
         )
@@ -182,7 +205,7 @@ class HealthServer:
             return 405, "text/plain", b"method not allowed\n"
         route = path.split("?", 1)[0]
         if route == "/healthz":
-            return 200, "application/json", b'{"status": "alive"}\n'
+            return 200, "application/json", json.dumps(await self.liveness()).encode() + b"\n"
         if route == "/readyz":
             ready, checks = await self.readiness()
             body = json.dumps({"ready": ready, "checks": checks}).encode() + b"\n"
@@ -207,6 +230,18 @@ def _select_one(engine: Engine) -> Check:
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
     return {"ok": True}
+
+
+def _lease_check(engine: Engine) -> Check:
+    found = read_lease(engine)
+    if found is None:
+        return {"ok": True, "holder": None}
+    return {
+        "ok": True,
+        "holder": found.holder,
+        "token": found.token,
+        "remaining_seconds": round(found.remaining_seconds, 1),
+    }
 
 
 def _outbox_backlog(engine: Engine) -> Check:

@@ -200,3 +200,17 @@ class OutboxEntry(SQLModel, table=True):
     sent_at: dt.datetime | None = _when(nullable=True)
     parked_at: dt.datetime | None = _when(nullable=True)
     round_id: str | None = Field(default=None, max_length=64, index=True)
+
+
+class ServiceLease(SQLModel, table=True):
+    """The lease of the active instance: its holder, its fencing token (one more at every
+    takeover) and when it runs out, in epoch seconds of the database's clock
+    (services.store.lease)."""
+
+    __tablename__ = "service_lease"
+
+    name: str = Field(max_length=64, primary_key=True)
+    holder: str = Field(max_length=64)
+    token: int = Field(sa_column=Column(BigInteger, nullable=False))
+    expires_at: float
+    acquired_at: float
