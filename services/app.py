@@ -51,14 +51,18 @@ def rulesets_for(settings: Settings) -> RulesetCatalog:
     return RulesetCatalog(settings.ruleset, settings.rulesets)
 
 
-def engine_for(settings: Settings) -> Engine:
+def engine_for(settings: Settings, session_name: str | None = None) -> Engine:
     """The engine of the database the settings name: INTERN_MATCH_DATABASE_URL, or else the
     SQLite file under INTERN_MATCH_DATA_DIR (the directory is created). The one place the service
     and every command build their engine; a command that only reads checks first that the file
-    exists (services.cli.console.database_to_read)."""
+    exists (services.cli.console.database_to_read). `session_name`: PostgreSQL's
+    application_name of its sessions (services.store.lease.session_name)."""
     if not settings.database_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return make_engine(settings.database_url_or_default())
+    url = settings.database_url_or_default()
+    if session_name and url.startswith("postgresql"):
+        return make_engine(url, connect_args={"application_name": session_name})
+    return make_engine(url)
 
 
 def utc_now() -> dt.datetime:

@@ -23,7 +23,8 @@ from services.observability.metrics import ServiceMetrics
 from services.rounds.runner import SolveRound
 from services.settings import Settings
 from services.store.db import migrate
-from services.store.leadership import Leadership, Role
+from services.store.leadership import Leadership, Role, default_instance_id
+from services.store.lease import session_name
 
 __all__ = [
     "RunningService",
@@ -112,11 +113,12 @@ async def running_service(
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             server = await stack.enter_async_context(EmbeddedNats(settings.data_dir))
             broker_url = server.url
-        engine = engine_for(settings)
+        holder = settings.instance_id or default_instance_id()
+        engine = engine_for(settings, session_name(holder))
         stack.callback(engine.dispose)
         await asyncio.to_thread(migrate, engine)
         metrics = ServiceMetrics()
-        leadership = _leadership(settings, engine, metrics)
+        leadership = _leadership(settings, engine, metrics, holder)
 
         def build() -> ServiceParts:
             return build_service(
@@ -154,7 +156,9 @@ async def running_service(
         yield service
 
 
-def _leadership(settings: Settings, engine: Engine, metrics: ServiceMetrics) -> Leadership:
+def _leadership(
+    settings: Settings, engine: Engine, metrics: ServiceMetrics, holder: str
+) -> Leadership:
     """The lease loop, its role changes counted and shown in the metrics."""
 
     def changed(role: Role, reason: str) -> None:
@@ -167,7 +171,7 @@ def _leadership(settings: Settings, engine: Engine, metrics: ServiceMetrics) -> 
     return Leadership(
         engine,
         settings.lease_seconds,
-        settings.instance_id,
+        holder,
         on_change=changed,
         on_renewed=metrics.lease_renewals.inc,
     )

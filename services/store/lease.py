@@ -44,9 +44,43 @@ def _limit_waits(connection: Connection, seconds: float) -> None:
         connection.exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, int(seconds * 1000))}")
 
 
+def session_name(holder: str) -> str:
+    """The PostgreSQL `application_name` of an instance's sessions (at most 63 bytes), by which a
+    successor finds them (`try_acquire`)."""
+    return f"intern-match:{holder}"[:63]
+
+
+def _end_sessions_of_expired(connection: Connection, holder: str, name: str) -> None:
+    """End the sessions of a holder whose lease ran out (PostgreSQL): a process paused in the
+    middle of a transaction keeps that transaction's row locks (inbox keys, placements) for as
+    long as it is paused, and the successor's first batch would wait behind them. Ending the
+    sessions rolls those transactions back; the former holder's retries are fenced."""
+    row = connection.execute(
+        text(
+            _sql(
+                connection,
+                "SELECT holder FROM service_lease WHERE name = :name AND expires_at < NOW",
+            )
+        ),
+        {"name": name, "now": time.time()},
+    ).first()
+    if row is None or row[0] == holder:
+        return
+    connection.execute(
+        text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+            ":session AND datname = current_database() AND pid <> pg_backend_pid()"
+        ),
+        {"session": session_name(str(row[0]))},
+    )
+
+
 def try_acquire(engine: Engine, holder: str, seconds: float, name: str = ACTIVE) -> int | None:
     """Take the lease if it is free or ran out; the new fencing token, or None when another
     instance holds it. Waits at most a quarter of `seconds` behind a committing transaction."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            _end_sessions_of_expired(connection, holder, name)
     with engine.begin() as connection:
         _limit_waits(connection, seconds / 4)
         row = connection.execute(
