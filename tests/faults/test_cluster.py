@@ -122,24 +122,27 @@ async def test_sigkill_of_the_active_instance_mid_intake_then_of_its_successor_m
     await holder_is(engine, "a")
     b.start()
     b.wait_started()
-    publishing = asyncio.create_task(publish(nats_cluster.url, corpus.delivered))
+    before_round, from_round = corpus.delivered[:-2], corpus.delivered[-2:]
+    publishing = asyncio.create_task(publish(nats_cluster.url, before_round))
 
-    mark = int(rng.uniform(0.1, 0.4) * len(corpus.delivered))
+    mark = int(rng.uniform(0.1, 0.4) * len(before_round))
     await cluster_probe.until(lambda p: p.acked_through >= mark, timeout=120)
     a.kill()
     killed = await cluster_probe.progress()
-    assert killed.rounds == 0, killed
-    seqs = await publishing
-    round_seq, last = seqs[-2], seqs[-1]
+    assert killed.acked_through < len(before_round), killed
     first = await takeover(engine, cluster_probe, "b", killed)
+    seqs = await publishing
 
     a.start()  # back, as the standby now
     a.wait_started()
+    await cluster_probe.until(lambda p: p.acked_through >= seqs[-1], timeout=120)
+    round_seq, last = await publish(nats_cluster.url, from_round)
     mid_round = lambda p: p.delivered_through >= round_seq and p.rounds == 0  # noqa: E731
     await cluster_probe.until(mid_round, timeout=120)
     await asyncio.sleep(rng.uniform(0, 0.3))
     b.kill()
     killed = await cluster_probe.progress()
+    assert killed.rounds == 0, killed
     second = await takeover(engine, cluster_probe, "a", killed)
 
     await cluster_probe.settled(last, rounds=1, timeout=240)
@@ -218,4 +221,44 @@ async def test_a_frozen_active_instance_resumed_after_a_takeover_commits_nothing
     assert found is not None and found.holder == "b"
     assert session_name("a") != session_name("b")
     assert b.terminate(signal.SIGTERM) == 0
+    assert await verdict(oracle, engine, nats_cluster.url, cluster_recorder) == []
+
+
+async def test_killing_the_consumer_leader_node_mid_intake_and_the_stream_leader_mid_relay(
+    small_corpus, start_instance, nats_cluster, cluster_probe, engine, cluster_recorder
+):
+    corpus, oracle = small_corpus
+    a, b = start_instance("a", batch_size="50"), start_instance("b", batch_size="50")
+    a.start()
+    await holder_is(engine, "a")
+    b.start()
+    b.wait_started()
+    before_round, from_round = corpus.delivered[:-2], corpus.delivered[-2:]
+    publishing = asyncio.create_task(publish(nats_cluster.url, before_round))
+
+    await cluster_probe.until(lambda p: p.acked_through >= len(before_round) // 5, timeout=120)
+    leader = await nats_cluster.consumer_leader()
+    assert leader is not None
+    nats_cluster.kill(leader)
+    killed = await cluster_probe.progress()
+    await cluster_probe.until(lambda p: p.acked_through > killed.acked_through + 200, timeout=120)
+    await asyncio.to_thread(nats_cluster.node(leader).start)
+    seqs = await publishing
+    assert killed.acked_through < seqs[-1], killed
+
+    await cluster_probe.until(lambda p: p.acked_through >= seqs[-1], timeout=120)
+    tail = await publish(nats_cluster.url, from_round)
+    mid_relay = lambda p: p.rounds == 1 and 0 < p.sent < p.outbox * 0.5  # noqa: E731
+    await cluster_probe.until(mid_relay, timeout=120)
+    leader = await nats_cluster.stream_leader()
+    assert leader is not None
+    nats_cluster.kill(leader)
+    killed = await cluster_probe.progress()
+    await cluster_probe.until(lambda p: p.sent > killed.sent, timeout=120)
+    await asyncio.to_thread(nats_cluster.node(leader).start)
+
+    await cluster_probe.settled(tail[-1], rounds=1, timeout=240)
+    assert 0 < killed.sent < killed.outbox, killed
+    found = await asyncio.to_thread(read_lease, engine)
+    assert found is not None and found.holder == "a"  # a broker node's loss is no takeover
     assert await verdict(oracle, engine, nats_cluster.url, cluster_recorder) == []
