@@ -28,7 +28,9 @@ class Environment(StrEnum):
 class Settings(BaseSettings):
     """Every knob of the service; unset URLs mean the embedded defaults."""
 
-    model_config = SettingsConfigDict(env_prefix="INTERN_MATCH_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="INTERN_MATCH_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     broker_url: str | None = Field(
         default=None,

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from contracts import STREAM
 from services.store.lease import read_lease, session_name
-from tests.faults.harness import Probe, Progress, ServiceProcess, publish
+from tests.faults.harness import Probe, Progress, ServiceProcess, connect, publish
 from tests.faults.natscluster import ClusterRecorder, NatsCluster
 from tests.faults.verdict import verdict
 
@@ -261,4 +262,70 @@ async def test_killing_the_consumer_leader_node_mid_intake_and_the_stream_leader
     assert 0 < killed.sent < killed.outbox, killed
     found = await asyncio.to_thread(read_lease, engine)
     assert found is not None and found.holder == "a"  # a broker node's loss is no takeover
+    assert await verdict(oracle, engine, nats_cluster.url, cluster_recorder) == []
+
+
+async def publish_paced(url: str, deliveries, per_second: int) -> list[int]:
+    """Publish in order at about `per_second` (chunks every 0.1 s); the stream sequences."""
+    seqs: list[int] = []
+    step = max(1, per_second // 10)
+    started = time.monotonic()
+    for k, start in enumerate(range(0, len(deliveries), step)):
+        seqs += await publish(url, deliveries[start : start + step])
+        await asyncio.sleep(max(0.0, started + (k + 1) * 0.1 - time.monotonic()))
+    return seqs
+
+
+async def replicas_current(cluster: NatsCluster, timeout: float = 60.0) -> None:
+    """Until stream JIP has a leader and every replica is current again."""
+    deadline = time.monotonic() + timeout
+    client = await connect(cluster.url)
+    try:
+        while True:
+            try:
+                info = await client.jetstream().stream_info(STREAM)
+                peers = (info.cluster.replicas or []) if info.cluster else []
+                led = info.cluster is not None and info.cluster.leader is not None
+                if led and len(peers) == 2 and all(p.current and not p.offline for p in peers):
+                    return
+            except Exception:  # no leader for a moment
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("stream JIP's replicas not current again")
+            await asyncio.sleep(0.2)
+    finally:
+        await client.close()
+
+
+async def test_a_rolling_restart_of_every_instance_and_every_node_under_steady_load(
+    year_corpus, start_instance, nats_cluster, cluster_probe, engine, cluster_recorder
+):
+    corpus, oracle = year_corpus
+    instances = {name: start_instance(name) for name in ("a", "b")}
+    instances["a"].start()
+    await holder_is(engine, "a")
+    instances["b"].start()
+    instances["b"].wait_started()
+    publishing = asyncio.create_task(publish_paced(nats_cluster.url, corpus.delivered, 500))
+
+    await asyncio.sleep(3)
+    for name in ("b", "a"):  # the standby first, then the active one: the other takes over
+        instance = instances[name]
+        assert instance.terminate(signal.SIGTERM) == 0
+        other = "a" if name == "b" else "b"
+        if name == "a":
+            await holder_is(engine, other, timeout=TAKEOVER_LIMIT)
+        instance.start()
+        instance.wait_started()
+    for node in nats_cluster.names:
+        before = await cluster_probe.progress()
+        await asyncio.to_thread(nats_cluster.node(node).stop)
+        await asyncio.sleep(1)
+        await asyncio.to_thread(nats_cluster.node(node).start)
+        await replicas_current(nats_cluster)
+        await cluster_probe.until(lambda p, b=before: p.acked_through > b.acked_through, 60)
+    assert not publishing.done(), "the restarts outlasted the load: nothing restarted under it"
+
+    seqs = await publishing
+    await cluster_probe.settled(seqs[-1], rounds=1, timeout=300)
     assert await verdict(oracle, engine, nats_cluster.url, cluster_recorder) == []
