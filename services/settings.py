@@ -151,8 +151,9 @@ class Settings(BaseSettings):
     @field_validator("broker_url")
     @classmethod
     def _seed_urls(cls, value: str | None) -> str | None:
-        """Each comma-separated seed must be a NATS URL with a host (none left empty)."""
-        if value is not None:
+        """Each comma-separated seed must be a NATS URL with a host (none left empty); an empty
+        value means unset (the embedded server)."""
+        if value:
             broker_servers(value)
         return value
 

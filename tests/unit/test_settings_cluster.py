@@ -12,6 +12,7 @@ def test_a_comma_separated_broker_url_gives_each_seed_stripped() -> None:
     url = "nats://n1:4222, nats://n2:4222,tls://n3:4222"
     assert broker_servers(url) == ["nats://n1:4222", "nats://n2:4222", "tls://n3:4222"]
     assert Settings(broker_url=url).broker_url == url
+    assert Settings(broker_url="").broker_url == "", "empty means unset: the embedded server"
 
 
 @pytest.mark.parametrize(
