@@ -331,6 +331,3 @@ async def test_a_rolling_restart_of_every_instance_and_every_node_under_steady_l
     seqs = await publishing
     await cluster_probe.settled(seqs[-1], rounds=1, timeout=300)
     assert await verdict(oracle, engine, nats_cluster.url, cluster_recorder) == []
-    print(
-        f"restarts done {restarted:.1f} s into the load, settled at {time.monotonic() - began:.1f} s"
-    )
