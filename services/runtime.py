@@ -86,7 +86,13 @@ class RunningService:
         while True:
             if not self._started:
                 await self.leadership.wait_active()
-                await self.start_term()
+                try:
+                    await self.start_term()
+                except Exception as error:  # e.g. the broker away: let another instance try
+                    log.error("could not start as the active instance; resigning the lease",
+                              extra={"error": type(error).__name__})  # fmt: skip
+                    await self.leadership.resign("start failed")
+                    await asyncio.sleep(self.leadership.interval)
             await self.leadership.wait_lost()
             log.warning("stopping intake and relay: no longer the active instance")
             self._started = False

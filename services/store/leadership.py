@@ -96,9 +96,14 @@ class Leadership:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.resign("stopping")
+
+    async def resign(self, reason: str) -> None:
+        """Step down and give the lease back (this instance cannot do the active one's work,
+        e.g. its broker is away): another instance, or this one later, takes it."""
         token = self.fence.token
         if self.role is Role.ACTIVE and token is not None:
-            self._step_down("stopping")
+            self._step_down(reason)
             with contextlib.suppress(Exception):  # the database away: the lease runs out alone
                 await asyncio.to_thread(lease.release, self.engine, self.holder, token)
 
