@@ -33,25 +33,27 @@ async def test_the_second_instance_stands_by_until_the_active_one_stops_and_then
 ):
     first = _settings(fresh_nats_url, fresh_database_url, tmp_path / "a", "a")
     second = _settings(fresh_nats_url, fresh_database_url, tmp_path / "b", "b")
-    async with running_service(second, serve_http=True) as b:
-        async with running_service(first, serve_http=True) as a:
-            assert b.leadership.is_active() and not a.leadership.is_active()
-            health = await _health(first)
-            assert health["role"] == "standby" and health["instance"] == "a"
-            assert health["lease"]["holder"] == "b" and health["lease"]["token"] == 1
-            assert (await _health(second))["role"] == "active"
-            status, _, body = await http_get(first.http_port, "/readyz")
-            assert status == 200 and json.loads(body)["checks"]["role"]["role"] == "standby"
-            _, _, metrics = await http_get(second.http_port, "/metrics")
-            found = samples(metrics)
-            assert found[("intern_match_role_active", frozenset())] == 1
-            assert found[("intern_match_takeovers_total", frozenset())] == 1
-            assert found[("intern_match_lease_renewals_total", frozenset())] >= 0
+    async with (
+        running_service(second, serve_http=True) as b,  # the first to start takes the lease
+        running_service(first, serve_http=True) as a,
+    ):
+        assert b.leadership.is_active() and not a.leadership.is_active()
+        health = await _health(first)
+        assert health["role"] == "standby" and health["instance"] == "a"
+        assert health["lease"]["holder"] == "b" and health["lease"]["token"] == 1
+        assert (await _health(second))["role"] == "active"
+        status, _, body = await http_get(first.http_port, "/readyz")
+        assert status == 200 and json.loads(body)["checks"]["role"]["role"] == "standby"
+        _, _, metrics = await http_get(second.http_port, "/metrics")
+        found = samples(metrics)
+        assert found[("intern_match_role_active", frozenset())] == 1
+        assert found[("intern_match_takeovers_total", frozenset())] == 1
+        assert found[("intern_match_lease_renewals_total", frozenset())] >= 0
 
-            await b.stop()  # gives the lease back
-            await asyncio.wait_for(a.leadership.wait_active(), 5)
-            await asyncio.sleep(0.5)
-            assert a.parts.app.broker.connection is not None
-            health = await _health(first)
-            assert health["role"] == "active" and health["lease"]["holder"] == "a"
-            assert health["lease"]["token"] == 2
+        await b.stop()  # gives the lease back
+        await asyncio.wait_for(a.leadership.wait_active(), 5)
+        await asyncio.sleep(0.5)
+        assert a.parts.app.broker.connection is not None
+        health = await _health(first)
+        assert health["role"] == "active" and health["lease"]["holder"] == "a"
+        assert health["lease"]["token"] == 2
