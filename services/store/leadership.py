@@ -14,7 +14,7 @@ import socket
 import time
 from collections.abc import Callable, Coroutine
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
@@ -22,6 +22,7 @@ from services.store import lease
 from services.store.lease import Fence
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Role(StrEnum):
@@ -141,9 +142,7 @@ class Leadership:
             await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - started)))
 
     async def _try_take(self, started: float) -> None:
-        token = await asyncio.to_thread(
-            lease.try_acquire, self.engine, self.holder, self.lease_seconds
-        )
+        token = await self._bounded(lease.try_acquire, self.engine, self.holder, self.lease_seconds)
         self._decided.set()
         if token is None:
             return
@@ -164,7 +163,7 @@ class Leadership:
         if token is None or time.monotonic() >= self._valid_until:
             self._step_down("lease not renewed in time")
             return
-        renewed = await asyncio.to_thread(
+        renewed = await self._bounded(
             lease.renew, self.engine, self.holder, token, self.lease_seconds
         )
         if not renewed:
@@ -172,6 +171,11 @@ class Leadership:
             return
         self._valid_until = started + self.lease_seconds
         self.on_renewed()
+
+    async def _bounded(self, call: Callable[..., T], *args: Any) -> T:
+        """`call(*args)` in a thread, given up after a whole lease (a database that stopped
+        answering): the loop goes on, and the step-down comes in time."""
+        return await asyncio.wait_for(asyncio.to_thread(call, *args), self.lease_seconds)
 
     def _step_down(self, reason: str) -> None:
         if self.role is not Role.ACTIVE:

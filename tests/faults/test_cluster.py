@@ -10,12 +10,13 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 
 from contracts import STREAM
 from services.store.lease import read_lease, session_name
 from tests.faults.harness import Probe, Progress, ServiceProcess, connect, publish
 from tests.faults.natscluster import ClusterRecorder, NatsCluster
+from tests.faults.tcpproxy import TcpProxy
 from tests.faults.verdict import verdict
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
@@ -329,3 +330,41 @@ async def test_a_rolling_restart_of_every_instance_and_every_node_under_steady_l
     seqs = await publishing
     await cluster_probe.settled(seqs[-1], rounds=1, timeout=300)
     assert await verdict(oracle, engine, nats_cluster.url, cluster_recorder) == []
+
+
+async def test_the_active_instance_losing_the_database_alone_is_replaced_within_the_bound(
+    small_corpus, start_instance, nats_cluster, cluster_probe, engine, cluster_recorder
+):
+    corpus, oracle = small_corpus
+    url = make_url(str(engine.url.render_as_string(hide_password=False)))
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    try:
+        a, b = start_instance("a", database_url=proxied), start_instance("b")
+        a.start()
+        await holder_is(engine, "a")
+        b.start()
+        b.wait_started()
+        publishing = asyncio.create_task(publish(nats_cluster.url, corpus.delivered))
+
+        await cluster_probe.until(lambda p: p.acked_through >= len(corpus.delivered) // 5, 120)
+        proxy.cut()
+        cut = await cluster_probe.progress()
+        assert cut.rounds == 0, cut
+        replaced = await takeover(engine, cluster_probe, "b", cut)
+        deadline = time.monotonic() + 30
+        while '"role changed: active -> standby"' not in a.log_text():
+            assert time.monotonic() < deadline, "the cut-off instance did not step down"
+            await asyncio.sleep(0.1)
+        proxy.restore()
+
+        last = (await publishing)[-1]
+        await cluster_probe.settled(last, rounds=1, timeout=240)
+        assert replaced < TAKEOVER_LIMIT, replaced
+        found = await asyncio.to_thread(read_lease, engine)
+        assert found is not None and found.holder == "b"
+        assert a.alive and b.terminate(signal.SIGTERM) == 0
+        assert await verdict(oracle, engine, nats_cluster.url, cluster_recorder) == []
+    finally:
+        await proxy.stop()
