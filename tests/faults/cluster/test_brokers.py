@@ -28,7 +28,7 @@ async def test_killing_the_consumer_leader_node_mid_intake_and_the_stream_leader
     b.start()
     b.wait_started()
     before_round, from_round = corpus.delivered[:-2], corpus.delivered[-2:]
-    publishing = asyncio.create_task(publish(nats_cluster.url, before_round))
+    publishing = asyncio.create_task(publish_paced(nats_cluster.url, before_round))
 
     await cluster_probe.until(lambda p: p.acked_through >= len(before_round) // 5, timeout=120)
     leader = await nats_cluster.consumer_leader()
@@ -41,7 +41,7 @@ async def test_killing_the_consumer_leader_node_mid_intake_and_the_stream_leader
     assert killed.acked_through < seqs[-1], killed
 
     await cluster_probe.until(lambda p: p.acked_through >= seqs[-1], timeout=120)
-    tail = await publish(nats_cluster.url, from_round)
+    tail = await publish_paced(nats_cluster.url, from_round)
     mid_relay = lambda p: p.rounds == 1 and 0 < p.sent < p.outbox * 0.5  # noqa: E731
     await cluster_probe.until(mid_relay, timeout=120)
     leader = await nats_cluster.stream_leader()
@@ -58,12 +58,13 @@ async def test_killing_the_consumer_leader_node_mid_intake_and_the_stream_leader
     assert await verdict(oracle, engine, nats_cluster.url, cluster_recorder) == []
 
 
-async def publish_paced(url: str, deliveries, per_second: int) -> list[int]:
-    """Publish in order at about `per_second` (chunks every 0.1 s), retrying a chunk whose
-    acknowledgements did not all come (a node restarting under the publisher), as a producer
-    does: the same `Nats-Msg-Id`s, which the stream drops if they were stored."""
+async def publish_paced(url: str, deliveries, per_second: int | None = None) -> list[int]:
+    """Publish in order at about `per_second` (chunks every 0.1 s; None: as fast as acks come),
+    retrying a chunk whose acknowledgements did not all come (a node going away under the
+    publisher), as a producer does: the same `Nats-Msg-Id`s, which the stream drops if they
+    were stored."""
     seqs: list[int] = []
-    step = max(1, per_second // 10)
+    step = max(1, per_second // 10) if per_second else 500
     started = time.monotonic()
     for k, start in enumerate(range(0, len(deliveries), step)):
         for attempt in range(60):
@@ -74,7 +75,8 @@ async def publish_paced(url: str, deliveries, per_second: int) -> list[int]:
                 if attempt == 59:
                     raise
                 await asyncio.sleep(0.5)
-        await asyncio.sleep(max(0.0, started + (k + 1) * 0.1 - time.monotonic()))
+        if per_second:
+            await asyncio.sleep(max(0.0, started + (k + 1) * 0.1 - time.monotonic()))
     return seqs
 
 
