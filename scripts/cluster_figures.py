@@ -176,8 +176,8 @@ def fault_tests() -> list[tuple[str, str]]:
     )
     found = []
     for line in run.stdout.splitlines():
-        if line.startswith(("PASSED ", "FAILED ", "ERROR ")):
-            verdict, _, test = line.partition(" ")
+        verdict, _, test = line.partition(" ")
+        if verdict in ("PASSED", "FAILED", "ERROR") and test.startswith("tests/") and "::" in test:
             found.append((test.split("::")[-1].split(" ")[0], verdict))
     return found
 
