@@ -31,6 +31,8 @@ from services.rounds.runner import SolveRound
 from services.rounds.timer import CalendarTimer, Clock
 from services.settings import Environment, Settings
 from services.store.db import make_engine
+from services.store.errors import LeaseLostError
+from services.store.leadership import Leadership
 
 _FASTSTREAM_LOG = logging.getLogger("services.faststream")
 _LOG = logging.getLogger(__name__)
@@ -58,14 +60,18 @@ def rulesets_for(settings: Settings) -> RulesetCatalog:
     return RulesetCatalog(settings.ruleset, settings.rulesets)
 
 
-def engine_for(settings: Settings) -> Engine:
+def engine_for(settings: Settings, session_name: str | None = None) -> Engine:
     """The engine of the database the settings name: INTERN_MATCH_DATABASE_URL, or else the
     SQLite file under INTERN_MATCH_DATA_DIR (the directory is created). The one place the service
     and every command build their engine; a command that only reads checks first that the file
-    exists (services.cli.console.database_to_read)."""
+    exists (services.cli.console.database_to_read). `session_name`: PostgreSQL's
+    application_name of its sessions (services.store.lease.session_name)."""
     if not settings.database_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return make_engine(settings.database_url_or_default())
+    url = settings.database_url_or_default()
+    if session_name and url.startswith("postgresql"):
+        return make_engine(url, connect_args={"application_name": session_name})
+    return make_engine(url)
 
 
 def utc_now() -> dt.datetime:
@@ -78,14 +84,21 @@ def build_service(
     engine: Engine,
     solve_round: SolveRound | None = None,
     clock: Clock = utc_now,
+    *,
+    leadership: Leadership | None = None,
+    metrics: ServiceMetrics | None = None,
 ) -> ServiceParts:
     """Wire intake → consumer → relay (and the calendar's timer, on `clock`) on one broker; the
     app's hooks start and stop the relay and the timer. A malformed calendar raises
     CalendarError here, before anything starts.
 
-    FastStream logs through `services.faststream`, so its records reach the JSON log handler.
+    With `leadership`, every intake and relay transaction checks its fence, nothing is fetched
+    while the instance is not active, and a stop after losing the lease flushes nothing (the
+    new active instance's relay sends the outbox). FastStream logs through
+    `services.faststream`, so its records reach the JSON log handler.
     """
-    metrics = ServiceMetrics()
+    metrics = metrics or ServiceMetrics()
+    fence = leadership.fence if leadership is not None else None
     source_rules = SourceRules.of(settings.sources)
     log_rules_at_start(source_rules, settings.is_production())
     progress = IntakeProgress(settings.ready_stall_seconds)
@@ -97,12 +110,13 @@ def build_service(
         progress.solving(metrics.timed(solve_round or run_round)),
         time_limit_seconds=settings.round_time_limit_seconds,
         source_rules=source_rules,
+        fence=fence,
     )
     broker = make_broker(
         broker_url, settings, middlewares=[metrics.broker_middleware()], logger=_FASTSTREAM_LOG
     )
     relay = OutboxRelay(
-        engine, broker, batch=settings.batch_size, on_parked=metrics.outbox_parked.inc
+        engine, broker, batch=settings.batch_size, on_parked=metrics.outbox_parked.inc, fence=fence
     )
 
     def committed(outcome: BatchOutcome) -> None:
@@ -125,12 +139,17 @@ def build_service(
     )
     consumer.settler.on_isolated = lambda stage: metrics.intake_isolated.labels(stage=stage).inc()
     subscriber = register_intake(
-        broker, consumer, settings.batch_size, settings.broker_inbox_prefix
+        broker,
+        consumer,
+        settings.batch_size,
+        settings.broker_inbox_prefix,
+        settings.stream_replicas,
+        may_fetch=leadership.is_active if leadership is not None else lambda: True,
     )
     app = FastStream(broker, logger=_FASTSTREAM_LOG)
 
     recovery = IntakeRecovery(settings.batch_size)
-    timer = _timer(settings, rulesets, engine, broker, clock, metrics)
+    timer = _timer(settings, rulesets, engine, broker, clock, metrics, leadership)
 
     @app.on_startup
     async def before_fetching() -> None:
@@ -152,7 +171,10 @@ def build_service(
         await consumer.drain(timeout=settings.round_time_limit_seconds + 60.0)
         await parser.close()
         await recovery.close()
-        await relay.flush()
+        if leadership is None or leadership.is_active():
+            await relay.flush()
+        else:  # fenced: its marks would not commit; the active instance sends the outbox
+            await relay.stop()
 
     return ServiceParts(app, broker, intake, consumer, relay, subscriber, metrics, progress, timer)
 
@@ -164,9 +186,12 @@ def _timer(
     broker: NatsBroker,
     clock: Clock,
     metrics: ServiceMetrics,
+    leadership: Leadership | None = None,
 ) -> CalendarTimer | None:
     """The calendar's timer, publishing on the service's own connection; None without calendar
-    files. A malformed file raises CalendarError."""
+    files. A malformed file raises CalendarError. With `leadership` it publishes only while
+    this instance is the active one (it runs in the active term's app; a process resumed after
+    its lease ran out publishes nothing before it notices)."""
     if not settings.calendars:
         return None
     calendars = load_calendars(settings.calendars, rulesets)
@@ -177,6 +202,8 @@ def _timer(
         )
 
     async def publish(subject: str, body: bytes, msg_id: str) -> int:
+        if leadership is not None and not leadership.is_active():
+            raise LeaseLostError("not the active instance: the calendar publishes nothing")
         ack = await broker.connection.jetstream().publish(
             subject, body, stream=STREAM, headers={"Nats-Msg-Id": msg_id}, timeout=10.0
         )

@@ -28,10 +28,34 @@ class Environment(StrEnum):
 class Settings(BaseSettings):
     """Every knob of the service; unset URLs mean the embedded defaults."""
 
-    model_config = SettingsConfigDict(env_prefix="INTERN_MATCH_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="INTERN_MATCH_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     broker_url: str | None = Field(
-        default=None, description="e.g. nats://127.0.0.1:4222; unset: start an embedded nats-server"
+        default=None,
+        description="e.g. nats://127.0.0.1:4222, or a cluster's seed URLs separated by commas "
+        "(nats://n1:4222,nats://n2:4222,nats://n3:4222); unset: start an embedded nats-server",
+    )
+    stream_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Replicas of stream JIP (its consumers inherit them): 3 on a three-node "
+        "cluster; more than the cluster has nodes is refused by the server at start",
+    )
+    lease_seconds: float = Field(
+        default=10.0,
+        ge=1.0,
+        le=300.0,
+        description="Length of the active instance's lease: a standby takes over at most this "
+        "long (plus one renewal interval, a quarter of it) after the active one stopped renewing",
+    )
+    instance_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+        description="This instance's name in the lease and /healthz; unset: host name, process "
+        "id and a random suffix",
     )
     database_url: SecretStr | None = Field(
         default=None, description="SQLAlchemy URL; unset: a SQLite file under data_dir"
@@ -129,6 +153,15 @@ class Settings(BaseSettings):
                     raise ValueError(f"{name}_file: cannot read {path}: {error.strerror}") from None
         return data
 
+    @field_validator("broker_url")
+    @classmethod
+    def _seed_urls(cls, value: str | None) -> str | None:
+        """Each comma-separated seed must be a NATS URL with a host (none left empty); an empty
+        value means unset (the embedded server)."""
+        if value:
+            broker_servers(value)
+        return value
+
     @field_validator("sources", mode="before")
     @classmethod
     def _source_rules(cls, value: Any) -> Any:
@@ -161,6 +194,22 @@ class Settings(BaseSettings):
 
 
 ENV_PREFIX = "INTERN_MATCH_"
+_SCHEMES = ("nats", "tls", "ws", "wss")
+
+
+def broker_servers(url: str) -> list[str]:
+    """The seed URLs of INTERN_MATCH_BROKER_URL (one, or several separated by commas); a
+    malformed one raises ValueError naming its position, never its credentials."""
+    servers = [part.strip() for part in url.split(",")]
+    for number, server in enumerate(servers, start=1):
+        scheme, sep, rest = server.partition("://")
+        host = rest.rpartition("@")[2].split("/", 1)[0]
+        if not sep or scheme.lower() not in _SCHEMES or not host or host.startswith(":"):
+            raise ValueError(
+                f"INTERN_MATCH_BROKER_URL: seed {number} of {len(servers)} is not a NATS URL "
+                "with a host (expected nats://host:port, seeds separated by commas)"
+            )
+    return servers
 
 
 def refuse_ambiguous(environ: Mapping[str, str]) -> None:

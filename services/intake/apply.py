@@ -26,6 +26,7 @@ from services.intake.segment import Segment, read_chain
 from services.intake.sources import SourceRules, judge
 from services.outbound.events import raw_text, to_dead_lettered
 from services.rounds.runner import RoundRunner, RulesetFor, SolveRound
+from services.store.lease import Fence, check_fence
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +80,12 @@ class Intake:
         solve_round: SolveRound | None = None,
         time_limit_seconds: float = 60.0,
         source_rules: SourceRules | None = None,
+        fence: Fence | None = None,
     ) -> None:
-        """`solve_round` None means `matching.run_round`; `source_rules` None: any source."""
+        """`solve_round` None means `matching.run_round`; `source_rules` None: any source;
+        `fence` None: this process is the only one writing (offline runs, tests)."""
         self.engine = engine
+        self.fence = fence
         self.clock = clock
         self.source_rules = source_rules
         self._rulesets = rulesets
@@ -92,10 +96,14 @@ class Intake:
     ) -> BatchOutcome:
         """Apply the batch in one transaction, committed before returning.
 
-        `parsed` is `parse_inbound(batch)` when the caller has it already.
+        `parsed` is `parse_inbound(batch)` when the caller has it already. The fencing check
+        comes last, in the same transaction: an instance that lost the lease meanwhile (a round
+        included, which runs inside) commits nothing and raises LeaseLostError.
         """
         with self.engine.begin() as connection:
-            return self.apply(connection, batch, parsed)
+            outcome = self.apply(connection, batch, parsed)
+            check_fence(connection, self.fence)
+            return outcome
 
     def fail_round(
         self,

@@ -331,15 +331,22 @@ def _keep_raw(message: Any) -> Any:
 
 
 def register_intake(
-    broker: NatsBroker, consumer: IntakeConsumer, batch_size: int, inbox_prefix: str = "_INBOX"
+    broker: NatsBroker,
+    consumer: IntakeConsumer,
+    batch_size: int,
+    inbox_prefix: str = "_INBOX",
+    replicas: int = 1,
+    may_fetch: Callable[[], bool] = lambda: True,
 ) -> Any:
     """Subscribe `consumer` as the durable batch pull consumer of the inbound subjects; the
-    fetched events arrive on `<inbox_prefix>.` subjects (private ones in deploy/nats.conf)."""
+    fetched events arrive on `<inbox_prefix>.` subjects (private ones in deploy/nats.conf).
+    Stream `JIP` is declared with `replicas` copies; nothing is fetched while `may_fetch()` is
+    False (this instance's lease ran out)."""
     subscriber = broker.subscriber(
         inbox_prefix=f"{inbox_prefix}.".encode(),
         config=intake_consumer_config(batch_size),
         durable=INTAKE_DURABLE,
-        stream=jip_stream(),
+        stream=jip_stream(replicas),
         pull_sub=PullSub(batch_size=batch_size, timeout=0.2, batch=True),
         ack_policy=AckPolicy.MANUAL,
         decoder=_keep_raw,
@@ -347,5 +354,5 @@ def register_intake(
         description="Inbound events, in stream order, in batches; acked after the commit",
     )
     subscriber(consumer.on_inbound_batch)
-    keep_partial_batches(subscriber)
+    keep_partial_batches(subscriber, may_fetch)
     return subscriber

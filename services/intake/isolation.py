@@ -16,6 +16,8 @@ from services.intake.apply import BatchOutcome, Inbound, Intake
 from services.intake.parsing import Accepted, Parsed
 from services.intake.segment import Segment
 from services.outbound.events import to_dead_lettered
+from services.store.errors import LeaseLostError
+from services.store.lease import check_fence
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,11 @@ _AWAY_TYPES = ("OperationalError", "InterfaceError")
 
 
 def is_database_away(error: BaseException) -> bool:
-    """True when `error` says the database cannot take any transaction now: retry, never split."""
+    """True when `error` says the database cannot take any transaction now: retry, never split.
+    A lost lease counts as away: the instance is stepping down, and no part of the batch may
+    commit (nor become a dead letter) here."""
+    if isinstance(error, LeaseLostError):
+        return True
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
     driver = error.orig if isinstance(error, DBAPIError) else error
@@ -89,6 +95,7 @@ def isolate(
             with intake.engine.begin() as connection:
                 origin = (parsed.source, parsed.event_id)
                 intake.fail_round(connection, parsed.round_request, str(reason), origin)
+                check_fence(connection, intake.fence)
             return BatchOutcome(rejected=1, publishes=True)
         except SQLAlchemyError as failure:  # e.g. its round id is stored: a dead letter then
             log.warning(
@@ -101,6 +108,7 @@ def isolate(
     )
     with intake.engine.begin() as connection:
         segment.flush(connection)
+        check_fence(connection, intake.fence)
     return BatchOutcome(rejected=1, publishes=True)
 
 

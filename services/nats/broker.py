@@ -17,7 +17,7 @@ from nats.js.api import ConsumerConfig, StorageType
 from contracts import INBOUND_KINDS, STREAM, subject_of
 from contracts.subjects import ALL_SUBJECTS
 from services.nats.security import FirstConnectGuard, broker_security
-from services.settings import Settings
+from services.settings import Settings, broker_servers
 
 INTAKE_DURABLE = "intern-match-intake"
 DUPLICATE_WINDOW_SECONDS = 20 * 60
@@ -27,13 +27,15 @@ PIPELINE = 3
 """Batches fetched ahead of the one committing."""
 
 
-def jip_stream() -> JStream:
-    """Stream `JIP` over `jip.>`, file storage, 20-minute duplicate window (created or updated)."""
+def jip_stream(replicas: int = 1) -> JStream:
+    """Stream `JIP` over `jip.>`, file storage, 20-minute duplicate window, `replicas` copies
+    (INTERN_MATCH_STREAM_REPLICAS; its consumers inherit them); created or updated."""
     return JStream(
         name=STREAM,
         subjects=[ALL_SUBJECTS],
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=replicas,
     )
 
 
@@ -45,11 +47,12 @@ def make_broker(
     logger: logging.Logger | None = None,
 ) -> NatsBroker:
     """A broker that authenticates as the settings say, fails fast when the broker refuses it at
-    the first connect (BrokerAccessError), and once connected reconnects forever."""
+    the first connect (BrokerAccessError), and once connected reconnects forever; `url` may list
+    a cluster's seeds separated by commas (the client learns the other nodes from them)."""
     guard = FirstConnectGuard(url)
     broker = partial(
         NatsBroker,
-        url,
+        broker_servers(url),
         security=broker_security(settings),
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,

@@ -20,7 +20,7 @@ from contracts import STREAM, Kind, RoundRequested, make_event, subject_of, to_j
 from contracts.subjects import ROUND_SUBJECTS, kind_of_type
 from services.nats.errors import UnroutableEventError
 from services.nats.security import FirstConnectGuard, connect_options
-from services.settings import Settings
+from services.settings import Settings, broker_servers
 
 OPERATOR_SOURCE = "/intern-match-cli"
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ async def connect(settings: Settings, broker_url: str | None = None) -> Client:
         raise ValueError("no broker URL: set INTERN_MATCH_BROKER_URL or pass broker_url")
     guard = _CommandGuard(url)
     return await nats.connect(
-        url,
+        broker_servers(url),
         max_reconnect_attempts=5,
         inbox_prefix=settings.broker_inbox_prefix,
         **connect_options(settings),

@@ -23,6 +23,8 @@ to the tested minor range; FastStream is pinned to 0.7.
 Imports nats-py and FastStream; never the intake, tables or matching.
 """
 
+import asyncio
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -103,14 +105,22 @@ class PartialBatchSafe:
     come back after later batches have committed: out of stream order, so a round could run
     without events published before it. Seen in CI and reproduced by trickled publishing.
 
-    It also takes queued messages at once (`take_queued_first`).
+    It also takes queued messages at once (`take_queued_first`), and asks the server for
+    nothing while `may_fetch()` is False (an instance whose lease ran out while it was paused
+    must not take messages the active instance waits for): the fetch then times out empty.
     """
 
-    def __init__(self, inner: JetStreamContext.PullSubscription) -> None:
+    def __init__(
+        self, inner: JetStreamContext.PullSubscription, may_fetch: Callable[[], bool]
+    ) -> None:
         self.inner = inner
+        self.may_fetch = may_fetch
         take_queued_first(inner._sub)
 
     async def fetch(self, *args: Any, **kwargs: Any) -> list[Msg]:
+        if not self.may_fetch():
+            await asyncio.sleep(float(kwargs.get("timeout") or 0.2))
+            raise NatsTimeout
         try:
             return await self.inner.fetch(*args, **kwargs)
         except NatsTimeout:
@@ -149,7 +159,7 @@ def take_queued_first(subscription: Subscription) -> None:
     setattr(subscription, "next_msg", next_msg)  # noqa: B010
 
 
-def keep_partial_batches(subscriber: Any) -> None:
+def keep_partial_batches(subscriber: Any, may_fetch: Callable[[], bool] = lambda: True) -> None:
     """Wrap the subscription as FastStream creates it (at every start), before its fetch task
     first runs: the task is only scheduled by then, and nothing is awaited in between."""
     create = subscriber._create_subscription
@@ -159,6 +169,6 @@ def keep_partial_batches(subscriber: Any) -> None:
         if subscriber.subscription is not None and not isinstance(
             subscriber.subscription, PartialBatchSafe
         ):
-            subscriber.subscription = PartialBatchSafe(subscriber.subscription)
+            subscriber.subscription = PartialBatchSafe(subscriber.subscription, may_fetch)
 
     subscriber._create_subscription = create_safe

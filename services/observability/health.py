@@ -22,6 +22,8 @@ from services.observability.metrics import CONTENT_TYPE, ServiceMetrics
 from services.outbound.relay import OutboxRelay
 from services.rounds.calendar import shown_utc
 from services.rounds.timer import CalendarTimer
+from services.store.leadership import Leadership
+from services.store.lease import read_lease
 from services.store.tables import OutboxEntry, table_of
 
 log = logging.getLogger(__name__)
@@ -48,9 +50,12 @@ class HealthServer:
         relay_blocked_after: float = RELAY_BLOCKED_AFTER,
         progress: IntakeProgress | None = None,
         calendar: CalendarTimer | None = None,
+        leadership: Leadership | None = None,
     ) -> None:
         """`relay`: the outbox relay whose blocking turns readiness red after
-        `relay_blocked_after` seconds (None: no such check)."""
+        `relay_blocked_after` seconds (None: no such check). `leadership`: this instance's role,
+        named by /healthz; a standby is ready when the database answers (it can take over)."""
+        self.leadership = leadership
         self.relay = relay
         self.relay_blocked_after = relay_blocked_after
         self.broker = broker
@@ -83,10 +88,27 @@ class HealthServer:
             server.close()
             await server.wait_closed()
 
-    def liveness(self) -> dict[str, Any]:
-        """The /healthz body: alive, and the next planned calendar round (null when none is
-        planned; `calendar: "off"` without calendar files)."""
+    def follow(
+        self,
+        broker: NatsBroker,
+        relay: OutboxRelay,
+        progress: IntakeProgress,
+        calendar: CalendarTimer | None = None,
+    ) -> None:
+        """Check these from now on: a new term as the active instance built them."""
+        self.broker, self.relay, self.progress = broker, relay, progress
+        self.calendar = calendar
+
+    async def liveness(self) -> dict[str, Any]:
+        """The /healthz body: alive; this instance's role and the lease's holder (when one is
+        kept); the next planned calendar round (null when none is planned; `calendar: "off"`
+        without calendar files)."""
         body: dict[str, Any] = {"status": "alive"}
+        leadership = self.leadership
+        if leadership is not None:
+            body |= {"role": leadership.role.value, "instance": leadership.holder}
+            found = await self._bounded(asyncio.to_thread(_lease_check, self.engine))
+            body["lease"] = {k: v for k, v in found.items() if k != "ok"}
         if self.calendar is None:
             body["calendar"] = "off"
             return body
@@ -103,6 +125,9 @@ class HealthServer:
 
     async def readiness(self) -> tuple[bool, dict[str, Check]]:
         """Each check with `ok`; ready when all are ok."""
+        if self.leadership is not None and not self.leadership.is_active():
+            database = await self._check_database()
+            return database["ok"], {"database": database, "role": {"ok": True, "role": "standby"}}
         broker, database, (lag, progress) = await asyncio.gather(
             self._check_broker(), self._check_database(), self._check_consumer()
         )
@@ -205,7 +230,7 @@ class HealthServer:
             return 405, "text/plain", b"method not allowed\n"
         route = path.split("?", 1)[0]
         if route == "/healthz":
-            return 200, "application/json", json.dumps(self.liveness()).encode() + b"\n"
+            return 200, "application/json", json.dumps(await self.liveness()).encode() + b"\n"
         if route == "/readyz":
             ready, checks = await self.readiness()
             body = json.dumps({"ready": ready, "checks": checks}).encode() + b"\n"
@@ -230,6 +255,18 @@ def _select_one(engine: Engine) -> Check:
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
     return {"ok": True}
+
+
+def _lease_check(engine: Engine) -> Check:
+    found = read_lease(engine)
+    if found is None:
+        return {"ok": True, "holder": None}
+    return {
+        "ok": True,
+        "holder": found.holder,
+        "token": found.token,
+        "remaining_seconds": round(found.remaining_seconds, 1),
+    }
 
 
 def _outbox_backlog(engine: Engine) -> Check:

@@ -103,9 +103,38 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
+        # Which instance is active (services.store.leadership).
+        self.role = Gauge(
+            "intern_match_role_active",
+            "1 while this instance is the active one (holds the lease), 0 on standby",
+            registry=self.registry,
+        )
+        self.takeovers = Counter(
+            "intern_match_takeovers",
+            "Times this instance took the lease and became the active one",
+            registry=self.registry,
+        )
+        self.lease_renewals = Counter(
+            "intern_match_lease_renewals",
+            "Renewals of the lease by this instance while active",
+            registry=self.registry,
+        )
+        self.step_downs = Counter(
+            "intern_match_step_downs",
+            "Times this instance stopped being the active one, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        self._middleware: NatsPrometheusMiddleware | None = None
+
     def broker_middleware(self) -> NatsPrometheusMiddleware:
-        """FastStream's NATS middleware (faststream_* metrics) writing into this registry."""
-        return NatsPrometheusMiddleware(registry=self.registry, app_name="intern-match")
+        """FastStream's NATS middleware (faststream_* metrics) writing into this registry; one
+        per registry, however many terms as the active instance build a broker."""
+        if self._middleware is None:
+            self._middleware = NatsPrometheusMiddleware(
+                registry=self.registry, app_name="intern-match"
+            )
+        return self._middleware
 
     def count_batch(self, outcome: BatchOutcome) -> None:
         """Add a committed batch's outcome counts."""

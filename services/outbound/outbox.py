@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 
 from contracts import CloudEvent, subject_of_type, to_json_bytes
 from services.store.db import fetch_all, lines, upsert
+from services.store.lease import Fence, check_fence
 from services.store.tables import OutboxEntry, table_of
 
 _OUTBOX = table_of(OutboxEntry)
@@ -93,8 +94,11 @@ def pending_query(limit: int | None, after: int) -> Any:
     )
 
 
-def mark_sent(engine: Engine, seqs: Sequence[int], now: dt.datetime | None = None) -> None:
-    """Record that the broker acknowledged these rows."""
+def mark_sent(
+    engine: Engine, seqs: Sequence[int], now: dt.datetime | None = None, fence: Fence | None = None
+) -> None:
+    """Record that the broker acknowledged these rows (fenced: an instance that lost the lease
+    marks nothing, see services.store.lease)."""
     if not seqs:
         return
     sent_at = now or dt.datetime.now(dt.UTC)
@@ -104,18 +108,22 @@ def mark_sent(engine: Engine, seqs: Sequence[int], now: dt.datetime | None = Non
                 "UPDATE outbox SET sent_at = %(at)s WHERE seq = ANY(%(seqs)s::bigint[])",
                 {"at": sent_at, "seqs": list(seqs)},
             )
-            return
-        connection.execute(
-            update(_OUTBOX).where(_OUTBOX.c.seq.in_(list(seqs))).values(sent_at=sent_at)
-        )
+        else:
+            connection.execute(
+                update(_OUTBOX).where(_OUTBOX.c.seq.in_(list(seqs))).values(sent_at=sent_at)
+            )
+        check_fence(connection, fence)
 
 
-def park(engine: Engine, seq: int, now: dt.datetime | None = None) -> None:
+def park(
+    engine: Engine, seq: int, now: dt.datetime | None = None, fence: Fence | None = None
+) -> None:
     """Set a row aside for good: the broker refused it as too large, so a retry cannot succeed
     and would hold back every row behind it. It stays in the table for operators."""
     parked_at = now or dt.datetime.now(dt.UTC)
     with engine.begin() as connection:
         connection.execute(update(_OUTBOX).where(_OUTBOX.c.seq == seq).values(parked_at=parked_at))
+        check_fence(connection, fence)
 
 
 def parked_count(engine: Engine) -> int:

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from faststream.nats import NatsBroker
 from sqlalchemy import Engine
@@ -16,6 +17,7 @@ from sqlalchemy import Engine
 from services.nats.backoff import Backoff
 from services.outbound.acks import BatchAcks
 from services.outbound.outbox import OutboxRow, mark_sent, park, pending
+from services.store.lease import Fence
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +42,11 @@ class OutboxRelay:
         ack_timeout: float = 5.0,
         backoff: Backoff | None = None,
         on_parked: Callable[[], None] | None = None,
+        fence: Fence | None = None,
     ) -> None:
+        """`fence`: the lease every marking transaction checks (None: this process is alone)."""
         self.engine = engine
+        self.fence = fence
         self.broker = broker
         self.batch = batch
         self.poll = poll
@@ -111,7 +116,9 @@ class OutboxRelay:
                     await marking
                 parked = {row.seq for row in too_large}
                 seqs = [row.seq for row in rows if row.seq not in parked]
-                marking = asyncio.ensure_future(asyncio.to_thread(mark_sent, self.engine, seqs))
+                marking = asyncio.ensure_future(
+                    asyncio.to_thread(partial(mark_sent, fence=self.fence), self.engine, seqs)
+                )
                 after = rows[-1].seq
                 sent += len(seqs)
                 self.published += len(seqs)
@@ -164,7 +171,7 @@ class OutboxRelay:
     def _park(self, rows: Sequence[OutboxRow]) -> None:
         """Set aside rows the broker will never take; logged by id and size, never by body."""
         for row in rows:
-            park(self.engine, row.seq)
+            park(self.engine, row.seq, fence=self.fence)
             self.parked += 1
             if self.on_parked is not None:
                 self.on_parked()

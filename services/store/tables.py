@@ -233,3 +233,17 @@ class CalendarRoundRow(SQLModel, table=True):
     fired_at: dt.datetime | None = _when(nullable=True)
     """The wall-clock moment the stream acknowledged the request."""
     stream_seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class ServiceLease(SQLModel, table=True):
+    """The lease of the active instance: its holder, its fencing token (one more at every
+    takeover) and when it runs out, in epoch seconds of the database's clock
+    (services.store.lease)."""
+
+    __tablename__ = "service_lease"
+
+    name: str = Field(max_length=64, primary_key=True)
+    holder: str = Field(max_length=64)
+    token: int = Field(sa_column=Column(BigInteger, nullable=False))
+    expires_at: float
+    acquired_at: float

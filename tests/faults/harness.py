@@ -98,7 +98,9 @@ class ServiceProcess:
 
 
 async def connect(url: str) -> Client:
-    return await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+    """A client of `url`: one server, or a cluster's seeds separated by commas."""
+    servers = url.split(",")
+    return await nats.connect(servers, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
 
 
 async def ensure_stream(url: str) -> None:

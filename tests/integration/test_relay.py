@@ -102,11 +102,11 @@ async def test_a_backlog_goes_out_in_order_while_earlier_batches_are_marked_sent
     ids = [f"b-{i:02d}" for i in range(1, 12)]
     real_mark, marked = services.outbound.relay.mark_sent, []
 
-    def second_marking_fails(engine, seqs):
+    def second_marking_fails(engine, seqs, **options):
         marked.append(list(seqs))
         if len(marked) == 2:
             raise RuntimeError("database away")
-        real_mark(engine, seqs)
+        real_mark(engine, seqs, **options)
 
     monkeypatch.setattr(services.outbound.relay, "mark_sent", second_marking_fails)
     try:

@@ -1,6 +1,7 @@
 """services.nats.patches refuses to load when nats-py or FastStream lack an internal it patches:
 an upgrade that moves one fails at start with the versions named, instead of losing the patch."""
 
+import asyncio
 import importlib
 from collections.abc import Iterator
 from importlib.metadata import version
@@ -8,6 +9,7 @@ from importlib.metadata import version
 import pytest
 from faststream.nats.subscriber.usecases import BatchPullStreamSubscriber
 from nats.aio.subscription import Subscription
+from nats.errors import TimeoutError as NatsTimeout
 
 import services.nats.patches as patches
 
@@ -51,3 +53,35 @@ def test_a_missing_nats_py_attribute_fails_the_import_naming_it(
 
     with pytest.raises(ImportError, match=r"lack Subscription\._pending_queue, "):
         importlib.reload(patches)
+
+
+class _CountingPull:
+    """A pull subscription that counts its fetches (nats-py's shape, as far as the patch uses)."""
+
+    def __init__(self) -> None:
+        self.fetches = 0
+        self._sub = _QueueSub()
+
+    async def fetch(self, *args: object, **kwargs: object) -> list[object]:
+        self.fetches += 1
+        return ["message"]
+
+
+class _QueueSub:
+    def __init__(self) -> None:
+        self._pending_queue: asyncio.Queue[object] = asyncio.Queue()
+
+    async def next_msg(self, timeout: float | None = 1.0) -> object:
+        raise AssertionError("not called here")
+
+
+async def test_an_instance_that_may_not_fetch_asks_the_server_for_nothing_and_times_out() -> None:
+    inner = _CountingPull()
+    allowed = False
+    safe = patches.PartialBatchSafe(inner, lambda: allowed)  # type: ignore[arg-type]
+    with pytest.raises(NatsTimeout):
+        await safe.fetch(10, timeout=0.01)
+    assert inner.fetches == 0
+    allowed = True
+    assert await safe.fetch(10, timeout=0.01) == ["message"]
+    assert inner.fetches == 1
