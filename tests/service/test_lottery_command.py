@@ -6,7 +6,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from matching import load_ruleset
@@ -118,11 +117,6 @@ def test_a_malformed_events_file_is_named_in_one_line_without_a_traceback(tmp_pa
         assert str(path) in result.output and "line" in result.output, (name, result.output)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="round --offline --lottery-seed without --program-year/--period names no round the "
-    "seed could apply to, and the seed is dropped without a word (exit 0)",
-)
 def test_a_lottery_seed_without_a_round_to_apply_it_to_is_refused(tmp_path):
     events = tmp_path / "events.jsonl"
     events.write_bytes(b"".join(b + b"\n" for b in EVENTS))  # the file's own real round R-1
