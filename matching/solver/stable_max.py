@@ -41,12 +41,13 @@ def solve_stable_max(problem: Problem, limits: Limits) -> Solution:
     kept = np.flatnonzero(keep)
     baseline = _placed(stable)
     if kept.shape[0] > limits.max_model_options or kept.shape[0] == 0:
-        bound = _largest_matching(problem, keep)
-        status = "optimal" if _placed(start) >= bound else "feasible"
-        return _solution(start, status, bound, started, baseline)
+        bound, least = _largest_matching(problem, keep)
+        # optimal only when proved: as many as any matching, as cheap as the cheapest of those
+        proved = _placed(start) >= bound and _cost(problem, start) <= least
+        return _solution(start, "optimal" if proved else "feasible", bound, started, baseline)
     found, status, bound = _search(problem, kept, start, limits)
     if status != "optimal":  # CP-SAT's bound may be weaker than the largest matching's
-        bound = min(bound, _largest_matching(problem, keep))
+        bound = min(bound, _largest_matching(problem, keep)[0])
     return _solution(found, status, bound, started, baseline)
 
 
@@ -100,8 +101,9 @@ def _better(problem: Problem, stable: IntArray, other: IntArray) -> IntArray:
     return other if _placed(other) > _placed(stable) else stable
 
 
-def _largest_matching(problem: Problem, keep: np.ndarray) -> float:
-    """The most placements over the kept options, stability ignored (a min-cost flow)."""
+def _largest_matching(problem: Problem, keep: np.ndarray) -> tuple[float, int]:
+    """The most placements over the kept options, stability ignored, and the least rank cost
+    of a matching placing that many (a min-cost flow): no weakly stable matching does better."""
     idx = np.flatnonzero(keep)
     sub = Problem(
         n_applicants=problem.n_applicants,
@@ -110,9 +112,10 @@ def _largest_matching(problem: Problem, keep: np.ndarray) -> float:
         opt_seat=problem.opt_seat[idx],
         applicant_pref=problem.applicant_pref[idx],
         seat_pref=problem.seat_pref[idx],
-        cost=np.full(idx.shape[0], 2, dtype=np.int64),
+        cost=problem.cost[idx],
     )
-    return float(_placed(solve_optimal(sub).assignment))
+    found = solve_optimal(sub).assignment
+    return float(_placed(found)), _cost(sub, found)
 
 
 def _placed(assignment: IntArray) -> int:

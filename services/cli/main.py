@@ -103,6 +103,8 @@ def round_(
 ) -> None:
     """Run a placement round: online through the broker, or offline over an event file."""
     request = None
+    if lottery_seed is not None and program_year is None and period is None:
+        fail("--lottery-seed needs the round it is for: give --program-year and --period")
     if program_year is not None or period is not None:
         if program_year is None or period is None:
             fail("--program-year and --period go together")

@@ -377,7 +377,10 @@ def lottery(
     from services.ops.lottery import draw_of, events_of_file, events_of_round, print_draw
 
     if events is not None:
-        published = events_of_file(events)
+        try:
+            published = events_of_file(events)
+        except ValueError as error:
+            _fail(str(error))
         where = str(events)
     else:
         from services.app import engine_for

@@ -5,7 +5,7 @@ in event order. Imports sqlalchemy, contracts and services tables; never matchin
 import json
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from contracts import MAX_BODY_BYTES, CloudEvent, ContractError, subject_of
 from matching import chain_step
@@ -24,14 +24,35 @@ _DEAD = table_of(DeadLetterRow)
 
 
 def read_chain(connection: Connection) -> str:
-    """`h` after the last logged event ("" before the first): where a batch's chain continues."""
+    """`h` after the last logged event ("" before the first): where a batch's chain continues.
+
+    Rows logged without their chain (by a release before revision 0007 still consuming after
+    the upgrade) are chained here first, in log order, as the migration chains older rows.
+    """
     query = select(_LOG.c.chain, _LOG.c.seq).order_by(_LOG.c.seq.desc()).limit(1)
     last = connection.execute(query).first()
     if last is None:
         return ""
-    if last.chain is None:
-        raise ValueError(f"event_log row {last.seq} has no chain: run `intern-match migrate`")
-    return str(last.chain)
+    if last.chain is not None:
+        return str(last.chain)
+    return _chain_unchained(connection)
+
+
+def _chain_unchained(connection: Connection) -> str:
+    """Chain the rows after the last chained one (all rows when none is) and return `h`."""
+    query = select(_LOG.c.chain, _LOG.c.seq).where(_LOG.c.chain.is_not(None))
+    anchor = connection.execute(query.order_by(_LOG.c.seq.desc()).limit(1)).first()
+    h, after = ("", None) if anchor is None else (str(anchor.chain), anchor.seq)
+    rows = select(_LOG.c.seq, _LOG.c.source, _LOG.c.event_id).order_by(_LOG.c.seq)
+    if after is not None:
+        rows = rows.where(_LOG.c.seq > after)
+    updates = []
+    for seq, source, event_id in connection.execute(rows).all():
+        h = chain_step(h, source, event_id)
+        updates.append({"s": seq, "h": h})
+    statement = update(_LOG).where(_LOG.c.seq == bindparam("s")).values(chain=bindparam("h"))
+    connection.execute(statement, updates)
+    return h
 
 
 class Segment:

@@ -99,12 +99,58 @@ def events_of_round(engine: Engine, round_id: str) -> list[dict[str, Any]]:
 
 
 def events_of_file(path: Path) -> list[dict[str, Any]]:
-    """The events of a JSON Lines file of published events (e.g. `round --offline --out`)."""
+    """The events of a JSON Lines file of published events (e.g. `round --offline --out`).
+
+    Raises ValueError naming the file and the line of anything the draw cannot read.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text") from None
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            out.append(json.loads(line))
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except (ValueError, RecursionError):
+            raise ValueError(f"{path}: line {number} is not JSON") from None
+        problem = _unreadable(event)
+        if problem is not None:
+            raise ValueError(f"{path}: line {number}: {problem}")
+        out.append(event)
     return out
+
+
+_NEEDED = {
+    Kind.ROUND_COMPLETED: ("round_id",),
+    Kind.PLACEMENT_MADE: ("round_id", "applicant_id", "vacancy_id", "course"),
+    Kind.APPLICANT_UNPLACED: ("round_id", "applicant_id"),
+}
+
+
+def _unreadable(event: Any) -> str | None:
+    """What keeps `draw_of` from reading a published event, or None."""
+    if not isinstance(event, dict):
+        return "not a JSON object"
+    kind = _TYPES.get(str(event.get("type")))
+    if kind is None:
+        return None
+    data = event.get("data")
+    if not isinstance(data, dict):
+        return f"a {kind.value} event whose data is not an object"
+    missing = [name for name in _NEEDED[kind] if not isinstance(data.get(name), str)]
+    if missing:
+        return f"a {kind.value} event without {', '.join(missing)} as text"
+    if kind is Kind.ROUND_COMPLETED and not isinstance(data.get("lottery_seed", ""), str | None):
+        return f"a {kind.value} event whose lottery_seed is not text"
+    reasons = data.get("reasons")
+    if kind is Kind.APPLICANT_UNPLACED and not (
+        isinstance(reasons, list)
+        and all(isinstance(r, dict) and isinstance(r.get("code"), str) for r in reasons)
+    ):
+        return f"a {kind.value} event without reasons (objects with a code)"
+    return None
 
 
 def print_draw(console: Console, draw: Draw) -> None:

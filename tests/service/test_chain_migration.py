@@ -39,3 +39,26 @@ def test_the_upgrade_chains_existing_rows_and_the_intake_continues_the_chain(tmp
     new = [("/applicant-portal", "reg-A-1-1"), ("/sme", "post-V-1-1")]
     assert last == chain(old + new)
     engine.dispose()
+
+
+def test_rows_logged_without_their_chain_after_the_upgrade_are_chained_not_fatal(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'mixed.db'}")
+    migrate(engine)
+    ruleset = load_ruleset()
+    intake = Intake(engine, lambda _: ruleset, lambda: AT)
+    intake.process([Inbound(None, registered("A-1"))])
+    with engine.begin() as c:  # what the previous release writes: no chain column
+        c.execute(
+            text(
+                "INSERT INTO event_log (source, event_id, subject, body) "
+                "VALUES ('/sme', 'old-1', 'jip.vacancy.posted', '{}')"
+            )
+        )
+    migrate(engine)  # already at head: changes nothing
+    outcome = intake.process([Inbound(None, posted("V-1"))])
+    assert outcome.accepted == 1
+    with engine.connect() as c:
+        chained = c.execute(text("SELECT chain FROM event_log ORDER BY seq")).scalars().all()
+    logged = [("/applicant-portal", "reg-A-1-1"), ("/sme", "old-1"), ("/sme", "post-V-1-1")]
+    assert chained == [chain(logged[: k + 1]) for k in range(len(logged))]
+    engine.dispose()

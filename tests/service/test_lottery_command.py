@@ -97,3 +97,30 @@ def test_a_dry_run_from_the_command_line_may_name_its_seed_and_a_real_one_may_no
     # a dry run publishes no placements: its digest is of the first drawn applicant's seat
     digest = hashlib.sha256(f"{drawn('what-if', PEOPLE)[0]}\tV-1\tB\n".encode()).hexdigest()
     assert completed["placements_digest"] == f"sha256:{digest}"
+
+
+def test_a_malformed_events_file_is_named_in_one_line_without_a_traceback(tmp_path):
+    completed = '{"type":"jip.round.completed.v1","data":{"round_id":"R-1","lottery_seed":"s"}}'
+    cases = {
+        "not-json": f"{completed}\nnot json\n",
+        "not-an-object": f"[1, 2]\n{completed}\n",
+        "data-not-an-object": '{"type":"jip.round.completed.v1","data":["R-1"]}\n',
+        "placement-without-ids": f'{completed}\n{{"type":"jip.placement.made.v1",'
+        '"data":{"round_id":"R-1"}}\n',
+    }
+    for name, text in cases.items():
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text(text, encoding="utf-8")
+        result = _invoke("R-1", "A-1", "--events", str(path))
+        assert result.exit_code == 2, (name, result.output, result.exception)
+        assert isinstance(result.exception, SystemExit), (name, result.exception)
+        assert str(path) in result.output and "line" in result.output, (name, result.output)
+
+
+def test_a_lottery_seed_without_a_round_to_apply_it_to_is_refused(tmp_path):
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"".join(b + b"\n" for b in EVENTS))  # the file's own real round R-1
+    out = tmp_path / "out.jsonl"
+    base = ["round", "--offline", "--events", str(events), "--out", str(out)]
+    result = CliRunner().invoke(app, [*base, "--dry-run", "--lottery-seed", "what-if"])
+    assert result.exit_code == 2 and "--lottery-seed" in result.output, result.output
