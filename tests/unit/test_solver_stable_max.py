@@ -23,17 +23,53 @@ def _cost(problem, assignment) -> int:
     return int(problem.cost[assignment[assignment >= 0]].sum())
 
 
+def _counterexample():
+    import numpy as np
+
+    from matching.problem import Problem
+
+    return Problem(
+        n_applicants=6,
+        capacity=np.array([2, 1, 1]),
+        opt_applicant=np.array([0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]),
+        opt_seat=np.array([0, 1, 2, 0, 1, 0, 2, 0, 1, 0, 2, 2, 0]),
+        applicant_pref=np.array([0, 1, 2, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1]),
+        seat_pref=np.array([0, 1, 0, 2, 2, 1, 3, 3, 0, 5, 1, 2, 4]),
+        cost=np.array([2, 4, 4, 4, 5, 3, 6, 5, 3, 7, 4, 4, 7]),
+        applicant_level=np.array([0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1]),
+        seat_level=np.array([0, 0, 0, 2, 1, 1, 3, 3, 0, 5, 1, 2, 4]),
+    )
+
+
+_COUNTEREXAMPLE = _counterexample()
+
+
 def _solution(assignment) -> Solution:
     return Solution(assignment, "feasible", 0.0, 0.0, 0.0)
 
 
 @SMALL
 @given(tied_markets())
-def test_kiraly_is_weakly_stable_and_places_two_thirds_of_the_most(problem):
+def test_kiraly_respects_capacities_and_places_two_thirds_of_the_most(problem):
     found = kiraly(problem)
     assert check_capacity(problem, _solution(found)) == []
-    assert check_weakly_stable(problem, found) == []
     assert 3 * _placed(found) >= 2 * most_weakly_stable(problem)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Király's reconstruction is not always weakly stable (applicant 1 and seat 0 block "
+    "on this market); stable-max checks its answer and falls back to the lottery stable",
+)
+def test_kiraly_is_weakly_stable_on_a_market_hypothesis_found():
+    found = kiraly(_COUNTEREXAMPLE)
+    assert check_weakly_stable(_COUNTEREXAMPLE, found) == []
+
+
+def test_stable_max_does_not_take_a_warm_start_that_is_not_weakly_stable():
+    for limits in (Limits(max_model_options=0), Limits(time_limit_seconds=10)):
+        solution = solve_stable_max(_COUNTEREXAMPLE, limits)
+        assert check_weakly_stable(_COUNTEREXAMPLE, solution.assignment) == []
 
 
 @SMALL
@@ -48,9 +84,11 @@ def test_preprocessing_keeps_every_option_of_a_most_placing_weakly_stable_matchi
     from matching.solver.preprocess import kept_options
 
     keep = kept_options(problem)
-    # both warm starts are weakly stable, so no option they use may be removed
+    # a weakly stable warm start uses no option preprocessing removed (Király's answer only
+    # when it is weakly stable: see the strict xfail on the market hypothesis found)
     for start in (applicant_proposing(problem), kiraly(problem)):
-        assert keep[start[start >= 0]].all()
+        if check_weakly_stable(problem, start) == []:
+            assert keep[start[start >= 0]].all()
 
 
 @SMALL
@@ -70,7 +108,10 @@ def test_stable_max_is_weakly_stable_proved_most_placing_and_never_below_stable(
 @given(tied_markets())
 def test_without_a_model_the_answer_is_the_better_warm_start_and_the_bound_still_holds(problem):
     solution = solve_stable_max(problem, Limits(max_model_options=0))
-    starts = [_placed(applicant_proposing(problem)), _placed(kiraly(problem))]
+    found = kiraly(problem)
+    starts = [_placed(applicant_proposing(problem))]
+    if check_weakly_stable(problem, found) == []:  # an answer that is not is never taken
+        starts.append(_placed(found))
     assert _placed(solution.assignment) == max(starts)
     assert check_weakly_stable(problem, solution.assignment) == []
     assert solution.bound >= most_weakly_stable(problem)
