@@ -97,11 +97,12 @@ def _solver(seconds: float) -> cp_model.CpSolver:
     return solver
 
 
-def _better(problem: Problem, stable: IntArray, other: IntArray) -> IntArray:
-    """Whichever places more; the lottery `stable` matching on equal counts, and when Király's
-    answer is not weakly stable (a defect of the reconstruction, found by the property tests on
-    a six-applicant market: checked, never trusted)."""
-    if _placed(other) <= _placed(stable):
+def _better(problem: Problem, stable: IntArray, other: IntArray | None) -> IntArray:
+    """Whichever places more; the lottery `stable` matching on equal counts, when Király's
+    approximation gave up (None: its work budget), and when its answer is not weakly stable (a
+    defect of the reconstruction, found by the property tests on a six-applicant market:
+    checked, never trusted)."""
+    if other is None or _placed(other) <= _placed(stable):
         return stable
     return other if check_weakly_stable(problem, other) == [] else stable
 
