@@ -47,6 +47,9 @@ class EndState:
     """placement id → (state, accepted_by, released_reason)"""
     answers: dict[tuple[str, str, str], int]
     """(answer event's source, id, outcome) → rows in placement_answers"""
+    out_of_order: tuple[tuple[int, int], ...] = ()
+    """(stream seq, the higher stream seq logged before it) for each event logged after a later
+    one: the lottery chain is defined in stream order (program-rules.md)"""
 
     def comparable_outbox(self) -> dict[str, dict[str, Any]]:
         """Outbound events by id without the fields a wall clock fills in."""
@@ -88,6 +91,8 @@ def read_end_state(engine: Engine) -> EndState:
         }
         dead = frozenset(c.execute(select(DeadLetterRow.id)).scalars())
         log_count = c.execute(select(func.count()).select_from(EventLogRow)).scalar_one()
+        logged = c.execute(select(EventLogRow.stream_seq).order_by(EventLogRow.seq)).scalars()
+        out_of_order = _behind(s for s in logged if s is not None)
         outbox_rows = c.execute(select(o.event_id, o.body, o.sent_at)).all()
         round_rows = c.execute(
             select(RoundRow.round_id, RoundRow.status, RoundRow.final_event_id)
@@ -144,7 +149,17 @@ def read_end_state(engine: Engine) -> EndState:
         unsent,
         offers,
         answers,
+        out_of_order,
     )
+
+
+def _behind(stream_seqs: Iterable[int]) -> tuple[tuple[int, int], ...]:
+    found, highest = [], 0
+    for seq in stream_seqs:
+        if seq < highest:
+            found.append((seq, highest))
+        highest = max(highest, seq)
+    return tuple(found)
 
 
 def differences(oracle: EndState, actual: EndState) -> list[str]:
@@ -163,6 +178,9 @@ def differences(oracle: EndState, actual: EndState) -> list[str]:
         changed = [i for i in want_out.keys() & got_out.keys() if want_out[i] != got_out[i]]
         ids = _diff(set(want_out), set(got_out))
         found.append(f"outbox: {ids}; {len(changed)} differ, e.g. {changed[:3]}")
+    if actual.out_of_order:
+        shown = actual.out_of_order[:3]
+        found.append(f"{len(actual.out_of_order)} events logged after a later one: {shown}")
     if actual.unsent:
         found.append(f"{actual.unsent} outbox rows never sent")
     return found
