@@ -230,8 +230,10 @@ class Probe:
             return -1, -1, -1
         return rounds, total, total - unsent
 
-    async def progress(self) -> Progress:
-        info = await self.consumer()
+    async def progress(self, broker: bool = True) -> Progress:
+        """With `broker=False` only the tables are read (the consumer's figures are -1): a poll
+        that must not wait for a client still reconnecting after an outage."""
+        info = await self.consumer() if broker else None
         rounds, total, sent = await asyncio.to_thread(self._tables)
         if info is None:
             return Progress(-1, -1, -1, rounds, total, sent)
@@ -245,11 +247,15 @@ class Probe:
         )
 
     async def until(
-        self, condition: Callable[[Progress], bool], timeout: float, poll: float = 0.05
+        self,
+        condition: Callable[[Progress], bool],
+        timeout: float,
+        poll: float = 0.05,
+        broker: bool = True,
     ) -> Progress:
         deadline = time.monotonic() + timeout
         while True:
-            progress = await self.progress()
+            progress = await self.progress(broker)
             if condition(progress):
                 return progress
             if time.monotonic() > deadline:
