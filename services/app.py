@@ -138,6 +138,7 @@ def build_service(
         progress=progress,
     )
     consumer.settler.on_isolated = lambda stage: metrics.intake_isolated.labels(stage=stage).inc()
+    consumer.on_gap = metrics.intake_delivery_gaps.inc
     subscriber = register_intake(
         broker,
         consumer,
@@ -154,7 +155,9 @@ def build_service(
     @app.on_startup
     async def before_fetching() -> None:
         await parser.start()
-        await recovery.before_fetching(await broker.connect())
+        client = await broker.connect()
+        consumer.deliveries.expected = await recovery.before_fetching(client)
+        consumer.resync = partial(recovery.resync, client)
 
     @app.after_startup
     async def start_relay() -> None:

@@ -8,7 +8,7 @@ matching or tables.
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
 from faststream import Context
@@ -21,6 +21,7 @@ from nats.js.errors import NotFoundError
 
 from contracts import STREAM
 from services.intake.apply import BatchOutcome, Inbound
+from services.intake.deliveries import RESTARTED, Deliveries
 from services.intake.progress import IntakeProgress
 from services.intake.settle import Commit, Isolate, Parse, Probe, Settler
 from services.nats import broker as stream_setup
@@ -40,6 +41,10 @@ NatsBatch = Annotated[NatsBatchMessage, Context("message")]
 """What a batch pull subscriber hands its handler: the fetched messages as one (FastStream's
 `NatsMessage` annotation names a single message)."""
 
+Resync = Callable[[Callable[[], None]], Awaitable[bool]]
+"""Recover deliveries this instance missed (IntakeRecovery.resync on the service's connection):
+True after a consumer reset, False after a hold; calls its argument before asking a reset."""
+
 
 class IntakeConsumer:
     """A pipeline over fetched batches: batch N+1 is being validated (`parse`, in a worker
@@ -50,6 +55,12 @@ class IntakeConsumer:
     away, split once it answers, the event that fails alone isolated as a dead letter; later
     batches wait behind it, and the server is told it is still in progress, so nothing is
     redelivered meanwhile. A batch is handed back uncommitted only while stopping.
+
+    Deliveries this instance never received (services.intake.deliveries) would come back only
+    after ack_wait, behind later events. So a batch after such a gap is not committed: the
+    batches before it commit, `resync` resets the consumer to its ack floor, and everything
+    after the floor is delivered again in stream order (committed ones are skipped as
+    duplicates by the inbox).
     """
 
     def __init__(
@@ -74,6 +85,11 @@ class IntakeConsumer:
         backoff = backoff or Backoff(initial=0.5, cap=30.0)
         self.settler = Settler(process, parse, isolate, probe, backoff, self._stopping)
         self.settler.on_moved = self.progress.moved
+        self.deliveries = Deliveries()
+        self.resync: Resync | None = None
+        """None: a gap is logged and the batches after it committed as they come."""
+        self.on_gap: Callable[[], None] = lambda: None
+        self._resyncing: asyncio.Task[None] | None = None
 
     @property
     def process(self) -> Commit:
@@ -112,6 +128,18 @@ class IntakeConsumer:
             await self._park.wait()
 
     async def _start(self, msgs: list[Msg]) -> None:
+        gaps = self.deliveries.gaps
+        start = self.deliveries.take([_delivery_seq(m) for m in msgs])
+        if self.deliveries.gaps > gaps:
+            self._missed(msgs)
+        if start is None:
+            if self.resync is not None:
+                return  # left unacknowledged: the reset (or ack_wait) gives them back in order
+            self.deliveries.rebase()
+            start = 0
+        msgs = msgs[start:]
+        if not msgs:
+            return
         batch = [Inbound(m.subject, m.data, _stream_seq(m)) for m in msgs]
         await self._slots.acquire()
         if self._in_flight == 0:  # work starts now, not when the last batch committed
@@ -120,6 +148,36 @@ class IntakeConsumer:
         parsed = _retrieved(asyncio.ensure_future(self.parse(batch)))
         tail = self._commit_in_turn(self._tail, msgs, batch, parsed)
         self._tail = _retrieved(asyncio.create_task(tail))
+
+    def _missed(self, msgs: list[Msg]) -> None:
+        self.on_gap()
+        log.warning(
+            "intake missed deliveries (a fetch lost on the way): the batches before them "
+            "commit, then the consumer is reset so they come first, in stream order",
+            extra={"first_stream_seq": _stream_seq(msgs[0]), "batch": len(msgs)},
+        )
+        if self.resync is not None and (self._resyncing is None or self._resyncing.done()):
+            self._resyncing = asyncio.create_task(self._recover(self.resync))
+
+    async def _recover(self, resync: Resync) -> None:
+        """Once the batches before the gap are done, reset (or hold) until it works; again if
+        another gap came meanwhile."""
+        backoff = Backoff(initial=0.5, cap=30.0)
+        while self.deliveries.lost and not self._stopping.is_set():
+            if self._tail is not None:
+                await asyncio.wait([self._tail])
+            try:
+                if await resync(self.deliveries.restart):
+                    self.deliveries.reset_applied()
+                else:
+                    self.deliveries.rebase()
+            except Exception as error:
+                self.deliveries.unknown()  # the reset may have been applied or not
+                log.warning(
+                    "intake could not recover missed deliveries yet; trying again",
+                    extra={"error": type(error).__name__},
+                )
+                await asyncio.sleep(backoff.next_delay())
 
     async def _commit_in_turn(
         self,
@@ -178,6 +236,10 @@ class IntakeConsumer:
         that fails now, or is still running after `timeout`, is left for redelivery. Call it
         after the subscriber stopped fetching."""
         self._stopping.set()
+        if self._resyncing is not None:
+            self._resyncing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._resyncing
         if self._tail is not None:
             await asyncio.wait([self._tail], timeout=timeout)
 
@@ -201,6 +263,16 @@ async def _release(msgs: list[Msg]) -> None:
     with contextlib.suppress(Exception):
         for m in msgs:
             await m.nak()
+
+
+def _delivery_seq(msg: Msg) -> int:
+    """The consumer's delivery sequence from the reply subject (see `_stream_seq`)."""
+    tokens = (msg.reply or "").split(".")
+    if len(tokens) == 9:
+        return int(tokens[6])
+    if len(tokens) >= 11:
+        return int(tokens[8])
+    return msg.metadata.sequence.consumer
 
 
 def _stream_seq(msg: Msg) -> int:
@@ -265,27 +337,49 @@ class IntakeRecovery:
         self.held_through: int | None = None
         self._release: asyncio.Task[None] | None = None
 
-    async def before_fetching(self, client: Client) -> None:
+    async def before_fetching(self, client: Client) -> int | None:
+        """Reset or hold a consumer a previous instance left with messages pending; the
+        delivery sequence this instance's first fetch should see (None: not known, after a
+        hold)."""
         js = client.jetstream()
         try:
             info = await js.consumer_info(STREAM, INTAKE_DURABLE)
         except NotFoundError:  # the first start: the subscriber creates it
-            return
+            return RESTARTED
         if info.num_ack_pending == 0:
-            return
+            return int(info.delivered.consumer_seq) + 1
         figures = {"ack_floor": info.ack_floor.stream_seq, "pending": info.num_ack_pending}
-        if _has_reset(client) if self.reset is None else self.reset:
-            reply = await client.request(
-                f"$JS.API.CONSUMER.RESET.{STREAM}.{INTAKE_DURABLE}", b"", timeout=10
-            )
-            if b'"error"' in reply.data:
-                raise RuntimeError(f"consumer reset refused: {reply.data[:300]!r}")
+        if self._resets(client):
+            await _reset(client)
             log.warning("intake consumer reset to its ack floor", extra=figures)
-            return
+            return RESTARTED
+        await self._hold(client, info.delivered.stream_seq, figures)
+        return None
+
+    async def resync(self, client: Client, restarting: Callable[[], None]) -> bool:
+        """After deliveries this instance never received: the consumer reset to its ack floor
+        (True; `restarting` is called before the request, since the numbering restarts at 1
+        as soon as the server applies it), or held as at a start on an older server (False).
+        Call it once the batches before the gap committed and were acknowledged."""
+        if self._resets(client):
+            restarting()
+            await _reset(client)
+            return True
+        info = await client.jetstream().consumer_info(STREAM, INTAKE_DURABLE)
+        figures = {"ack_floor": info.ack_floor.stream_seq, "pending": info.num_ack_pending}
+        await self._hold(client, info.delivered.stream_seq, figures)
+        if self._release is None or self._release.done():
+            self._release = asyncio.create_task(self._release_when_caught_up(client))
+        return False
+
+    def _resets(self, client: Client) -> bool:
+        return _has_reset(client) if self.reset is None else self.reset
+
+    async def _hold(self, client: Client, delivered: int, figures: dict[str, int]) -> None:
         held = intake_consumer_config(self.batch_size)
         held.max_ack_pending = 1
-        await js.add_consumer(STREAM, held)
-        self.held_through = info.delivered.stream_seq
+        await client.jetstream().add_consumer(STREAM, held)
+        self.held_through = delivered
         log.warning(
             "intake held to one message until the pending ones are redelivered (nats-server "
             "before 2.14 cannot reset a consumer); this waits for ack_wait",
@@ -318,6 +412,16 @@ class IntakeRecovery:
             self._release.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._release
+
+
+async def _reset(client: Client) -> None:
+    """Reset the intake consumer to its ack floor: its pending messages are forgotten and
+    delivered again from there, in stream order, numbered from 1."""
+    reply = await client.request(
+        f"$JS.API.CONSUMER.RESET.{STREAM}.{INTAKE_DURABLE}", b"", timeout=10
+    )
+    if b'"error"' in reply.data:
+        raise RuntimeError(f"consumer reset refused: {reply.data[:300]!r}")
 
 
 def _has_reset(client: Client) -> bool:

@@ -78,6 +78,12 @@ class ServiceMetrics:
             ["stage"],
             registry=self.registry,
         )
+        self.intake_delivery_gaps = Counter(
+            "intern_match_intake_delivery_gaps",
+            "Times the intake found deliveries it never received (a fetch lost on the way) and "
+            "had the consumer reset so they came first, in stream order",
+            registry=self.registry,
+        )
         self.intake_stalled = Gauge(
             "intern_match_intake_stalled",
             "1 while work waits and the intake has not moved for INTERN_MATCH_READY_STALL_SECONDS",
