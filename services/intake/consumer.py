@@ -32,6 +32,7 @@ from services.nats.broker import (
     intake_consumer_config,
     jip_stream,
 )
+from services.nats.errors import UnsupportedBrokerError
 from services.nats.patches import keep_partial_batches
 
 log = logging.getLogger(__name__)
@@ -316,6 +317,24 @@ async def apply_intake_config(client: Client, batch_size: int) -> None:
 
 RESET_SINCE = (2, 14)
 """nats-server version that has the consumer reset API ($JS.API.CONSUMER.RESET, ADR-60)."""
+FILTERS_SINCE = (2, 10)
+"""nats-server version whose consumers filter several subjects (`filter_subjects`). An older
+server ignores the field: the intake would be handed every subject of the stream, the service's
+own outbound events and dead letters included, and dead-letter them again without end."""
+
+
+def require_filters(client: Client) -> None:
+    """UnsupportedBrokerError unless the connected server filters several subjects."""
+    version = client.connected_server_version
+    if (version.major, version.minor) < FILTERS_SINCE:
+        url = client.connected_url  # host and port only: the URL's netloc may hold credentials
+        where = f"{url.hostname}:{url.port}" if url else "the broker URL"
+        raise UnsupportedBrokerError(
+            f"nats-server {version.major}.{version.minor}.{version.patch} answers at {where}; "
+            "the intake needs 2.10 or later (its consumer filters the inbound subjects, which "
+            "older servers ignore, so they would hand it the service's own events): upgrade "
+            "the server (the embedded one and the compose file's are 2.15)"
+        )
 
 
 class IntakeRecovery:
@@ -340,7 +359,8 @@ class IntakeRecovery:
     async def before_fetching(self, client: Client) -> int | None:
         """Reset or hold a consumer a previous instance left with messages pending; the
         delivery sequence this instance's first fetch should see (None: not known, after a
-        hold)."""
+        hold). UnsupportedBrokerError before anything else on a server older than 2.10."""
+        require_filters(client)
         js = client.jetstream()
         try:
             info = await js.consumer_info(STREAM, INTAKE_DURABLE)

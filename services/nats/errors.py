@@ -3,6 +3,7 @@
     BrokerAccessError (ConnectionError)    the broker refused this client's credentials or TLS
     EmbeddedNatsError (RuntimeError)       the embedded nats-server is missing or did not start
     UnroutableEventError (ValueError)      a body with no contract type and no fallback subject
+    UnsupportedBrokerError (RuntimeError)  the nats-server is older than the intake needs (2.10)
 
 No common base: each keeps the standard library base an `except` in the service, the command
 line (`services.cli.errors`) or a caller's code catches it by. Each message names what to
@@ -23,3 +24,8 @@ class EmbeddedNatsError(RuntimeError):
 
 class UnroutableEventError(ValueError):
     """A body with no contract type to route it by, and no fallback subject; nothing was sent."""
+
+
+class UnsupportedBrokerError(RuntimeError):
+    """The connected nats-server lacks a feature the intake cannot run without; raised before
+    anything is fetched, so nothing is taken in wrongly."""

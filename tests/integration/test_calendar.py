@@ -242,8 +242,8 @@ async def test_a_calendar_round_fires_once_on_a_server_older_than_message_schedu
     fresh_database_url, tmp_path
 ):
     """The calendar needs no broker feature newer than JetStream's Nats-Msg-Id: on the legacy
-    server (.ci/run: Debian's 2.9) a round planned two seconds ahead runs once, and a crash
-    between publish and acknowledgement is still looked up in the stream."""
+    server (.ci/run: 2.11, before message schedules) a round planned two seconds ahead runs
+    once, and a crash between publish and acknowledgement is still looked up in the stream."""
     binary = os.environ.get("INTERN_MATCH_TEST_LEGACY_NATS_SERVER")
     if not binary:
         pytest.skip("INTERN_MATCH_TEST_LEGACY_NATS_SERVER names no older nats-server")

@@ -3,20 +3,17 @@ nats-server: by the consumer reset (nats-server 2.14+) or, as on older servers, 
 consumer to one unacknowledged message until they are redelivered."""
 
 import asyncio
-import os
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import nats
 import pytest
 from nats.js.api import StorageType
 
 from contracts import STREAM
-from services.intake.consumer import RESET_SINCE, IntakeRecovery
+from services.intake.consumer import FILTERS_SINCE, RESET_SINCE, IntakeRecovery
 from services.nats import broker
 from services.nats.broker import INTAKE_DURABLE, intake_consumer_config
-from services.nats.embedded import EmbeddedNats
+from tests.conftest import LEGACY_ENV
 
 pytestmark = pytest.mark.integration
 
@@ -88,21 +85,6 @@ async def test_without_reset_the_consumer_is_held_until_the_pending_messages_com
     assert recovery.held_through is None
 
 
-LEGACY_ENV = "INTERN_MATCH_TEST_LEGACY_NATS_SERVER"
-
-
-@pytest.fixture
-def legacy_nats_url(tmp_path: Path) -> Iterator[str]:
-    """A nats-server older than 2.14 (no consumer reset), started from the binary LEGACY_ENV
-    names: .ci/run names Debian's (2.9). A machine without one skips this test only; the hold
-    itself is tested above on the suite's server."""
-    binary = os.environ.get(LEGACY_ENV)
-    if not binary:
-        pytest.skip(f"{LEGACY_ENV} names no nats-server older than 2.14")
-    with EmbeddedNats(tmp_path, binary=Path(binary)) as server:
-        yield server.url
-
-
 async def test_a_server_without_reset_gets_the_hold_on_its_own_and_keeps_stream_order(
     legacy_nats_url, monkeypatch, caplog
 ):
@@ -112,7 +94,8 @@ async def test_a_server_without_reset_gets_the_hold_on_its_own_and_keeps_stream_
     client = await nats.connect(legacy_nats_url)
     version = client.connected_server_version
     await client.close()
-    assert (version.major, version.minor) < RESET_SINCE, f"{LEGACY_ENV} names a {version} server"
+    figures = (version.major, version.minor)
+    assert FILTERS_SINCE <= figures < RESET_SINCE, f"{LEGACY_ENV} names a {version} server"
     await _dead_instance_leaves_pending(legacy_nats_url)
     recovery = IntakeRecovery(BATCH)
 
