@@ -42,9 +42,10 @@ NatsBatch = Annotated[NatsBatchMessage, Context("message")]
 """What a batch pull subscriber hands its handler: the fetched messages as one (FastStream's
 `NatsMessage` annotation names a single message)."""
 
-Resync = Callable[[Callable[[], None]], Awaitable[bool]]
+Resync = Callable[[Callable[[], None]], Awaitable[int | None]]
 """Recover deliveries this instance missed (IntakeRecovery.resync on the service's connection):
-True after a consumer reset, False after a hold; calls its argument before asking a reset."""
+None after a consumer reset (its argument is called before the request), else the delivery
+number that comes next after a hold."""
 
 
 class IntakeConsumer:
@@ -136,7 +137,7 @@ class IntakeConsumer:
         if start is None:
             if self.resync is not None:
                 return  # left unacknowledged: the reset (or ack_wait) gives them back in order
-            self.deliveries.rebase()
+            self.deliveries.rebase(_delivery_seq(msgs[-1]) + 1)  # logged; taken as it comes
             start = 0
         msgs = msgs[start:]
         if not msgs:
@@ -168,10 +169,11 @@ class IntakeConsumer:
             if self._tail is not None:
                 await asyncio.wait([self._tail])
             try:
-                if await resync(self.deliveries.restart):
+                after_hold = await resync(self.deliveries.restart)
+                if after_hold is None:
                     self.deliveries.reset_applied()
                 else:
-                    self.deliveries.rebase()
+                    self.deliveries.rebase(after_hold)
             except Exception as error:
                 self.deliveries.unknown()  # the reset may have been applied or not
                 log.warning(
@@ -358,8 +360,8 @@ class IntakeRecovery:
 
     async def before_fetching(self, client: Client) -> int | None:
         """Reset or hold a consumer a previous instance left with messages pending; the
-        delivery sequence this instance's first fetch should see (None: not known, after a
-        hold). UnsupportedBrokerError before anything else on a server older than 2.10."""
+        delivery sequence this instance's first fetch should see. UnsupportedBrokerError
+        before anything else on a server older than 2.10."""
         require_filters(client)
         js = client.jetstream()
         try:
@@ -373,38 +375,46 @@ class IntakeRecovery:
             await _reset(client)
             log.warning("intake consumer reset to its ack floor", extra=figures)
             return RESTARTED
-        await self._hold(client, info.delivered.stream_seq, figures)
-        return None
+        return await self._hold(client, figures) + 1
 
-    async def resync(self, client: Client, restarting: Callable[[], None]) -> bool:
+    async def resync(self, client: Client, restarting: Callable[[], None]) -> int | None:
         """After deliveries this instance never received: the consumer reset to its ack floor
-        (True; `restarting` is called before the request, since the numbering restarts at 1
-        as soon as the server applies it), or held as at a start on an older server (False).
-        Call it once the batches before the gap committed and were acknowledged."""
+        (None; `restarting` is called before the request, since the numbering restarts at 1
+        as soon as the server applies it), or, on an older server, held as at a start: then
+        the number of the next delivery, the first of the pending ones again. Call it once the
+        batches before the gap committed and were acknowledged."""
         if self._resets(client):
             restarting()
             await _reset(client)
-            return True
+            return None
         info = await client.jetstream().consumer_info(STREAM, INTAKE_DURABLE)
         figures = {"ack_floor": info.ack_floor.stream_seq, "pending": info.num_ack_pending}
-        await self._hold(client, info.delivered.stream_seq, figures)
+        numbered = await self._hold(client, figures)
         if self._release is None or self._release.done():
             self._release = asyncio.create_task(self._release_when_caught_up(client))
-        return False
+        return numbered + 1
 
     def _resets(self, client: Client) -> bool:
         return _has_reset(client) if self.reset is None else self.reset
 
-    async def _hold(self, client: Client, delivered: int, figures: dict[str, int]) -> None:
+    async def _hold(self, client: Client, figures: dict[str, int]) -> int:
+        """Hold the consumer to one unacknowledged message, released once everything it had
+        delivered when the hold took effect is acknowledged; returns how many deliveries it had
+        numbered then. Both are read after the hold, so a delivery racing it is counted: with
+        messages pending, a held consumer delivers nothing new, only the pending ones again
+        once ack_wait passed (lowest stream sequence first)."""
         held = intake_consumer_config(self.batch_size)
         held.max_ack_pending = 1
-        await client.jetstream().add_consumer(STREAM, held)
-        self.held_through = delivered
+        js = client.jetstream()
+        await js.add_consumer(STREAM, held)
+        delivered = (await js.consumer_info(STREAM, INTAKE_DURABLE)).delivered
+        self.held_through = delivered.stream_seq
         log.warning(
             "intake held to one message until the pending ones are redelivered (nats-server "
             "before 2.14 cannot reset a consumer); this waits for ack_wait",
             extra={**figures, "ack_wait_seconds": stream_setup.ACK_WAIT_SECONDS},
         )
+        return int(delivered.consumer_seq)
 
     async def after_started(self, client: Client) -> None:
         """This version's consumer settings, at once or once the held messages committed."""

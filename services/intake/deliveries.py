@@ -6,8 +6,9 @@ instance never got: a fetch answered while a broker node went away, a batch a cl
 dropped, a fetch by an instance that is no longer active. The server counts them pending and
 redelivers them only after ack_wait, after later events committed: out of stream order, so the
 lottery chain (program-rules.md) and a round's inputs would depend on the fault. A number going
-back is a consumer leader taking over from replicated state, redelivering from there: nothing
-is missed. A consumer reset to its ack floor numbers its deliveries from 1 again.
+back (a consumer leader of nats-server before 2.11.2 taking over from replicated state that
+lagged what the old one sent) is treated as a gap too: the numbers no longer say which
+deliveries were missed. A consumer reset to its ack floor numbers its deliveries from 1 again.
 
 Imports the standard library only.
 """
@@ -26,7 +27,9 @@ class Deliveries:
     `expected` is the next number (None: whatever comes next). After a gap every delivery is
     dropped (left unacknowledged) until the recovery says what comes next: `restart()` before a
     reset (deliveries are taken again from the one numbered 1; `reset_applied()` once the server
-    answered) or `rebase()` after a hold.
+    answered) or `rebase(n)` after a hold (the server held to one unacknowledged message has
+    numbered n - 1 deliveries when the hold took effect; what it delivers next are the pending
+    ones again, lowest stream sequence first, once ack_wait passed).
     """
 
     expected: int | None = None
@@ -51,7 +54,7 @@ class Deliveries:
                 return None
             start = list(seqs).index(self.expected)  # what came before is the old numbering's
         for seq in seqs[start:]:
-            if self.expected is not None and seq > self.expected:
+            if self.expected is not None and seq != self.expected:
                 self.gaps += 1
                 self.unknown()
                 return None
@@ -77,7 +80,8 @@ class Deliveries:
         """The server answered the reset: from now on its numbering is the new one."""
         self.applied = True
 
-    def rebase(self) -> None:
-        """No reset (an older server holds the consumer instead): take the next delivery as
-        the new base."""
-        self.waiting, self.expected = False, None
+    def rebase(self, expected: int) -> None:
+        """No reset (an older server holds the consumer instead): the next delivery must be
+        numbered `expected` (one past what the server had numbered once the hold took effect);
+        anything else is a gap again."""
+        self.waiting, self.expected = False, expected
