@@ -17,6 +17,7 @@ from faststream.nats import NatsBroker, PullSub
 from faststream.nats.message import NatsBatchMessage
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
 from nats.js.errors import NotFoundError
 
 from contracts import STREAM
@@ -371,8 +372,7 @@ class IntakeRecovery:
         if info.num_ack_pending == 0:
             return int(info.delivered.consumer_seq) + 1
         figures = {"ack_floor": info.ack_floor.stream_seq, "pending": info.num_ack_pending}
-        if self._resets(client):
-            await _reset(client)
+        if self._resets(client) and await _reset_answered(client):
             log.warning("intake consumer reset to its ack floor", extra=figures)
             return RESTARTED
         return await self._hold(client, figures) + 1
@@ -385,8 +385,8 @@ class IntakeRecovery:
         batches before the gap committed and were acknowledged."""
         if self._resets(client):
             restarting()
-            await _reset(client)
-            return None
+            if await _reset_answered(client):
+                return None
         info = await client.jetstream().consumer_info(STREAM, INTAKE_DURABLE)
         figures = {"ack_floor": info.ack_floor.stream_seq, "pending": info.num_ack_pending}
         numbered = await self._hold(client, figures)
@@ -452,6 +452,23 @@ async def _reset(client: Client) -> None:
     )
     if b'"error"' in reply.data:
         raise RuntimeError(f"consumer reset refused: {reply.data[:300]!r}")
+
+
+async def _reset_answered(client: Client) -> bool:
+    """Reset the intake consumer; False when nobody answered: the consumer's leader runs a
+    server without the reset (a cluster upgraded node by node across 2.14, the client on a
+    newer node), so the caller holds instead. Applied or not, the hold that follows reads the
+    server's own numbering, so it is right either way."""
+    try:
+        await _reset(client)
+    except (NoRespondersError, TimeoutError) as error:
+        log.warning(
+            "intake consumer reset not answered (a consumer leader older than nats-server "
+            "2.14?); holding it instead",
+            extra={"error": type(error).__name__},
+        )
+        return False
+    return True
 
 
 def _has_reset(client: Client) -> bool:

@@ -104,3 +104,21 @@ async def test_a_server_without_reset_gets_the_hold_on_its_own_and_keeps_stream_
     assert seqs == list(range(1, TOTAL + 1))
     assert recovery.held_through is None
     assert any("intake held to one message" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_reset_nobody_answers_falls_back_to_the_hold_and_keeps_stream_order(
+    legacy_nats_url, monkeypatch, caplog
+):
+    """As when the client's node runs 2.14+ but the consumer's leader does not (a cluster
+    upgraded node by node): the reset is asked for and not answered. Before the fallback the
+    start failed on the request's timeout, and a resync retried it forever."""
+    monkeypatch.setattr(broker, "ACK_WAIT_SECONDS", 2.0)
+    await _dead_instance_leaves_pending(legacy_nats_url)
+    recovery = IntakeRecovery(BATCH, reset=True)
+
+    seqs = await _take_everything(legacy_nats_url, recovery, 40)
+
+    assert seqs == list(range(1, TOTAL + 1))
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("intake consumer reset not answered" in m for m in messages), messages
+    assert any("intake held to one message" in m for m in messages), messages
