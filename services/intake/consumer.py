@@ -131,19 +131,22 @@ class IntakeConsumer:
             await self._park.wait()
 
     async def _start(self, msgs: list[Msg]) -> None:
+        streams, numbers = zip(*map(_sequences, msgs), strict=True)
         gaps = self.deliveries.gaps
-        start = self.deliveries.take([_delivery_seq(m) for m in msgs])
+        start = self.deliveries.take(numbers)
         if self.deliveries.gaps > gaps:
-            self._missed(msgs)
+            self._missed(streams[0], len(msgs))
         if start is None:
             if self.resync is not None:
                 return  # left unacknowledged: the reset (or ack_wait) gives them back in order
-            self.deliveries.rebase(_delivery_seq(msgs[-1]) + 1)  # logged; taken as it comes
+            self.deliveries.rebase(numbers[-1] + 1)  # logged; taken as it comes
             start = 0
         msgs = msgs[start:]
         if not msgs:
             return
-        batch = [Inbound(m.subject, m.data, _stream_seq(m)) for m in msgs]
+        batch = [
+            Inbound(m.subject, m.data, seq) for m, seq in zip(msgs, streams[start:], strict=True)
+        ]
         await self._slots.acquire()
         if self._in_flight == 0:  # work starts now, not when the last batch committed
             self.progress.moved()
@@ -152,12 +155,12 @@ class IntakeConsumer:
         tail = self._commit_in_turn(self._tail, msgs, batch, parsed)
         self._tail = _retrieved(asyncio.create_task(tail))
 
-    def _missed(self, msgs: list[Msg]) -> None:
+    def _missed(self, first_stream_seq: int, batch: int) -> None:
         self.on_gap()
         log.warning(
             "intake missed deliveries (a fetch lost on the way): the batches before them "
             "commit, then the consumer is reset so they come first, in stream order",
-            extra={"first_stream_seq": _stream_seq(msgs[0]), "batch": len(msgs)},
+            extra={"first_stream_seq": first_stream_seq, "batch": batch},
         )
         if self.resync is not None and (self._resyncing is None or self._resyncing.done()):
             self._resyncing = asyncio.create_task(self._recover(self.resync))
@@ -269,26 +272,17 @@ async def _release(msgs: list[Msg]) -> None:
             await m.nak()
 
 
-def _delivery_seq(msg: Msg) -> int:
-    """The consumer's delivery sequence from the reply subject (see `_stream_seq`)."""
+def _sequences(msg: Msg) -> tuple[int, int]:
+    """(stream sequence, delivery sequence) from the reply subject `$JS.ACK.[<domain>.
+    <account>.]<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
+    [.<token>]`: what `msg.metadata` parses too, at a fifth of the cost."""
     tokens = (msg.reply or "").split(".")
     if len(tokens) == 9:
-        return int(tokens[6])
+        return int(tokens[5]), int(tokens[6])
     if len(tokens) >= 11:
-        return int(tokens[8])
-    return msg.metadata.sequence.consumer
-
-
-def _stream_seq(msg: Msg) -> int:
-    """The stream sequence from the reply subject `$JS.ACK.[<domain>.<account>.]<stream>.
-    <consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>[.<token>]`: what
-    `msg.metadata` parses too, at a fifth of the cost."""
-    tokens = (msg.reply or "").split(".")
-    if len(tokens) == 9:
-        return int(tokens[5])
-    if len(tokens) >= 11:
-        return int(tokens[7])
-    return msg.metadata.sequence.stream
+        return int(tokens[7]), int(tokens[8])
+    sequence = msg.metadata.sequence
+    return sequence.stream, sequence.consumer
 
 
 @contextlib.asynccontextmanager
@@ -371,11 +365,13 @@ class IntakeRecovery:
             return RESTARTED
         if info.num_ack_pending == 0:
             return int(info.delivered.consumer_seq) + 1
-        figures = {"ack_floor": info.ack_floor.stream_seq, "pending": info.num_ack_pending}
         if self._resets(client) and await _reset_answered(client):
-            log.warning("intake consumer reset to its ack floor", extra=figures)
+            log.warning(
+                "intake consumer reset to its ack floor",
+                extra={"ack_floor": info.ack_floor.stream_seq, "pending": info.num_ack_pending},
+            )
             return RESTARTED
-        return await self._hold(client, figures) + 1
+        return await self._hold(client) + 1
 
     async def resync(self, client: Client, restarting: Callable[[], None]) -> int | None:
         """After deliveries this instance never received: the consumer reset to its ack floor
@@ -387,9 +383,7 @@ class IntakeRecovery:
             restarting()
             if await _reset_answered(client):
                 return None
-        info = await client.jetstream().consumer_info(STREAM, INTAKE_DURABLE)
-        figures = {"ack_floor": info.ack_floor.stream_seq, "pending": info.num_ack_pending}
-        numbered = await self._hold(client, figures)
+        numbered = await self._hold(client)
         if self._release is None or self._release.done():
             self._release = asyncio.create_task(self._release_when_caught_up(client))
         return numbered + 1
@@ -397,7 +391,7 @@ class IntakeRecovery:
     def _resets(self, client: Client) -> bool:
         return _has_reset(client) if self.reset is None else self.reset
 
-    async def _hold(self, client: Client, figures: dict[str, int]) -> int:
+    async def _hold(self, client: Client) -> int:
         """Hold the consumer to one unacknowledged message, released once everything it had
         delivered when the hold took effect is acknowledged; returns how many deliveries it had
         numbered then. Both are read after the hold, so a delivery racing it is counted: with
@@ -407,14 +401,18 @@ class IntakeRecovery:
         held.max_ack_pending = 1
         js = client.jetstream()
         await js.add_consumer(STREAM, held)
-        delivered = (await js.consumer_info(STREAM, INTAKE_DURABLE)).delivered
-        self.held_through = delivered.stream_seq
+        info = await js.consumer_info(STREAM, INTAKE_DURABLE)
+        self.held_through = info.delivered.stream_seq
         log.warning(
             "intake held to one message until the pending ones are redelivered (nats-server "
             "before 2.14 cannot reset a consumer); this waits for ack_wait",
-            extra={**figures, "ack_wait_seconds": stream_setup.ACK_WAIT_SECONDS},
+            extra={
+                "ack_floor": info.ack_floor.stream_seq,
+                "pending": info.num_ack_pending,
+                "ack_wait_seconds": stream_setup.ACK_WAIT_SECONDS,
+            },
         )
-        return int(delivered.consumer_seq)
+        return int(info.delivered.consumer_seq)
 
     async def after_started(self, client: Client) -> None:
         """This version's consumer settings, at once or once the held messages committed."""
