@@ -22,8 +22,7 @@ from services.rounds.offers import (
     OfferWrites,
     capacities,
     confirm,
-    load_offers,
-    offers_touched,
+    load_touched,
     record_acceptance,
     release,
     split_placement_id,
@@ -180,11 +179,8 @@ class OfferDesk:
         """The live offers of the batch's withdrawn applicants and of its closed or posted
         vacancies, and every offer of the applicants its answers name."""
         if self._offers is None:
-            self._offers = {}
-            condition = _condition(self.events)
-            if condition is not None:
-                for offer in load_offers(self.connection, condition):
-                    self._offers[(offer.round_id, offer.applicant_id)] = offer
+            offers = load_touched(self.connection, *_touched(self.events))
+            self._offers = {(o.round_id, o.applicant_id): o for o in offers}
         return self._offers
 
     def _refused(self, event: Accepted, loc: str, reason: str) -> AnswerRefusedError:
@@ -222,8 +218,9 @@ class OfferDesk:
         )
 
 
-def _condition(events: Sequence[Accepted]) -> Any:
-    """The placements `OfferDesk._loaded` reads, or None when the batch touches none."""
+def _touched(events: Sequence[Accepted]) -> tuple[set[str], set[str], set[str]]:
+    """The applicants withdrawn, the vacancies closed or posted, and the applicants answered
+    for, in a batch: whose placements `OfferDesk._loaded` reads."""
     applicants, vacancies, answered = set(), set(), set()
     for event in events:
         if event.kind is Kind.APPLICANT_WITHDRAWN and event.aggregate_id is not None:
@@ -233,7 +230,7 @@ def _condition(events: Sequence[Accepted]) -> Any:
                 vacancies.add(event.aggregate_id)
         elif event.answer is not None:
             answered.add(split_placement_id(event.answer.placement_id)[1])
-    return offers_touched(applicants, vacancies, answered)
+    return applicants, vacancies, answered
 
 
 def _cut_order(offer: Offer) -> tuple[int, int, str]:

@@ -29,12 +29,16 @@ def read_chain(connection: Connection) -> str:
     Rows logged without their chain (by a release before revision 0007 still consuming after
     the upgrade) are chained here first, in log order, as the migration chains older rows.
     """
-    query = select(_LOG.c.chain, _LOG.c.seq).order_by(_LOG.c.seq.desc()).limit(1)
-    last = connection.execute(query).first()
+    last: Any
+    if connection.dialect.name == "postgresql":  # on the driver: it begins every batch
+        rows = fetch_all(connection, "SELECT chain FROM event_log ORDER BY seq DESC LIMIT 1", {})
+        last = rows[0] if rows else None
+    else:
+        last = connection.execute(select(_LOG.c.chain).order_by(_LOG.c.seq.desc()).limit(1)).first()
     if last is None:
         return ""
-    if last.chain is not None:
-        return str(last.chain)
+    if last[0] is not None:
+        return str(last[0])
     return _chain_unchained(connection)
 
 

@@ -70,17 +70,46 @@ def load_offers(connection: Connection, condition: Any) -> list[Offer]:
     return [_offer(row) for row in connection.execute(query)]
 
 
-def offers_touched(applicants: set[str], vacancies: set[str], answered: set[str]) -> Any:
-    """The clause of the live placements of `applicants` and `vacancies` and of every placement
-    of the `answered` applicants; None when all three are empty."""
+def load_touched(
+    connection: Connection, applicants: set[str], vacancies: set[str], answered: set[str]
+) -> list[Offer]:
+    """The live placements of `applicants` and `vacancies` and every placement of the
+    `answered` applicants (none when all three are empty).
+
+    PostgreSQL gets the ids as three newline-joined parameters on the driver's cursor: an `IN`
+    of a batch's 300 ids compiled and bound by SQLAlchemy, and its rows turned into mappings,
+    cost a batch of 500 answers about 5 ms of its 7 ms read."""
     if not (applicants or vacancies or answered):
-        return None
-    c = _PLACEMENTS.c
-    live = and_(
-        c.state.in_(LIVE),
-        or_(c.applicant_id.in_(sorted(applicants)), c.vacancy_id.in_(sorted(vacancies))),
+        return []
+    if connection.dialect.name != "postgresql":
+        c = _PLACEMENTS.c
+        live = and_(
+            c.state.in_(LIVE),
+            or_(c.applicant_id.in_(sorted(applicants)), c.vacancy_id.in_(sorted(vacancies))),
+        )
+        return load_offers(connection, or_(live, c.applicant_id.in_(sorted(answered))))
+    rows = fetch_all(
+        connection,
+        f"SELECT {', '.join(f'p.{c}' for c in _OFFER_FIELDS)}, r.ordinal, r.lottery_seed "
+        "FROM placements AS p JOIN rounds AS r ON r.round_id = p.round_id "
+        "WHERE (p.state IN ('proposed', 'confirmed') AND ("
+        "p.applicant_id = ANY(string_to_array(%(w)s, E'\\n')) OR "
+        "p.vacancy_id = ANY(string_to_array(%(v)s, E'\\n')))) "
+        "OR p.applicant_id = ANY(string_to_array(%(a)s, E'\\n'))",
+        {
+            "w": lines(sorted(applicants)),
+            "v": lines(sorted(vacancies)),
+            "a": lines(sorted(answered)),
+        },  # fmt: skip
     )
-    return or_(live, c.applicant_id.in_(sorted(answered)))
+    return [_offer_of(*row) for row in rows]
+
+
+_OFFER_FIELDS = (
+    "round_id", "applicant_id", "program_year", "period", "vacancy_id", "course", "company_id",
+    "state", "accepted_by",
+)  # fmt: skip
+"""The placements columns an Offer holds, in its fields' order (then its round's two)."""
 
 
 def capacities(payload: str) -> dict[str, int]:
@@ -92,19 +121,30 @@ def capacities(payload: str) -> dict[str, int]:
 
 
 def _offer(row: Any) -> Offer:
+    return _offer_of(
+        row.round_id, row.applicant_id, row.program_year, row.period, row.vacancy_id, row.course,
+        row.company_id, row.state, row.accepted_by, row.ordinal, row.lottery_seed,
+    )  # fmt: skip
+
+
+def _offer_of(
+    round_id: str,
+    applicant_id: str,
+    program_year: int,
+    period: str,
+    vacancy_id: str,
+    course: str,
+    company_id: str | None,
+    state: str,
+    accepted_by: str,
+    ordinal: int,
+    lottery_seed: str | None,
+) -> Offer:
+    accepted = tuple(p for p in accepted_by.split(",") if p)
     return Offer(
-        round_id=row.round_id,
-        applicant_id=row.applicant_id,
-        program_year=row.program_year,
-        period=row.period,
-        vacancy_id=row.vacancy_id,
-        course=row.course,
-        company_id=row.company_id or "",
-        state=row.state,
-        accepted_by=tuple(p for p in row.accepted_by.split(",") if p),
-        ordinal=row.ordinal,
-        lottery_seed=row.lottery_seed,
-    )
+        round_id, applicant_id, program_year, period, vacancy_id, course, company_id or "", state,
+        accepted, ordinal, lottery_seed,
+    )  # fmt: skip
 
 
 class OfferWrites(Protocol):

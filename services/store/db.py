@@ -71,7 +71,10 @@ def upsert(connection: Connection, table: Table) -> Any:
 
 def lines(values: list[str]) -> str:
     """`values` joined by newlines, for `string_to_array(%s, E'\\n')`; none may hold a newline
-    (ids and sources cannot by the contract's patterns, nor can compact JSON)."""
+    (ids and sources cannot by the contract's patterns, nor can compact JSON). No values give
+    "", which PostgreSQL splits into an empty array."""
+    if not values:
+        return ""
     text = "\n".join(values)
     if text.count("\n") != len(values) - 1:
         raise ValueError("a value holds a newline")

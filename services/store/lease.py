@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, text
 
+from services.store.db import fetch_all
 from services.store.errors import LeaseLostError
 
 ACTIVE = "active"
@@ -176,14 +177,18 @@ class Fence:
         held = self.token
         if held is None:
             raise LeaseLostError("this instance is not the active one")
-        share = ""
-        if connection.dialect.name == "postgresql":
-            idle = max(1, int(self.idle_seconds * 1000))
-            connection.exec_driver_sql(f"SET LOCAL idle_in_transaction_session_timeout = {idle}")
-            share = " FOR SHARE"
-        current = connection.execute(
-            text(f"SELECT token FROM service_lease WHERE name = :name{share}"), {"name": self.name}
-        ).scalar()
+        if connection.dialect.name == "postgresql":  # one round trip: it ends every batch
+            idle = str(max(1, int(self.idle_seconds * 1000)))
+            rows = fetch_all(
+                connection,
+                "SELECT token, set_config('idle_in_transaction_session_timeout', %(idle)s, true) "
+                "FROM service_lease WHERE name = %(name)s FOR SHARE",
+                {"idle": idle, "name": self.name},
+            )
+            current = rows[0][0] if rows else None
+        else:
+            query = text("SELECT token FROM service_lease WHERE name = :name")
+            current = connection.execute(query, {"name": self.name}).scalar()
         if current != held:
             raise LeaseLostError(
                 f"the active lease's token is {current}, this instance's {held}: another "
