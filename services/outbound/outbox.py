@@ -8,10 +8,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, Engine, func, select, update
 
 from contracts import CloudEvent, subject_of_type, to_json_bytes
-from services.store.db import fetch_all, lines, upsert
+from services.store.db import copy_rows, fetch_all, lines, upsert
 from services.store.lease import Fence, check_fence
 from services.store.tables import OutboxEntry, table_of
 
@@ -40,22 +41,44 @@ def enqueue(
     rows = [to_outbox_values(e) for e in events]
     if not rows:
         return
-    if connection.dialect.name == "postgresql":  # a round's 100,000 rows in one statement
-        columns = {k: lines([row[c] for row in rows]) for k, c in _COLUMNS.items()}
-        fetch_all(
-            connection,
-            "INSERT INTO outbox (event_id, subject, body, round_id) SELECT i, s, b, %(r)s::text "
-            "FROM unnest(string_to_array(%(i)s, E'\\n'), string_to_array(%(s)s, E'\\n'), "
-            "string_to_array(%(b)s, E'\\n')) WITH ORDINALITY AS t(i, s, b, n) ORDER BY n "
-            "ON CONFLICT (event_id) DO NOTHING",
-            {**columns, "r": round_id},
-        )
+    if connection.dialect.name == "postgresql":
+        if len(rows) < ANALYZE_FROM or not _copied(connection, rows, round_id):
+            _insert_new(connection, rows, round_id)
         if len(rows) >= ANALYZE_FROM:
             connection.exec_driver_sql("ANALYZE outbox")
         return
     stmt = upsert(connection, _OUTBOX).on_conflict_do_nothing(index_elements=["event_id"])
     connection.execute(stmt, [row | {"round_id": round_id} for row in rows])
 
+
+def _copied(connection: Connection, rows: list[dict[str, Any]], round_id: str | None) -> bool:
+    """Append many rows by COPY (a round's 100,000 events: about half the time of the insert
+    below), in a savepoint; False, with nothing written, when an id was in the outbox already
+    (a new round's ids are new, so that is only a safety net)."""
+    try:
+        with connection.begin_nested():
+            copy_rows(
+                connection, "outbox", _COPY_COLUMNS, (row | {"round_id": round_id} for row in rows)
+            )
+    except UniqueViolation:
+        return False
+    return True
+
+
+def _insert_new(connection: Connection, rows: list[dict[str, Any]], round_id: str | None) -> None:
+    """Append the rows whose ids are not in the outbox yet, in one statement."""
+    columns = {k: lines([row[c] for row in rows]) for k, c in _COLUMNS.items()}
+    fetch_all(
+        connection,
+        "INSERT INTO outbox (event_id, subject, body, round_id) SELECT i, s, b, %(r)s::text "
+        "FROM unnest(string_to_array(%(i)s, E'\\n'), string_to_array(%(s)s, E'\\n'), "
+        "string_to_array(%(b)s, E'\\n')) WITH ORDINALITY AS t(i, s, b, n) ORDER BY n "
+        "ON CONFLICT (event_id) DO NOTHING",
+        {**columns, "r": round_id},
+    )
+
+
+_COPY_COLUMNS = ("event_id", "subject", "body", "round_id")
 
 ANALYZE_FROM = 1_000
 """Rows enqueued at once after which PostgreSQL's statistics of the outbox are refreshed.
@@ -64,7 +87,7 @@ With statistics that know of few pending rows (a new table, or one whose rows we
 the planner reads the relay's `pending` batches by a bitmap scan of every pending row and a
 sort: 30-70 ms per batch of 500 behind a round's 100,000 events, against 0.2 ms by the ordered
 index scan it picks once it knows. ANALYZE in the enqueuing transaction counts its own rows
-(about 0.1 s for a round's)."""
+(about 0.1 s for a round's). As many rows at once are written by COPY (`_copied`)."""
 
 _COLUMNS = {"i": "event_id", "s": "subject", "b": "body"}
 """Parameters of the PostgreSQL insert (and `r`, the round id of them all); `ORDER BY n` keeps

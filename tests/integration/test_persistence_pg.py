@@ -199,6 +199,27 @@ def test_the_outbox_keeps_event_order_and_an_id_it_holds_on_postgresql(engine):
     assert all(json.loads(r.body)["data"]["reason"] == "first" for r in rows)
 
 
+@pytest.mark.parametrize("held", [None, 7, 1_499])
+def test_a_round_sized_enqueue_keeps_event_order_and_an_id_it_holds(engine, held):
+    """A round's events go by COPY: `seq` must still follow the events' order, and when one id
+    is in the outbox already (COPY refuses the whole batch) the others are still written, in
+    order, and the one held is kept as it was."""
+    from services.outbound.outbox import ANALYZE_FROM, enqueue
+
+    ids = [f"e-{(i * 7919) % 1_500:04d}" for i in range(1_500)]  # not in id order
+    assert len(ids) > ANALYZE_FROM and len(set(ids)) == len(ids)
+    if held is not None:
+        with engine.begin() as connection:
+            enqueue(connection, [failed(ids[held], "first")])
+    with engine.begin() as connection:
+        enqueue(connection, [failed(i, "second") for i in ids], round_id="R-1")
+    rows = pending(engine, limit=None)
+    expected = ids if held is None else [ids[held]] + [i for i in ids if i != ids[held]]
+    assert [r.event_id for r in rows] == expected
+    reasons = {r.event_id: json.loads(r.body)["data"]["reason"] for r in rows}
+    assert all(reasons[i] == ("first" if n == held else "second") for n, i in enumerate(ids))
+
+
 def test_the_relay_reads_a_round_sized_backlog_by_the_pending_index(postgres_url: str):
     """After a round's events are enqueued, each batch the relay reads must come from the
     ordered scan of the pending index, not from reading and sorting every pending row (what
