@@ -103,8 +103,14 @@ def pending(engine: Engine, limit: int | None = 100, after: int = 0) -> list[Out
     """Unsent, unparked rows past `after` in the order they were written (all when `limit` is
     None)."""
     with engine.connect() as connection:
-        rows = connection.execute(pending_query(limit, after)).all()
-    return [OutboxRow(r.seq, r.event_id, r.subject, r.body.encode()) for r in rows]
+        if connection.dialect.name == "postgresql":  # the relay's every batch: on the driver
+            compiled = pending_query(limit, after).compile(dialect=connection.dialect)
+            rows: Sequence[Any] = fetch_all(connection, str(compiled), compiled.params)
+        else:
+            rows = connection.execute(pending_query(limit, after)).all()
+    return [
+        OutboxRow(seq, event_id, subject, body.encode()) for seq, event_id, subject, body in rows
+    ]
 
 
 def pending_query(limit: int | None, after: int) -> Any:
