@@ -264,14 +264,13 @@ class _Pairs:
         app = np.frombuffer(listed.app, dtype=np.int64)
         vac = np.frombuffer(listed.vac, dtype=np.int64)
         rank = np.frombuffer(listed.rank, dtype=np.int64)
-        n_app = len(applicants)
-        per_app = np.zeros(n_app, dtype=np.int64)
-        wanted, profile = per_app.copy(), per_app.copy()
-        japan = np.zeros(n_app, dtype=bool)
+        wanted = np.zeros(len(applicants), dtype=np.int64)  # per applicant, as staged
+        profile = np.zeros(len(applicants), dtype=np.int64)
+        japan = np.zeros(len(applicants), dtype=bool)
         for i, w in listed.wanted.items():
             wanted[i], profile[i], japan[i] = w, listed.profile[i], listed.in_japan[i]
         vac_stated = self._vacancy_ranks(app, vac, applicants)
-        rows = self.profile_rows()
+        rows = self._profile_rows()
         meets = np.array([[m for m, _ in row] for row in rows], dtype=bool).reshape(len(rows), -1)
         margin = np.array([[g for _, g in row] for row in rows], dtype=np.int64).reshape(
             meets.shape
@@ -311,7 +310,7 @@ class _Pairs:
         ]
         return np.asarray(ranks, dtype=np.int64).reshape(-1)
 
-    def profile_rows(self) -> list[list[tuple[bool, int]]]:
+    def _profile_rows(self) -> list[list[tuple[bool, int]]]:
         """(meets, margin) per signature of each staged language profile, by its index."""
         rows: list[list[tuple[bool, int]]] = [[] for _ in self.profile_index]
         for key, n in self.profile_index.items():
@@ -362,7 +361,7 @@ class _Pairs:
         rows = []
         if barred := self.barred.get(aid):
             found = [(j, r) for j, r in found if j not in barred]
-        for j, app_stated in found:  # the hot loop: about ten pairs per applicant
+        for j, app_stated in found:  # near or listing vacancies of an applicant without a list
             listed = stated[j]
             vac_stated = 0 if listed is None else listed.get(aid, 0)
             meets, margin = language[sig[j]]
