@@ -215,7 +215,7 @@ class _Pairs:
         profile = to_profile(a.languages, self.ruleset)
         skills = frozenset(s.casefold() for s in a.skills)
         if a.preferences:  # a stated list: its pairs are checked together, by check_listed
-            self._stage(i, a, courses, profile, skills)
+            self._stage(i, a, courses, profile, skills, in_japan)
             return
         language = self._language_row(profile)
         rows = self._best(a, courses, language, skills)
@@ -236,6 +236,7 @@ class _Pairs:
         courses: Sequence[str],
         profile: LanguageProfile,
         skills: frozenset[str],
+        in_japan: bool,
     ) -> None:
         """Keep applicant `i`'s listed vacancies (and what the checks need) for check_listed."""
         listed, by_id = self.listed, self.by_id
@@ -252,7 +253,7 @@ class _Pairs:
         listed.profile[i] = self.profile_index.setdefault(key, len(self.profile_index))
         listed.wanted[i] = sum(_BIT[c] for c in courses)
         listed.skills[i] = skills
-        listed.in_japan[i] = a.residence.country == "JP"
+        listed.in_japan[i] = in_japan
 
     def check_listed(self, applicants: Sequence[ApplicantRegistered]) -> tuple[IntArray, ...]:
         """The admissible pairs of every staged list, scored, as the five pair columns: the

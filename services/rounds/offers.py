@@ -62,12 +62,13 @@ def split_placement_id(placement_id: str) -> tuple[str, str]:
 
 def load_offers(connection: Connection, condition: Any) -> list[Offer]:
     """The placements matching `condition` (a clause on the placements table)."""
+    columns = [_PLACEMENTS.c[c] for c in _OFFER_FIELDS]
     query = (
-        select(_PLACEMENTS, _ROUNDS.c.ordinal, _ROUNDS.c.lottery_seed)
+        select(*columns, _ROUNDS.c.ordinal, _ROUNDS.c.lottery_seed)
         .join(_ROUNDS, _ROUNDS.c.round_id == _PLACEMENTS.c.round_id)
         .where(condition)
     )
-    return [_offer(row) for row in connection.execute(query)]
+    return [_offer_of(*row) for row in connection.execute(query)]
 
 
 def load_touched(
@@ -118,13 +119,6 @@ def capacities(payload: str) -> dict[str, int]:
     for slot in json.loads(payload)["slots"]:
         capacity[slot["course"]] = capacity.get(slot["course"], 0) + slot["capacity"]
     return capacity
-
-
-def _offer(row: Any) -> Offer:
-    return _offer_of(
-        row.round_id, row.applicant_id, row.program_year, row.period, row.vacancy_id, row.course,
-        row.company_id, row.state, row.accepted_by, row.ordinal, row.lottery_seed,
-    )  # fmt: skip
 
 
 def _offer_of(
