@@ -5,9 +5,10 @@ never services or ortools.
 """
 
 from array import array
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from functools import cached_property
+from itertools import chain, count, repeat
 from typing import TypeVar
 
 import numpy as np
@@ -111,9 +112,11 @@ def find_admissible(
     period: str,
     seed: str,
     barred: Collection[tuple[str, str]] = frozenset(),
+    profiles: Mapping[str, LanguageProfile] | None = None,
 ) -> Admissible:
     """Every admissible triple of eligible `applicants` over `seats` (program-rules.md), less
     the `barred` (applicant id, vacancy id) pairs: those a decline released (lifecycle.md).
+    `profiles`: applicants' language profiles by id, where the caller has them already.
 
     Applicants are taken in the lottery order of `seed`, the seed `seats` was drawn with: so
     wherever a solver's choice among equals follows the order of its input, the lottery
@@ -124,7 +127,7 @@ def find_admissible(
     """
     ordered = tuple(_in_lottery_order(applicants, seed, lambda a: a.applicant_id))
     vac_tie = np.arange(len(seats.vacancies), dtype=np.int64)  # seats come in lottery order
-    pairs = _Pairs(seats, ruleset, period, vac_tie, barred)
+    pairs = _Pairs(seats, ruleset, period, vac_tie, barred, profiles or {})
     for i, a in enumerate(ordered):
         pairs.add(i, a)
     listed = pairs.check_listed(ordered)
@@ -162,8 +165,10 @@ class _Pairs:
         period: str,
         tie: IntArray,
         barred: Collection[tuple[str, str]],
+        profiles: Mapping[str, LanguageProfile],
     ) -> None:
         vs = self.vacancies = seats.vacancies
+        self.profiles = profiles
         self.ruleset = ruleset
         self.modes = {c: ruleset.courses[c].mode for c in ruleset.courses_in(period)}
         self.by_id = {v.vacancy_id: j for j, v in enumerate(vs)}
@@ -183,7 +188,6 @@ class _Pairs:
         self.course_mask = [sum(_BIT[c] for c in seat_of[j]) for j in range(len(vs))]
         self.index = VacancyIndex(vs, seat_of, self.modes, ruleset.commuting_km)
         self.skills = [frozenset(s.casefold() for s in v.requirements.skills) for v in vs]
-        self.stated = [{a: r for r, a in enumerate(v.preferences, 1)} or None for v in vs]
         keys = [_language_key(v.requirements) for v in vs]
         first = {k: v.requirements for k, v in zip(keys, vs, strict=True)}
         self.signatures = list(first.values())  # one Requirements per distinct language rule
@@ -212,7 +216,7 @@ class _Pairs:
         self.course_pos.extend(a.courses.index(c) if c in courses else -1 for c in COURSES)
         if not courses:
             return
-        profile = to_profile(a.languages, self.ruleset)
+        profile = self.profiles.get(a.applicant_id) or to_profile(a.languages, self.ruleset)
         skills = frozenset(s.casefold() for s in a.skills)
         if a.preferences:  # a stated list: its pairs are checked together, by check_listed
             self._stage(i, a, courses, profile, skills, in_japan)
@@ -239,17 +243,17 @@ class _Pairs:
         in_japan: bool,
     ) -> None:
         """Keep applicant `i`'s listed vacancies (and what the checks need) for check_listed."""
-        listed, by_id = self.listed, self.by_id
-        found = [(j, r) for r, v in enumerate(a.preferences, 1) if (j := by_id.get(v)) is not None]
+        listed = self.listed
+        vac = list(map(self.by_id.get, a.preferences, repeat(-1)))  # -1: not a seat of the round
         if barred := self.barred.get(a.applicant_id):
-            found = [(j, r) for j, r in found if j not in barred]
-        if not found:
+            vac = [-1 if j in barred else j for j in vac]
+        if vac.count(-1) == len(vac):
             return
         key = (profile.japanese, profile.english)
         self._language_row(profile)
-        listed.app.extend(repeat(i, len(found)))
-        listed.vac.extend([j for j, _ in found])
-        listed.rank.extend([r for _, r in found])
+        listed.app.extend(repeat(i, len(vac)))
+        listed.vac.extend(vac)
+        listed.rank.extend(range(1, len(vac) + 1))
         listed.profile[i] = self.profile_index.setdefault(key, len(self.profile_index))
         listed.wanted[i] = sum(_BIT[c] for c in courses)
         listed.skills[i] = skills
@@ -262,9 +266,10 @@ class _Pairs:
         listed = self.listed
         if not listed.app:
             return tuple(np.zeros(0, dtype=np.int64) for _ in range(5))
-        app = np.frombuffer(listed.app, dtype=np.int64)
-        vac = np.frombuffer(listed.vac, dtype=np.int64)
-        rank = np.frombuffer(listed.rank, dtype=np.int64)
+        staged = np.frombuffer(listed.vac, dtype=np.int64) >= 0
+        app = np.frombuffer(listed.app, dtype=np.int64)[staged]
+        vac = np.frombuffer(listed.vac, dtype=np.int64)[staged]
+        rank = np.frombuffer(listed.rank, dtype=np.int64)[staged]
         wanted = np.zeros(len(applicants), dtype=np.int64)  # per applicant, as staged
         profile = np.zeros(len(applicants), dtype=np.int64)
         japan = np.zeros(len(applicants), dtype=bool)
@@ -277,7 +282,7 @@ class _Pairs:
             meets.shape
         )
         sig = np.asarray(self.sig, dtype=np.int64)[vac]
-        states = np.asarray([d is not None for d in self.stated], dtype=bool)[vac]
+        states = np.asarray([bool(v.preferences) for v in self.vacancies], dtype=bool)[vac]
         mask = np.asarray(self.course_mask, dtype=np.int64)[vac]
         ok = meets[profile[app], sig] & ((mask & wanted[app]) != 0) & (~states | (vac_stated > 0))
         keep = np.flatnonzero(ok)
@@ -303,13 +308,27 @@ class _Pairs:
     def _vacancy_ranks(
         self, app: IntArray, vac: IntArray, applicants: Sequence[ApplicantRegistered]
     ) -> IntArray:
-        """Per pair, the vacancy's stated rank of the applicant (0 where it does not list it)."""
-        ids, stated = [a.applicant_id for a in applicants], self.stated
-        ranks = [
-            0 if (listed := stated[j]) is None else listed.get(ids[i], 0)
-            for i, j in zip(app.tolist(), vac.tolist(), strict=True)
-        ]
-        return np.asarray(ranks, dtype=np.int64).reshape(-1)
+        """Per pair, the vacancy's stated rank of the applicant (0 where it does not list it):
+        every stated (vacancy, applicant) as one sorted key, each pair found by binary search."""
+        n = len(applicants)
+        position = {a.applicant_id: i for i, a in enumerate(applicants)}
+        lists = [v.preferences for v in self.vacancies]
+        lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        ids = list(chain.from_iterable(lists))
+        listed = np.fromiter(map(position.get, ids, repeat(-1)), dtype=np.int64, count=len(ids))
+        by = np.repeat(np.arange(len(lists), dtype=np.int64), lengths)
+        rank = np.arange(listed.shape[0], dtype=np.int64) - np.repeat(
+            np.cumsum(lengths) - lengths, lengths
+        )
+        known = listed >= 0  # ids of applicants not in the round are listed too
+        keys = by[known] * n + listed[known]
+        order = np.argsort(keys)
+        keys, rank = keys[order], rank[known][order] + 1
+        wanted = vac * n + app
+        if keys.shape[0] == 0:
+            return np.zeros(wanted.shape[0], dtype=np.int64)
+        at = np.minimum(np.searchsorted(keys, wanted), keys.shape[0] - 1)
+        return np.where(keys[at] == wanted, rank[at], 0)
 
     def _profile_rows(self) -> list[list[tuple[bool, int]]]:
         """(meets, margin) per signature of each staged language profile, by its index."""
@@ -375,6 +394,12 @@ class _Pairs:
             rows.append((j, value, app_stated, vac_stated))
         self.evaluations += len(rows)
         return rows
+
+    @cached_property
+    def stated(self) -> list[dict[str, int] | None]:
+        """Per vacancy, its stated rank of each applicant it lists (None: it states no list);
+        for the pair-by-pair checks of applicants without a list."""
+        return [dict(zip(v.preferences, count(1))) or None for v in self.vacancies]
 
     def _language_row(self, profile: LanguageProfile) -> list[tuple[bool, int]]:
         """(meets, margin) per requirement signature, cached per profile: few distinct values."""

@@ -7,7 +7,7 @@ own fact and the rule, never a name or a date of birth.
 import datetime as dt
 
 from contracts import ApplicantRegistered
-from matching.language import is_program_language_met, to_profile
+from matching.language import LanguageProfile, is_program_language_met, to_profile
 from matching.ruleset import Ruleset
 from matching.snapshot import UnplacedReason
 
@@ -19,12 +19,16 @@ def age_on(date_of_birth: dt.date, day: dt.date) -> int:
 
 
 def ineligibility(
-    applicant: ApplicantRegistered, ruleset: Ruleset, program_year: int
+    applicant: ApplicantRegistered,
+    ruleset: Ruleset,
+    program_year: int,
+    profile: LanguageProfile | None = None,
 ) -> tuple[UnplacedReason, ...]:
-    """Every program rule the applicant fails, in rule order; empty when eligible."""
+    """Every program rule the applicant fails, in rule order; empty when eligible. `profile`:
+    the applicant's `to_profile` under `ruleset`, where the caller has it already."""
     reasons = [
         _age(applicant, ruleset, program_year),
-        _language(applicant, ruleset),
+        _language(profile or to_profile(applicant.languages, ruleset), ruleset),
         _nationality(applicant, ruleset),
         _education(applicant, ruleset),
     ]
@@ -44,8 +48,7 @@ def _age(a: ApplicantRegistered, ruleset: Ruleset, year: int) -> UnplacedReason 
     return UnplacedReason("age_out_of_range", detail)
 
 
-def _language(a: ApplicantRegistered, ruleset: Ruleset) -> UnplacedReason | None:
-    profile = to_profile(a.languages, ruleset)
+def _language(profile: LanguageProfile, ruleset: Ruleset) -> UnplacedReason | None:
     if is_program_language_met(profile, ruleset):
         return None
     native = ", or native" if ruleset.native_counts else ""

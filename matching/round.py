@@ -11,6 +11,7 @@ from matching.admissible import find_admissible, to_seats
 from matching.digest import placements_digest
 from matching.eligibility import ineligibility
 from matching.hosts import host_ineligibility
+from matching.language import to_profile
 from matching.problem import Limits, Solution
 from matching.ranking import Ranked, to_problem
 from matching.ruleset import Ruleset
@@ -71,9 +72,10 @@ def build_market(snapshot: Snapshot) -> Market:
     """Everything before the solver; the result never depends on the order of the snapshot."""
     ruleset = _ruleset(snapshot)
     earlier = {p.applicant_id: p for p in snapshot.earlier_placements}
-    eligible, turned_away = [], {}
+    eligible, turned_away, profiles = [], {}, {}
     for a in sorted(snapshot.applicants, key=lambda a: a.applicant_id):
-        reasons = ineligibility(a, ruleset, snapshot.program_year)
+        profile = profiles[a.applicant_id] = to_profile(a.languages, ruleset)
+        reasons = ineligibility(a, ruleset, snapshot.program_year, profile)
         if a.applicant_id in earlier:
             held = earlier[a.applicant_id]
             detail = f"{held.state} by round {held.round_id} of {snapshot.program_year}"
@@ -86,7 +88,7 @@ def build_market(snapshot: Snapshot) -> Market:
     seed, courses = snapshot.seed, ruleset.courses_in(snapshot.period)
     seats = to_seats(hosts, _capacity_left(snapshot, hosts), courses, seed)
     admissible = find_admissible(
-        eligible, seats, ruleset, snapshot.period, seed, barred=snapshot.barred_pairs
+        eligible, seats, ruleset, snapshot.period, seed, snapshot.barred_pairs, profiles
     )
     return Market(to_problem(admissible), turned_away, ineligible_vacancies)
 

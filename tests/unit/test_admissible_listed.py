@@ -82,10 +82,12 @@ SPOT = st.one_of(st.none(), st.tuples(st.floats(35.0, 36.0), st.floats(139.0, 14
 @st.composite
 def markets(draw):
     """Eligible applicants who list vacancies (some not in the round), at home and abroad,
-    with and without coordinates; vacancies with and without lists, minimums and lodging."""
+    with and without coordinates; vacancies with and without lists (naming some applicants not
+    in the round), minimums and lodging."""
     n_vac, n_app = draw(st.integers(1, 6)), draw(st.integers(1, 10))
     vacancy_ids = [f"V-{j}" for j in range(n_vac + 2)]  # two are not in the round
     applicant_ids = [f"A-{i}" for i in range(n_app)]
+    listable = [*applicant_ids, "A-gone", "A-late"]  # vacancies list some not in the round
     people = []
     for applicant_id in applicant_ids:
         home = draw(st.booleans())
@@ -120,7 +122,7 @@ def markets(draw):
                 "language_rule": draw(st.sampled_from(["any", "all"])),
                 "skills": draw(st.lists(st.sampled_from(SKILLS), max_size=2, unique=True)),
             },
-            preferences=draw(st.one_of(st.just([]), st.lists(st.sampled_from(applicant_ids),
+            preferences=draw(st.one_of(st.just([]), st.lists(st.sampled_from(listable),
                                                               min_size=1, unique=True))),
         ))  # fmt: skip
     pairs = [(a.applicant_id, j) for a in people for j in a.preferences]
@@ -142,3 +144,18 @@ def test_listed_pairs_equal_the_pair_by_pair_reference(snap):
 def test_listed_pairs_of_the_round_properties_years_equal_the_reference(snap):
     adm = build_market(snap).ranked.admissible
     assert listed_rows(adm) == reference(adm, snap.ruleset, snap.period, snap.barred_pairs)
+
+
+def test_a_vacancy_listing_only_applicants_not_in_the_round_admits_none_of_those_in_it():
+    """Its stated ranks are looked up by (vacancy, applicant) key: an id outside the round must
+    never stand in for one inside it (whatever the lottery order of either side)."""
+    people = [applicant(f"A-{i}", preferences=["V-0", "V-1"], courses=["B"]) for i in range(3)]
+    jobs = [
+        vacancy(f"V-{j}", slots=[{"course": "B", "capacity": 2}], preferences=["A-gone", "A-late"])
+        for j in range(2)
+    ]
+    snap = snapshot(people, jobs)
+    adm = build_market(snap).ranked.admissible
+    assert len(adm.applicants) == 3
+    assert len(adm.seats.vacancies) == 2
+    assert listed_rows(adm) == [] == reference(adm, snap.ruleset, snap.period, frozenset())
