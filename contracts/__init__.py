@@ -6,6 +6,7 @@ Imports pydantic and the standard library only.
 from contracts.envelope import (
     PAYLOADS,
     CloudEvent,
+    event_body,
     make_event,
     parse_event,
     to_json_bytes,
@@ -96,6 +97,7 @@ __all__ = [
     "VacancyPosted",
     "dlq_subject",
     "dlq_type",
+    "event_body",
     "make_event",
     "parse_event",
     "subject_of",

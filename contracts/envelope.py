@@ -8,6 +8,7 @@ import json
 from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import to_json
 
 from contracts._base import Payload
 from contracts.body import may_hide_unsafe_text, read_object, unreadable
@@ -262,6 +263,38 @@ def make_event(
         datacontenttype="application/json",
         data=data,
     )
+
+
+def event_body(
+    kind: Kind,
+    event_id: str,
+    data: dict[str, Any],
+    time: dt.datetime,
+    source: str,
+    subject: str | None,
+) -> bytes:
+    """The bytes `to_json_bytes(make_event(kind, event_id, payload, time, source, subject))`
+    gives, from `data`: the payload's fields in declaration order as plain values (nested models
+    as dicts, no floats, fields the model leaves out when None left out), with no model built.
+
+    For a round's 100,000 outbound events, where building and validating the models took most
+    of the time of storing the round. The caller's values must be what the models would hold
+    after validation (the payloads' field types; `UtcDatetime` fields in UTC);
+    tests/unit/test_event_body.py holds the bytes equal to the models' on generated rounds.
+    """
+    doc: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": source,
+        "type": SUBJECT_PREFIX + kind + ".v1",
+        "time": time,
+        "subject": subject,
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+    if subject is None:
+        del doc["subject"]
+    return to_json(doc)
 
 
 def to_json_bytes(event: BaseModel) -> bytes:

@@ -11,7 +11,8 @@ from typing import Any
 from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, Engine, func, select, update
 
-from contracts import CloudEvent, subject_of_type, to_json_bytes
+from contracts import CloudEvent
+from services.outbound.events import to_outbox_values
 from services.store.db import copy_rows, fetch_all, lines, upsert
 from services.store.lease import Fence, check_fence
 from services.store.tables import OutboxEntry, table_of
@@ -27,18 +28,18 @@ class OutboxRow:
     body: bytes
 
 
-def to_outbox_values(event: CloudEvent[Any]) -> dict[str, Any]:
-    """The row of an event: its subject is its type without the version suffix."""
-    subject = subject_of_type(event.type)
-    return {"event_id": event.id, "subject": subject, "body": to_json_bytes(event).decode()}
-
-
 def enqueue(
     connection: Connection, events: Iterable[CloudEvent[Any]], round_id: str | None = None
 ) -> None:
     """Append events in order, as the events of round `round_id` (None: of no round, e.g. dead
     letters); an id already in the outbox is kept as it is."""
-    rows = [to_outbox_values(e) for e in events]
+    enqueue_rows(connection, [to_outbox_values(e) for e in events], round_id)
+
+
+def enqueue_rows(
+    connection: Connection, rows: list[dict[str, str]], round_id: str | None = None
+) -> None:
+    """`enqueue` for events already written as rows (`to_outbox_values`, `to_round_rows`)."""
     if not rows:
         return
     if connection.dialect.name == "postgresql":
@@ -48,7 +49,7 @@ def enqueue(
             connection.exec_driver_sql("ANALYZE outbox")
         return
     stmt = upsert(connection, _OUTBOX).on_conflict_do_nothing(index_elements=["event_id"])
-    connection.execute(stmt, [row | {"round_id": round_id} for row in rows])
+    connection.execute(stmt, [{**row, "round_id": round_id} for row in rows])
 
 
 def _copied(connection: Connection, rows: list[dict[str, Any]], round_id: str | None) -> bool:

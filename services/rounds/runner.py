@@ -16,8 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from contracts import RoundRequested
 from matching import RoundFailed, RoundResult, Ruleset, Snapshot, round_seed
 from services.collector import collector_paused
-from services.outbound.events import dry_run_tag, to_round_events, to_round_failed
-from services.outbound.outbox import ANALYZE_FROM, enqueue, requeue
+from services.outbound.events import dry_run_tag, to_round_failed, to_round_rows
+from services.outbound.outbox import ANALYZE_FROM, enqueue, enqueue_rows, requeue
 from services.rounds.guard import time_refusal
 from services.rounds.offers import PROPOSED, expire
 from services.rounds.snapshot import load_snapshot
@@ -134,9 +134,10 @@ class RoundRunner:
         respond_by: dt.datetime,
         tag: str | None,
     ) -> None:
-        events = to_round_events(result, request, at, respond_by, tag)
+        outbound = to_round_rows(result, request, at, respond_by, tag)
         if not request.dry_run:
-            _insert_round(connection, request, result.status, events[-1].id, result.lottery_seed)
+            final = outbound[-1]["event_id"]  # round.completed
+            _insert_round(connection, request, result.status, final, result.lottery_seed)
         if not request.dry_run and result.placements:
             due = respond_by.astimezone(dt.UTC)  # stored in UTC: SQLite drops offsets
             rows = [
@@ -155,7 +156,7 @@ class RoundRunner:
                 for p in result.placements
             ]
             _insert_placements(connection, rows)
-        enqueue(connection, events, request.round_id)
+        enqueue_rows(connection, outbound, request.round_id)
 
     def fail(
         self,

@@ -13,8 +13,7 @@ from contracts import ContractError, FieldError
 from matching import load_ruleset
 from services.intake.apply import Inbound, Intake
 from services.ops.summary import round_outcome
-from services.outbound.events import to_dead_lettered, to_round_failed
-from services.outbound.outbox import to_outbox_values
+from services.outbound.events import to_dead_lettered, to_outbox_values, to_round_failed
 from services.store.db import make_engine, migrate
 from services.store.tables import OutboxEntry
 from tests.support.inbound_events import GreedySolver, posted, registered, round_requested
