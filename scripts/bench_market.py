@@ -174,7 +174,16 @@ def snapshot_of(market: Market, mode: str):  # -> matching.snapshot.Snapshot
         program_year=2023,
         period="summer",
         mode=mode,
-        ruleset=load_ruleset(),
+        ruleset=_room_for(load_ruleset(), market),
         applicants=applicants,
         vacancies=vacancies,
     )
+
+
+def _room_for(ruleset, market: Market):  # (Ruleset, Market) -> Ruleset
+    """The ruleset with `max_pairs` raised to what the market needs (a million applicants list
+    about 10,000,000 pairs, past the shipped 4,000,000: an operator at that scale sets it so)."""
+    import dataclasses
+
+    needed = int(market.pair_app.shape[0]) + 1
+    return dataclasses.replace(ruleset, max_pairs=max(ruleset.max_pairs, needed))
