@@ -5,7 +5,7 @@ Imports contracts, numpy and ortools (in matching.solver only); never services.
 
 from matching.audit import audit_round
 from matching.digest import placements_digest
-from matching.errors import RoundFailed, RulesetError, TooManyPairs
+from matching.errors import RoundFailed, RulesetError, SolverUnavailable, TooManyPairs
 from matching.hosts import host_ineligibility
 from matching.lottery import chain_step, draw_positions, lottery_number, round_seed
 from matching.offers import OfferRules, PeriodDates, deadline
@@ -44,6 +44,7 @@ __all__ = [
     "RulesetError",
     "Snapshot",
     "Solution",
+    "SolverUnavailable",
     "TooManyPairs",
     "Unplaced",
     "UnplacedReason",

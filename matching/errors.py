@@ -3,6 +3,7 @@
     RulesetError (ValueError)     a ruleset file is missing or malformed
     RoundFailed (Exception)       a round's market breaks a rule of its ruleset
     └── TooManyPairs              more admissible pairs than the ruleset's max_pairs
+    SolverUnavailable (Exception) the solver's worker process ended without an answer
 
 The two roots share no base: a bad ruleset is an operator's file to mend (the command line
 names the key), a failed round an outcome the service writes as `round.failed`.
@@ -30,3 +31,8 @@ class TooManyPairs(RoundFailed):
 
     def __reduce__(self) -> tuple[type["TooManyPairs"], tuple[int, int]]:
         return TooManyPairs, (self.count, self.limit)
+
+
+class SolverUnavailable(Exception):
+    """The min-cost-flow worker process (matching.solver.flow_worker) ended or garbled its
+    answer (killed, out of memory): no outcome of the market, so the caller may try again."""

@@ -3,14 +3,21 @@
 Part of the solver subpackage (the only place that imports ortools); imports nothing from services.
 """
 
+import atexit
+import contextlib
+import pickle
+import subprocess
+import sys
+import threading
 import time
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
+from matching.errors import SolverUnavailable
 from matching.problem import IntArray, Problem, Solution
 
-__all__ = ["Network", "network", "solve_optimal"]
+__all__ = ["FLOWS", "FlowWorker", "Network", "chosen_options", "network", "solve_optimal"]
 
 
 class Network:
@@ -23,7 +30,7 @@ class Network:
         applicants = np.arange(1, n + 1, dtype=np.int64)
         seats = np.arange(n + 1, n + m + 1, dtype=np.int64)
         self.reward = placement_reward(problem)
-        self.first_option = n
+        self.first_option, self.n_options = n, problem.n_options
         self.tails = np.concatenate(
             [np.zeros(n, np.int64), problem.opt_applicant + 1, seats, [source]]
         )
@@ -39,14 +46,16 @@ class Network:
         self.supplies = np.zeros(n + m + 2, np.int64)
         self.supplies[source], self.supplies[sink] = n, -n
 
+    def arrays(self) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, int, int]:
+        """What `chosen_options` takes: the arcs, the supplies and the option arcs' range."""
+        return (
+            self.tails, self.heads, self.capacities, self.costs, self.supplies,
+            self.first_option, self.n_options,
+        )  # fmt: skip
+
     def to_solver(self) -> min_cost_flow.SimpleMinCostFlow:
         """A SimpleMinCostFlow loaded with these arcs and supplies, not yet solved."""
-        smcf = min_cost_flow.SimpleMinCostFlow()
-        smcf.add_arcs_with_capacity_and_unit_cost(
-            self.tails, self.heads, self.capacities, self.costs
-        )
-        smcf.set_nodes_supplies(np.arange(self.supplies.shape[0]), self.supplies)
-        return smcf
+        return _loaded(self.tails, self.heads, self.capacities, self.costs, self.supplies)
 
 
 def network(problem: Problem) -> Network:
@@ -67,20 +76,118 @@ def placement_reward(problem: Problem) -> int:
 
 
 def solve_optimal(problem: Problem) -> Solution:
-    """Maximum placements, then least total cost; proved optimal by the flow algorithm."""
+    """Maximum placements, then least total cost; proved optimal by the flow algorithm, solved
+    in the worker process (`FLOWS`), so this process's other threads run meanwhile."""
     started = time.perf_counter()
-    net = network(problem)
-    smcf = net.to_solver()
-    status = smcf.solve()
-    if status != smcf.OPTIMAL:
+    chosen = FLOWS.chosen(network(problem))
+    if chosen is None:
         return _unsolved(problem, started)
-    first = net.first_option
-    flows = smcf.flows(np.arange(first, first + problem.n_options))
-    chosen = np.flatnonzero(flows > 0)
     assignment: IntArray = np.full(problem.n_applicants, -1, np.int64)
     assignment[problem.opt_applicant[chosen]] = chosen
     total = float(problem.cost[chosen].sum())
     return Solution(assignment, "optimal", total, total, time.perf_counter() - started)
+
+
+def chosen_options(
+    tails: IntArray,
+    heads: IntArray,
+    capacities: IntArray,
+    costs: IntArray,
+    supplies: IntArray,
+    first: int,
+    count: int,
+) -> IntArray | None:
+    """Solve the network (`Network.arrays`): the options (arc `first + k` is option `k`) that
+    carry flow, in option order; None unless the solve is optimal."""
+    smcf = _loaded(tails, heads, capacities, costs, supplies)
+    if smcf.solve() != smcf.OPTIMAL:
+        return None
+    flows = smcf.flows(np.arange(first, first + count, dtype=np.int64))
+    chosen: IntArray = np.flatnonzero(flows > 0).astype(np.int64)
+    return chosen
+
+
+def _loaded(
+    tails: IntArray, heads: IntArray, capacities: IntArray, costs: IntArray, supplies: IntArray
+) -> min_cost_flow.SimpleMinCostFlow:
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, capacities, costs)
+    smcf.set_nodes_supplies(np.arange(supplies.shape[0]), supplies)
+    return smcf
+
+
+class FlowWorker:
+    """One `python -m matching.solver.flow_worker` process, started at the first solve and kept
+    for the next ones, one solve at a time.
+
+    OR-Tools' `SimpleMinCostFlow.solve` holds the GIL throughout (a million applicants: about a
+    minute), so solved here it would stop every other thread of the process: a service's event
+    loop, its lease renewals and its acknowledgements' progress beats. Waiting on the worker's
+    pipe releases the GIL. A worker that ended or garbled its answer is killed and replaced at
+    the next solve; that solve raises SolverUnavailable. It exits when its stdin closes, so it
+    never outlives this process (killed included) by more than the solve it is in.
+    """
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def chosen(self, net: Network) -> IntArray | None:
+        """`chosen_options(*net.arrays())`, computed by the worker."""
+        with self._lock:
+            process = self._started()
+            stdin, stdout = process.stdin, process.stdout
+            if stdin is None or stdout is None:  # Popen with PIPE always has both
+                raise TypeError("the flow worker has no pipes")
+            try:
+                pickle.dump(net.arrays(), stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                stdin.flush()
+                answer = pickle.load(stdout)
+            except Exception as error:  # gone, killed or garbled: no answer to trust
+                code = self._kill()
+                raise SolverUnavailable(
+                    f"the min-cost-flow worker ended without an answer (exit code {code})"
+                ) from error
+        if answer is not None and not (isinstance(answer, np.ndarray) and answer.dtype == np.int64):
+            self.close()
+            raise SolverUnavailable("the min-cost-flow worker answered something else")
+        result: IntArray | None = answer
+        return result
+
+    def close(self) -> None:
+        """End the worker (the next solve starts another)."""
+        with self._lock:
+            process, self._process = self._process, None
+            if process is not None and process.stdin is not None:
+                with contextlib.suppress(OSError):
+                    process.stdin.close()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=5)
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+
+    def _started(self) -> "subprocess.Popen[bytes]":
+        if self._process is None or self._process.poll() is not None:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "matching.solver.flow_worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+        return self._process
+
+    def _kill(self) -> int | None:
+        process, self._process = self._process, None
+        if process is None:
+            return None
+        if process.poll() is None:
+            process.kill()
+        return process.wait()
+
+
+FLOWS = FlowWorker()
+"""The process's flow worker (closed at exit)."""
+atexit.register(FLOWS.close)
 
 
 def _unsolved(problem: Problem, started: float) -> Solution:

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts import RoundRequested
-from matching import RoundFailed, RoundResult, Ruleset, Snapshot, round_seed
+from matching import RoundFailed, RoundResult, Ruleset, Snapshot, SolverUnavailable, round_seed
 from services.collector import collector_paused
 from services.outbound.events import dry_run_tag, to_round_failed, to_round_rows
 from services.outbound.outbox import ANALYZE_FROM, enqueue, enqueue_rows, requeue
@@ -93,7 +93,7 @@ class RoundRunner:
             loaded = time.perf_counter()
             try:
                 result = self._solve(snapshot)
-            except SQLAlchemyError:
+            except (SQLAlchemyError, SolverUnavailable):  # no outcome: the batch is tried again
                 raise
             except RoundFailed as error:  # the market breaks a rule, e.g. [ranking] max_pairs
                 log.warning("round failed", extra={"round_id": request.round_id})

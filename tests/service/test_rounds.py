@@ -2,9 +2,10 @@
 
 import json
 
+import pytest
 from sqlalchemy import func, select, update
 
-from matching import load_ruleset
+from matching import SolverUnavailable, load_ruleset
 from services.intake.apply import Inbound, Intake
 from services.outbound.outbox import mark_sent, pending
 from services.store.tables import OutboxEntry, PlacementRow, RoundRow
@@ -111,6 +112,22 @@ def test_a_solver_exception_fails_the_round_without_personal_data_and_intake_goe
     assert outcome.accepted == 3 and outcome.rounds == ["R-1"]
     assert failed["data"]["reason"] == "the solver raised ValueError"
     assert "Person" not in json.dumps(failed)
+
+
+def test_a_solver_worker_that_ended_leaves_the_batch_uncommitted_to_be_tried_again(engine):
+    """No outcome of the market (matching.solver.flow.FlowWorker): no round.failed, the round id
+    not used up; the consumer's settler tries the batch again (and isolates it if it keeps
+    failing)."""
+
+    def killed(snapshot):
+        raise SolverUnavailable("the min-cost-flow worker ended without an answer (exit code -9)")
+
+    intake = Intake(engine, lambda year: load_ruleset(), lambda: None, killed)
+    with pytest.raises(SolverUnavailable):
+        feed(intake, registered("A-1"), round_requested("R-1"))
+    assert outbound(engine) == []
+    with engine.connect() as c:
+        assert c.execute(select(func.count()).select_from(RoundRow)).scalar_one() == 0
 
 
 def test_earlier_placements_take_seats_from_later_rounds(intake, engine, solver):
