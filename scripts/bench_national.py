@@ -82,9 +82,11 @@ async def trickle(url: str, every: float, done: asyncio.Event) -> list[float]:
     try:
         while sent or not done.is_set():
             if not done.is_set():
-                ack = await js.publish(subject_of(Kind.APPLICANT_REGISTERED), late_registration(n))
+                subject, body = subject_of(Kind.APPLICANT_REGISTERED), late_registration(n)
+                ack = await js.publish(subject, body, timeout=30)  # a busy machine answers late
                 sent[ack.seq], n = time.monotonic(), n + 1
-            floor = (await js.consumer_info(STREAM, INTAKE_DURABLE)).ack_floor.stream_seq
+            info = await js.consumer_info(STREAM, INTAKE_DURABLE, timeout=30)
+            floor = info.ack_floor.stream_seq
             now = time.monotonic()
             for seq in [s for s in sent if s <= floor]:
                 latencies.append(now - sent.pop(seq))
