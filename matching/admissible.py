@@ -5,10 +5,10 @@ never services or ortools.
 """
 
 from array import array
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import chain, count, repeat
+from itertools import count, repeat
 from typing import TypeVar
 
 import numpy as np
@@ -314,8 +314,10 @@ class _Pairs:
         position = {a.applicant_id: i for i, a in enumerate(applicants)}
         lists = [v.preferences for v in self.vacancies]
         lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-        ids = list(chain.from_iterable(lists))
-        listed = np.fromiter(map(position.get, ids, repeat(-1)), dtype=np.int64, count=len(ids))
+        listed = np.concatenate([np.zeros(0, dtype=np.int64)] + [
+            np.fromiter(map(position.get, ids, repeat(-1)), dtype=np.int64, count=len(ids))
+            for ids in _chunks(lists)
+        ])  # fmt: skip
         by = np.repeat(np.arange(len(lists), dtype=np.int64), lengths)
         rank = np.arange(listed.shape[0], dtype=np.int64) - np.repeat(
             np.cumsum(lengths) - lengths, lengths
@@ -426,6 +428,22 @@ class _Listed:
 
 
 _BIT = {c: 1 << n for n, c in enumerate(COURSES)}
+
+_CHUNK = 100_000
+"""Ids looked up per C-level pass: such a pass holds the GIL throughout (ten million ids, about
+ten seconds on a busy machine, stopped a service's event loop until its lease ran out)."""
+
+
+def _chunks(lists: Sequence[Sequence[str]]) -> Iterator[list[str]]:
+    """The lists' ids in order, about `_CHUNK` at a time (whole lists)."""
+    chunk: list[str] = []
+    for ids in lists:
+        chunk.extend(ids)
+        if len(chunk) >= _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _language_key(req: Requirements) -> tuple[str | None, str | None, str]:

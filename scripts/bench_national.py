@@ -11,6 +11,7 @@ list about 10,000,000 pairs; the shipped limit is 4,000,000).
 import argparse
 import asyncio
 import json
+import re
 import statistics
 import tempfile
 import time
@@ -38,11 +39,11 @@ SHIPPED = Path(__file__).resolve().parent.parent / "matching" / "rulesets" / "fy
 
 def ruleset_with_room(folder: Path, pairs: int) -> Path:
     """The shipped default ruleset with `[ranking] max_pairs` set to `pairs`, in `folder`."""
-    text = SHIPPED.read_text()
-    start = text.index("max_pairs")
-    end = text.index("\n", start)
+    text = re.sub(r"(?m)^max_pairs\s*=.*$", f"max_pairs = {pairs}", SHIPPED.read_text())
+    if f"max_pairs = {pairs}" not in text:
+        raise RuntimeError(f"no max_pairs setting in {SHIPPED}")
     path = folder / "national.toml"
-    path.write_text(text[:start] + f"max_pairs = {pairs}" + text[end:])
+    path.write_text(text)
     for listed in SHIPPED.parent.glob("*.txt"):  # the lists it names, beside it
         (folder / listed.name).write_text(listed.read_text())
     return path

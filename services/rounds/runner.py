@@ -87,43 +87,62 @@ class RoundRunner:
                     extra={"round_id": request.round_id, "expired": expired},
                 )
         with collector_paused():
-            started = time.perf_counter()
-            seed = request.lottery_seed or round_seed(request.round_id, chain)
-            snapshot = load_snapshot(connection, request, ruleset, self._time_limit, at, seed)
-            loaded = time.perf_counter()
-            try:
-                result = self._solve(snapshot)
-            except (SQLAlchemyError, SolverUnavailable):  # no outcome: the batch is tried again
-                raise
-            except RoundFailed as error:  # the market breaks a rule, e.g. [ranking] max_pairs
-                log.warning("round failed", extra={"round_id": request.round_id})
-                self.fail(connection, request, at, str(error), origin)
-                return True
-            except Exception as error:  # a solver defect must not stop the intake
-                log.error(
-                    "round failed",
-                    extra={"round_id": request.round_id, "error": type(error).__name__},
-                )
-                reason = f"the solver raised {type(error).__name__}"
-                self.fail(connection, request, at, reason, origin)
-                return True
-            solved = time.perf_counter()
-            result = dataclasses.replace(result, lottery_seed=snapshot.seed)  # the seed drawn
-            respond_by = ruleset.respond_by(at, request.program_year, request.period)
-            self._complete(connection, request, at, result, respond_by, tag)
-        log.info(
-            "round stored; its events are queued for publishing",
-            extra={
-                "round_id": request.round_id,
-                "status": result.status,
-                "applicants": result.applicants,
-                "placements": len(result.placements),
-                "load_seconds": round(loaded - started, 2),
-                "round_seconds": round(solved - loaded, 2),
-                "store_seconds": round(time.perf_counter() - solved, 2),
-            },
-        )
+            figures = self._solve_and_store(connection, request, ruleset, at, chain, tag, origin)
+        if figures is not None:
+            log.info("round stored; its events are queued for publishing", extra=figures)
         return True
+
+    def _solve_and_store(
+        self,
+        connection: Connection,
+        request: RoundRequested,
+        ruleset: Ruleset,
+        at: dt.datetime,
+        chain: str,
+        tag: str | None,
+        origin: tuple[str, str],
+    ) -> dict[str, Any] | None:
+        """Load, solve and store the round (or its failure: then None); the figures to log.
+
+        Its snapshot, market and result are gone when it returns, before the collector resumes
+        (`collector_paused`): resumed with them alive, the collector's first pass scans them all,
+        holding the GIL (a million applicants: over 10 s, past the lease). An error that leaves
+        the batch to be tried again is raised without the frames that hold them.
+        """
+        started = time.perf_counter()
+        seed = request.lottery_seed or round_seed(request.round_id, chain)
+        snapshot = load_snapshot(connection, request, ruleset, self._time_limit, at, seed)
+        loaded = time.perf_counter()
+        try:
+            result = self._solve(snapshot)
+        except (SQLAlchemyError, SolverUnavailable) as error:  # no outcome: tried again
+            del snapshot
+            raise error.with_traceback(None) from None
+        except RoundFailed as error:  # the market breaks a rule, e.g. [ranking] max_pairs
+            log.warning("round failed", extra={"round_id": request.round_id})
+            self.fail(connection, request, at, str(error), origin)
+            return None
+        except Exception as error:  # a solver defect must not stop the intake
+            log.error(
+                "round failed",
+                extra={"round_id": request.round_id, "error": type(error).__name__},
+            )
+            reason = f"the solver raised {type(error).__name__}"
+            self.fail(connection, request, at, reason, origin)
+            return None
+        solved = time.perf_counter()
+        result = dataclasses.replace(result, lottery_seed=snapshot.seed)  # the seed drawn
+        respond_by = ruleset.respond_by(at, request.program_year, request.period)
+        self._complete(connection, request, at, result, respond_by, tag)
+        return {
+            "round_id": request.round_id,
+            "status": result.status,
+            "applicants": result.applicants,
+            "placements": len(result.placements),
+            "load_seconds": round(loaded - started, 2),
+            "round_seconds": round(solved - loaded, 2),
+            "store_seconds": round(time.perf_counter() - solved, 2),
+        }
 
     def _complete(
         self,
