@@ -62,15 +62,17 @@ def test_a_killed_worker_fails_the_solve_clearly_and_the_next_solve_gets_a_new_o
     first = worker._process
     errors: list[BaseException] = []
 
+    big = network(Market(60_000, 12_000).to_problem())  # solved in about 3 s here
+
     def solve() -> None:
         try:
-            worker.chosen(network(Market(40_000, 8_000).to_problem()))
+            worker.chosen(big)
         except BaseException as error:
             errors.append(error)
 
     solving = threading.Thread(target=solve)
     solving.start()
-    time.sleep(0.5)  # building the network and sending it take about this long
+    time.sleep(0.3)  # sent and being solved
     first.kill()
     solving.join(timeout=60)
     assert len(errors) == 1 and isinstance(errors[0], SolverUnavailable)
