@@ -143,8 +143,10 @@ class FlowWorker:
                 pickle.dump(net.arrays(), stdin, protocol=pickle.HIGHEST_PROTOCOL)
                 stdin.flush()
                 answer = pickle.load(stdout)
-            except Exception as error:  # gone, killed or garbled: no answer to trust
-                code = self._kill()
+            except BaseException as error:  # gone, killed, garbled or interrupted mid-answer
+                code = self._kill()  # a later solve must never read this one's answer
+                if not isinstance(error, Exception):
+                    raise
                 raise SolverUnavailable(
                     f"the min-cost-flow worker ended without an answer (exit code {code})"
                 ) from error
