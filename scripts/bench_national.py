@@ -30,9 +30,9 @@ from scripts.bench_delivery import (
     wait_acked,
 )
 from scripts.bench_market import Market
+from scripts.bench_offers import run_round
 from services.nats.broker import INTAKE_DURABLE
 from services.runtime import running_service
-from services.sample.generator import round_request
 
 SHIPPED = Path(__file__).resolve().parent.parent / "matching" / "rulesets" / "fy2023-announced.toml"
 
@@ -115,22 +115,14 @@ async def main_async(args: argparse.Namespace) -> None:
                 first, acked = await wait_acked(url, last, timeout=3600)
                 print(f"intake: {args.applicants + args.vacancies:,} events in "
                       f"{acked - first:.0f} s", flush=True)  # fmt: skip
-                client = await nats.connect(url)
-                answers = await client.subscribe("jip.round.>")
                 done = asyncio.Event()
                 late = asyncio.create_task(trickle(url, args.every, done))
-                request = round_request("national", 2023, "summer", mode=args.mode, seq=1)
-                begun = time.monotonic()
-                await publish(url, [request], "jip.round.requested")
-                msg = await answers.next_msg(timeout=3600)
-                while msg.subject == "jip.round.requested":
-                    msg = await answers.next_msg(timeout=3600)
-                seconds = time.monotonic() - begun
+                seconds, answer = await run_round(url, "national", seq=1, mode=args.mode)
                 done.set()
                 latencies = await late
-                await client.close()
     bare = bare_solve_seconds(args.applicants, args.vacancies)
-    print(f"round ({args.mode}): round.requested -> {msg.subject} on the broker in "
+    ended = "round.completed" if "placed" in answer else f"round.failed ({answer.get('reason')})"
+    print(f"round ({args.mode}): round.requested -> {ended} on the broker in "
           f"{seconds:.1f} s = {seconds / bare:.1f}x a bare min-cost-flow solve of the same "
           f"market ({bare:.1f} s)")  # fmt: skip
     if latencies:

@@ -114,12 +114,15 @@ async def wait_floor(url: str, last_seq: int, timeout: float, after: int = 0) ->
     raise TimeoutError(f"intake did not ack stream sequence {last_seq} in {timeout} s")
 
 
-async def run_round(url: str, round_id: str, seq: int) -> tuple[float, dict[str, object]]:
+async def run_round(
+    url: str, round_id: str, seq: int, mode: str = "optimal"
+) -> tuple[float, dict[str, object]]:
     """Publish a round.requested and wait for its round.completed (or failed) on the broker."""
     client = await nats.connect(url)
     answers = await client.subscribe("jip.round.>")
     started = time.monotonic()
-    await publish(url, [round_request(round_id, 2023, "summer", seq=seq)], "jip.round.requested")
+    request = round_request(round_id, 2023, "summer", mode=mode, seq=seq)
+    await publish(url, [request], "jip.round.requested")
     while True:
         msg = await answers.next_msg(timeout=900)
         if msg.subject != "jip.round.requested":

@@ -150,11 +150,11 @@ class FlowWorker:
                 raise SolverUnavailable(
                     f"the min-cost-flow worker ended without an answer (exit code {code})"
                 ) from error
-        if answer is not None and not (isinstance(answer, np.ndarray) and answer.dtype == np.int64):
-            self.close()
-            raise SolverUnavailable("the min-cost-flow worker answered something else")
-        result: IntArray | None = answer
-        return result
+            if answer is None or (isinstance(answer, np.ndarray) and answer.dtype == np.int64):
+                result: IntArray | None = answer
+                return result
+            self._kill()
+        raise SolverUnavailable("the min-cost-flow worker answered something else")
 
     def close(self) -> None:
         """End the worker (the next solve starts another)."""

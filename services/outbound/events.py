@@ -88,8 +88,11 @@ def to_round_rows(
 
 def to_outbox_values(event: CloudEvent[Any]) -> dict[str, str]:
     """The outbox row of an event: its subject is its type without the version suffix."""
-    subject = subject_of_type(event.type)
-    return {"event_id": event.id, "subject": subject, "body": to_json_bytes(event).decode()}
+    return _row(event.id, subject_of_type(event.type), to_json_bytes(event))
+
+
+def _row(event_id: str, subject: str, body: bytes) -> dict[str, str]:
+    return {"event_id": event_id, "subject": subject, "body": body.decode()}
 
 
 _MADE, _UNPLACED = subject_of(Kind.PLACEMENT_MADE), subject_of(Kind.APPLICANT_UNPLACED)
@@ -117,7 +120,7 @@ def _placement_made(
     event_id = f"placement-{result.round_id}-{p.applicant_id}"
     subject = f"applicant/{p.applicant_id}"
     body = event_body(Kind.PLACEMENT_MADE, event_id, data, time, SERVICE_SOURCE, subject)
-    return {"event_id": event_id, "subject": _MADE, "body": body.decode()}
+    return _row(event_id, _MADE, body)
 
 
 def _applicant_unplaced(result: RoundResult, u: Unplaced, time: dt.datetime) -> dict[str, str]:
@@ -132,7 +135,7 @@ def _applicant_unplaced(result: RoundResult, u: Unplaced, time: dt.datetime) -> 
     event_id = f"unplaced-{result.round_id}-{u.applicant_id}"
     subject = f"applicant/{u.applicant_id}"
     body = event_body(Kind.APPLICANT_UNPLACED, event_id, data, time, SERVICE_SOURCE, subject)
-    return {"event_id": event_id, "subject": _UNPLACED, "body": body.decode()}
+    return _row(event_id, _UNPLACED, body)
 
 
 def _round_completed(
