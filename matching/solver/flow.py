@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
@@ -128,7 +129,9 @@ class FlowWorker:
     never outlives this process (killed included) by more than the solve it is in.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, command: Sequence[str] | None = None) -> None:
+        """`command`: the worker's (tests); by default this Python running flow_worker."""
+        self._command = list(command or [sys.executable, "-m", "matching.solver.flow_worker"])
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
 
@@ -150,7 +153,7 @@ class FlowWorker:
                 raise SolverUnavailable(
                     f"the min-cost-flow worker ended without an answer (exit code {code})"
                 ) from error
-            if answer is None or (isinstance(answer, np.ndarray) and answer.dtype == np.int64):
+            if answer is None or _options_of(answer, net.n_options):
                 result: IntArray | None = answer
                 return result
             self._kill()
@@ -172,7 +175,7 @@ class FlowWorker:
     def _started(self) -> "subprocess.Popen[bytes]":
         if self._process is None or self._process.poll() is not None:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "matching.solver.flow_worker"],
+                self._command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
             )
@@ -185,6 +188,16 @@ class FlowWorker:
         if process.poll() is None:
             process.kill()
         return process.wait()
+
+
+def _options_of(answer: object, count: int) -> bool:
+    """Whether `answer` can be a solve's chosen options: distinct option indices below `count`,
+    ascending, as int64."""
+    if not (isinstance(answer, np.ndarray) and answer.dtype == np.int64 and answer.ndim == 1):
+        return False
+    if answer.shape[0] == 0:
+        return True
+    return bool(answer[0] >= 0 and answer[-1] < count and np.all(answer[1:] > answer[:-1]))
 
 
 FLOWS = FlowWorker()

@@ -4,11 +4,15 @@ enough to lose its lease (scripts.bench_national, 2026-12-06). The worker must a
 in-process solve answers, let this process's threads run meanwhile, and fail clearly (and
 recover) when it is killed."""
 
+import pickle
+import sys
 import threading
 import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matching import SolverUnavailable
 from matching.solver.flow import FlowWorker, chosen_options, network
@@ -86,3 +90,57 @@ def test_closing_ends_the_worker(worker):
     process = worker._process
     worker.close()
     assert process.poll() == 0
+
+
+ANSWERS = st.one_of(
+    st.integers(),
+    st.text(max_size=20),
+    st.lists(st.integers(-5, 50), max_size=8),
+    st.builds(
+        np.array,
+        st.lists(st.integers(0, 2**31 - 1), max_size=8),
+        st.sampled_from([np.int64, np.int32, np.float64, np.uint64]),
+    ),
+    st.builds(lambda v: np.array(v, dtype=np.int64).reshape(-1, 1), st.lists(st.integers(0, 9))),
+    st.builds(lambda v: np.array(v, dtype=np.int64), st.lists(st.integers(-3, 60), max_size=6)),
+)
+"""What a worker could send back besides a well-formed answer."""
+
+
+def fake_worker(reply: bytes) -> FlowWorker:
+    """A worker that reads one request, answers `reply` (raw bytes) and ends, as a worker that
+    garbles its answer and dies would (a live one that stops mid-answer is waited for, like a
+    long solve: the real worker writes each answer whole)."""
+    script = (
+        "import pickle, sys\n"
+        "pickle.load(sys.stdin.buffer)\n"
+        f"sys.stdout.buffer.write({reply!r}); sys.stdout.buffer.flush()\n"
+    )
+    return FlowWorker([sys.executable, "-c", script])
+
+
+def well_formed(answer, count: int) -> bool:
+    """A solve's chosen options: int64, one row, distinct, ascending, each below `count`."""
+    if not (isinstance(answer, np.ndarray) and answer.dtype == np.int64 and answer.ndim == 1):
+        return False
+    values = answer.tolist()
+    return values == sorted(set(values)) and all(0 <= v < count for v in values)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ANSWERS | st.binary(max_size=40).map(lambda raw: ("raw", raw)))
+def test_whatever_a_worker_answers_is_taken_only_when_well_formed(answer):
+    """Anything but a well-formed answer ends in SolverUnavailable (never another error, never a
+    wrong placement), the worker is replaced, and nothing is left for the next solve to read."""
+    net = network(Market(30, 6).to_problem())
+    raw = answer[1] if isinstance(answer, tuple) else pickle.dumps(answer)
+    worker = fake_worker(raw)
+    try:
+        if not isinstance(answer, tuple) and well_formed(answer, net.n_options):
+            np.testing.assert_array_equal(worker.chosen(net), answer)
+        else:
+            with pytest.raises(SolverUnavailable):
+                worker.chosen(net)
+            assert worker._process is None
+    finally:
+        worker.close()
