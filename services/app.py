@@ -17,6 +17,7 @@ from contracts import STREAM
 from matching import run_round
 from services.intake.apply import BatchOutcome, Inbound, Intake, as_messages
 from services.intake.consumer import IntakeConsumer, IntakeRecovery, register_intake
+from services.intake.held import HeldInbound
 from services.intake.isolation import isolate, probe
 from services.intake.parsing import BatchParser, Parsed
 from services.intake.progress import IntakeProgress
@@ -136,6 +137,7 @@ def build_service(
         probe=partial(probe, intake),
         on_committed=committed,
         progress=progress,
+        held=HeldInbound(engine, settings.batch_size, fence),
     )
     consumer.settler.on_isolated = lambda stage: metrics.intake_isolated.labels(stage=stage).inc()
     consumer.on_gap = metrics.intake_delivery_gaps.inc
@@ -162,6 +164,7 @@ def build_service(
     @app.after_startup
     async def start_relay() -> None:
         await recovery.after_started(broker.connection)
+        await consumer.apply_held()
         relay.start()
         if timer is not None:
             timer.start()

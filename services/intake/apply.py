@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine
 from contracts import ContractError, FieldError, Kind, subject_of
 from matching import run_round
 from services.intake.errors import RoundTimeRefusedError
-from services.intake.inbox import claim_keys, current_versions, unclaim
+from services.intake.inbox import claim_keys, current_versions, forget_held, unclaim
 from services.intake.offers import OfferDesk
 from services.intake.parsing import (
     AGGREGATE_OF,
@@ -31,11 +31,13 @@ from services.store.lease import Fence, check_fence
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
-    """One message as delivered: its subject (None for file input), raw body, stream sequence."""
+    """One message as delivered: its subject (None for file input), raw body, stream sequence;
+    `held` when it comes from the messages held while a round ran (services.intake.held)."""
 
     subject: str | None
     body: bytes
     stream_seq: int | None = None
+    held: bool = False
 
 
 @dataclass
@@ -94,7 +96,8 @@ class Intake:
     def process(
         self, batch: Sequence[Inbound], parsed: Sequence[Parsed] | None = None
     ) -> BatchOutcome:
-        """Apply the batch in one transaction, committed before returning.
+        """Apply the batch in one transaction, committed before returning; held messages among
+        them are deleted from the held ones in it (services.intake.held).
 
         `parsed` is `parse_inbound(batch)` when the caller has it already. The fencing check
         comes last, in the same transaction: an instance that lost the lease meanwhile (a round
@@ -102,6 +105,7 @@ class Intake:
         """
         with self.engine.begin() as connection:
             outcome = self.apply(connection, batch, parsed)
+            forget_held(connection, [m.stream_seq for m in batch if m.held])
             check_fence(connection, self.fence)
             return outcome
 

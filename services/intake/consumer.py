@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 from faststream import Context
 from faststream.middlewares import AckPolicy
@@ -23,7 +23,8 @@ from nats.js.errors import NotFoundError
 from contracts import STREAM
 from services.intake.apply import BatchOutcome, Inbound
 from services.intake.deliveries import RESTARTED, Deliveries
-from services.intake.progress import IntakeProgress
+from services.intake.parsing import Accepted
+from services.intake.progress import FailureLog, IntakeProgress
 from services.intake.settle import Commit, Isolate, Parse, Probe, Settler
 from services.nats import broker as stream_setup
 from services.nats.backoff import Backoff
@@ -49,6 +50,19 @@ None after a consumer reset (its argument is called before the request), else th
 number that comes next after a hold."""
 
 
+class Held(Protocol):
+    """Where the intake holds messages while a round runs (services.intake.held.HeldInbound)."""
+
+    def store(self, batch: Sequence[Inbound]) -> None: ...
+    def waiting(self) -> bool: ...
+    def oldest(self) -> list[Inbound]:
+        """Up to a batch of them, oldest first, each marked `held`."""
+
+
+_HELD = BatchOutcome()
+"""What `_commit_in_turn` gets for a batch that was held: stored, applied later."""
+
+
 class IntakeConsumer:
     """A pipeline over fetched batches: batch N+1 is being validated (`parse`, in a worker
     process) while batch N commits (`process`, in a thread) and the next one is fetched.
@@ -64,6 +78,13 @@ class IntakeConsumer:
     batches before it commit, `resync` resets the consumer to its ack floor, and everything
     after the floor is delivered again in stream order (committed ones are skipped as
     duplicates by the inbox).
+
+    With `held` (services.intake.held), a batch that holds a `round.requested`, and every batch
+    after it while held messages wait, is stored and acknowledged as it comes; a drain applies
+    the held messages afterwards, oldest first, each part settled like a batch (retried, split,
+    isolated). So the intake keeps taking events during a long round, and they are applied after
+    it in stream order. Held messages left by an earlier instance are looked for before the
+    first batch is applied, and applied first.
     """
 
     def __init__(
@@ -75,6 +96,7 @@ class IntakeConsumer:
         on_committed: Callable[[BatchOutcome], None] = lambda _: None,
         backoff: Backoff | None = None,
         progress: IntakeProgress | None = None,
+        held: Held | None = None,
     ) -> None:
         self.on_committed = on_committed
         self.progress = progress or IntakeProgress(stall_seconds=float("inf"))
@@ -93,6 +115,25 @@ class IntakeConsumer:
         """None: a gap is logged and the batches after it committed as they come."""
         self.on_gap: Callable[[], None] = lambda: None
         self._resyncing: asyncio.Task[None] | None = None
+        self.held = held
+        self.held_batches = 0
+        """Batches stored to be applied after a round (acknowledged then)."""
+        self._look_for_held = held is not None
+        self._draining: asyncio.Task[None] | None = None
+        self._stored_since_read = False
+        self._held_log = FailureLog(log, "intake holding a batch")
+        self._held_settler: Settler | None = None
+        if held is not None:
+            self._held_settler = Settler(  # the same steps as the settler's, as they are set
+                lambda batch, parsed: self.settler.process(batch, parsed),
+                lambda batch: self.settler.parse(batch),
+                lambda *failed: self.settler.isolate(*failed),
+                probe,
+                Backoff(initial=0.5, cap=30.0),
+                self._stopping,
+            )
+            self._held_settler.on_moved = self.progress.moved
+            self._held_settler.on_isolated = lambda stage: self.settler.on_isolated(stage)
 
     @property
     def process(self) -> Commit:
@@ -199,6 +240,8 @@ class IntakeConsumer:
             async with _in_progress(msgs):
                 if previous is not None and not await previous:
                     outcome = None
+                elif await self._holds(parsed):
+                    outcome = await self._hold(batch)
                 else:
                     outcome = await self.settler.settle(batch, parsed)
             if outcome is None:
@@ -220,8 +263,97 @@ class IntakeConsumer:
                 "intake batch committed but not acknowledged; it comes again and is skipped",
                 extra={"error": type(error).__name__, "batch": len(msgs)},
             )
+        if outcome is _HELD:
+            self.held_batches += 1
+            return
         self.batches += 1
         self.on_committed(outcome)
+
+    async def apply_held(self) -> None:
+        """At start: apply the messages an earlier instance held and left (they come before
+        anything fetched now, which is held behind them meanwhile)."""
+        if self.held is None:
+            return
+        try:
+            waiting = await asyncio.to_thread(self.held.waiting)
+        except Exception:
+            waiting = True  # the drain reads again until the database answers
+        else:
+            self._look_for_held = waiting
+        if waiting and (self._draining is None or self._draining.done()):
+            self._draining = _retrieved(asyncio.create_task(self._drain_held()))
+
+    async def _holds(self, parsed: "asyncio.Future[Sequence[Any]]") -> bool:
+        """Whether this batch is held: held messages wait (an earlier instance's included, or
+        the database cannot say), or it holds a `round.requested`."""
+        if self.held is None:
+            return False
+        if self._look_for_held:
+            try:
+                waiting = await asyncio.to_thread(self.held.waiting)
+            except Exception:
+                return True  # storing retries until the database answers; the drain looks again
+            self._look_for_held = False
+            if waiting:
+                return True
+        if self._draining is not None and not self._draining.done():
+            return True
+        try:
+            events = await parsed
+        except Exception:
+            return False  # the settler parses it again, or splits and isolates it
+        return any(isinstance(e, Accepted) and e.round_request is not None for e in events)
+
+    async def _hold(self, batch: list[Inbound]) -> BatchOutcome | None:
+        """Store the batch to be applied after what is held before it; None when stopping
+        first. Storing is retried until it commits, like a batch."""
+        if self.held is None:
+            raise TypeError("holding a batch without a store for held messages")
+        backoff = Backoff(initial=0.5, cap=30.0)
+        while True:
+            try:
+                await asyncio.to_thread(self.held.store, batch)
+                break
+            except Exception as error:
+                self._held_log.failed(type(error).__name__, first_stream_seq=batch[0].stream_seq)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), backoff.next_delay())
+            if self._stopping.is_set():
+                return None
+        self._held_log.recovered()
+        self.progress.moved()
+        self._stored_since_read = True
+        if self._draining is None or self._draining.done():
+            self._draining = _retrieved(asyncio.create_task(self._drain_held()))
+        return _HELD
+
+    async def _drain_held(self) -> None:
+        """Apply held messages, oldest first, until none is left (or stopping)."""
+        held, settler = self.held, self._held_settler
+        if held is None or settler is None:
+            return
+        backoff = Backoff(initial=0.5, cap=30.0)
+        failures = FailureLog(log, "intake reading held messages")
+        while not self._stopping.is_set():
+            self._stored_since_read = False
+            try:
+                batch = await asyncio.to_thread(held.oldest)
+            except Exception as error:
+                failures.failed(type(error).__name__)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), backoff.next_delay())
+                continue
+            failures.recovered()
+            if not batch:
+                if self._stored_since_read:  # stored while this read ran: read again
+                    continue
+                return
+            parsed = _retrieved(asyncio.ensure_future(self.settler.parse(batch)))
+            outcome = await settler.settle(batch, parsed)
+            if outcome is None:
+                return
+            self.batches += 1
+            self.on_committed(outcome)
 
     async def stop_fetching(self, subscriber: Any, wait: float = 2.0) -> None:
         """Stop `subscriber` without a batch fetched meanwhile being dropped.
@@ -247,8 +379,9 @@ class IntakeConsumer:
             self._resyncing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._resyncing
-        if self._tail is not None:
-            await asyncio.wait([self._tail], timeout=timeout)
+        running = [t for t in (self._tail, self._draining) if t is not None]
+        if running:
+            await asyncio.wait(running, timeout=timeout)
 
 
 def _retrieved(future: F) -> F:

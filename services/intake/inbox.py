@@ -1,6 +1,6 @@
-"""The inbox and the newest versions: which (source, id) pairs a batch sees first, and the
-version each applicant and vacancy holds. Imports sqlalchemy, services.intake.parsing and
-services.store; never brokers.
+"""The inbox and the newest versions: which (source, id) pairs a batch sees first, the version
+each applicant and vacancy holds, and held messages let go once applied. Imports sqlalchemy,
+services.intake.parsing and services.store; never brokers.
 """
 
 from typing import Any
@@ -9,11 +9,12 @@ from sqlalchemy import Connection, delete, select
 
 from services.intake.parsing import AGGREGATE_OF, Accepted
 from services.store.db import fetch_all, lines, upsert
-from services.store.tables import ApplicantRow, InboxRow, VacancyRow, table_of
+from services.store.tables import ApplicantRow, HeldInboundRow, InboxRow, VacancyRow, table_of
 
 _INBOX = table_of(InboxRow)
 _APPLICANTS = table_of(ApplicantRow)
 _VACANCIES = table_of(VacancyRow)
+_HELD = table_of(HeldInboundRow)
 
 
 def claim_keys(connection: Connection, events: list[Accepted]) -> set[tuple[str, str]]:
@@ -73,3 +74,9 @@ def unclaim(connection: Connection, event: Accepted) -> None:
     connection.execute(
         delete(_INBOX).where(_INBOX.c.source == event.source, _INBOX.c.event_id == event.event_id)
     )
+
+
+def forget_held(connection: Connection, stream_seqs: list[int | None]) -> None:
+    """Delete held messages (services.intake.held) in the transaction that applies them."""
+    if stream_seqs:
+        connection.execute(delete(_HELD).where(_HELD.c.stream_seq.in_(stream_seqs)))

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from contracts import ContractError, FieldError, subject_of
 from contracts.subjects import UNKNOWN_SUBJECT
 from services.intake.apply import BatchOutcome, Inbound, Intake
+from services.intake.inbox import forget_held
 from services.intake.parsing import Accepted, Parsed
 from services.intake.segment import Segment
 from services.outbound.events import to_dead_lettered
@@ -88,13 +89,15 @@ def isolate(
     intake: Intake, message: Inbound, parsed: Parsed | None, stage: str, error: str
 ) -> BatchOutcome:
     """Store the event as a dead letter (a `round.requested` as its round's `round.failed`) in a
-    transaction of its own; the event is neither in the inbox nor in the event log."""
+    transaction of its own (a held message deleted from the held ones in it); the event is
+    neither in the inbox nor in the event log."""
     reason = isolated_error(message, parsed, stage, error)
     if isinstance(parsed, Accepted) and parsed.round_request is not None:
         try:
             with intake.engine.begin() as connection:
                 origin = (parsed.source, parsed.event_id)
                 intake.fail_round(connection, parsed.round_request, str(reason), origin)
+                forget_held(connection, [message.stream_seq] if message.held else [])
                 check_fence(connection, intake.fence)
             return BatchOutcome(rejected=1, publishes=True)
         except SQLAlchemyError as failure:  # e.g. its round id is stored: a dead letter then
@@ -108,6 +111,7 @@ def isolate(
     )
     with intake.engine.begin() as connection:
         segment.flush(connection)
+        forget_held(connection, [message.stream_seq] if message.held else [])
         check_fence(connection, intake.fence)
     return BatchOutcome(rejected=1, publishes=True)
 

@@ -1,6 +1,6 @@
 """The service's tables as SQLModel classes: current snapshots, event log, inbox, dead letters,
-rounds, placements (offers) with the answers to them, and the outbox. Imports sqlmodel and
-sqlalchemy only; never matching or brokers.
+rounds, placements (offers) with the answers to them, the outbox and the inbound messages held
+while a round runs. Imports sqlmodel and sqlalchemy only; never matching or brokers.
 """
 
 import datetime as dt
@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     Table,
     Text,
     inspect,
@@ -247,3 +248,15 @@ class ServiceLease(SQLModel, table=True):
     token: int = Field(sa_column=Column(BigInteger, nullable=False))
     expires_at: float
     acquired_at: float
+
+
+class HeldInboundRow(SQLModel, table=True):
+    """An inbound message the intake took in while a round ran (services.intake.held): stored
+    and acknowledged as it came, applied after the round in stream order, then deleted. `subject`
+    and `body` are kept as delivered, whatever they hold (a subject of any length included)."""
+
+    __tablename__ = "held_inbound"
+
+    stream_seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    subject: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
