@@ -1,7 +1,9 @@
 """A national-scale round on the broker (issue 17): `--applicants` x `--vacancies` published to a
 fresh nats-server and taken in by the service into a fresh PostgreSQL database; then a
 `round.requested`, and while the round runs one applicant event every `--every` seconds, each
-timed from its publish to the intake's acknowledgement (the intake latency during a round). Also
+timed from its publish to the intake's acknowledgement (the intake latency during a round: the
+intake holds such events and acknowledges them at once) and to its registration being applied
+(after the round, since a round sees the events before it and applies the ones after it). Also
 times a bare min-cost-flow solve of the same market (scripts.bench_market, seed 1) in the same
 run. The ruleset is the default with `max_pairs` raised to fit the market (a million applicants
 list about 10,000,000 pairs; the shipped limit is 4,000,000).
@@ -18,6 +20,7 @@ import time
 from pathlib import Path
 
 import nats
+from sqlalchemy import create_engine, text
 
 from contracts import STREAM, ApplicantRegistered, Kind, make_event, subject_of, to_json_bytes
 from scripts.bench_delivery import (
@@ -72,12 +75,16 @@ def late_registration(n: int) -> bytes:
     return to_json_bytes(event)
 
 
-async def trickle(url: str, every: float, done: asyncio.Event) -> list[float]:
+async def trickle(
+    url: str, every: float, done: asyncio.Event
+) -> tuple[list[float], dict[str, float]]:
     """Publish one applicant event every `every` s until `done`; the seconds from each publish
-    to the intake consumer's ack floor passing its stream sequence (waited for after `done`)."""
+    to the intake consumer's ack floor passing its stream sequence (waited for after `done`),
+    and each applicant's publish time."""
     client = await nats.connect(url)
     js = client.jetstream()
     sent: dict[int, float] = {}
+    published: dict[str, float] = {}
     latencies: list[float] = []
     n = 0
     try:
@@ -85,7 +92,8 @@ async def trickle(url: str, every: float, done: asyncio.Event) -> list[float]:
             if not done.is_set():
                 subject, body = subject_of(Kind.APPLICANT_REGISTERED), late_registration(n)
                 ack = await js.publish(subject, body, timeout=30)  # a busy machine answers late
-                sent[ack.seq], n = time.monotonic(), n + 1
+                sent[ack.seq] = published[f"LATE-{n:05d}"] = time.monotonic()
+                n += 1
             info = await js.consumer_info(STREAM, INTAKE_DURABLE, timeout=30)
             floor = info.ack_floor.stream_seq
             now = time.monotonic()
@@ -94,7 +102,26 @@ async def trickle(url: str, every: float, done: asyncio.Event) -> list[float]:
             await asyncio.sleep(every if not done.is_set() else 0.05)
     finally:
         await client.close()
-    return latencies
+    return latencies, published
+
+
+async def applied_after(database_url: str, published: dict[str, float]) -> list[float]:
+    """Seconds from each publish until the applicant's row is in the database (polled every
+    0.2 s, for up to 10 minutes)."""
+    engine = create_engine(database_url)
+    waiting, applied = dict(published), list[float]()
+    query = text("SELECT applicant_id FROM applicants WHERE applicant_id = ANY(:ids)")
+    deadline = time.monotonic() + 600
+    try:
+        while waiting and time.monotonic() < deadline:
+            with engine.connect() as connection:
+                found = connection.execute(query, {"ids": list(waiting)}).scalars().all()
+            now = time.monotonic()
+            applied.extend(now - waiting.pop(applicant) for applicant in found)
+            await asyncio.sleep(0.2)
+    finally:
+        engine.dispose()
+    return applied
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -119,7 +146,8 @@ async def main_async(args: argparse.Namespace) -> None:
                 late = asyncio.create_task(trickle(url, args.every, done))
                 seconds, answer = await run_round(url, "national", seq=1, mode=args.mode)
                 done.set()
-                latencies = await late
+                latencies, published = await late
+                applied = await applied_after(database_url, published)
     bare = bare_solve_seconds(args.applicants, args.vacancies)
     ended = "round.completed" if "placed" in answer else f"round.failed ({answer.get('reason')})"
     print(f"round ({args.mode}): round.requested -> {ended} on the broker in "
@@ -129,6 +157,10 @@ async def main_async(args: argparse.Namespace) -> None:
         print(f"intake latency of {len(latencies)} applicant events published during the round, "
               f"publish -> acknowledged: p50 {statistics.median(latencies):.2f} s, "
               f"max {max(latencies):.2f} s")  # fmt: skip
+    if applied:
+        print(f"the same events, publish -> applied (after the round): p50 "
+              f"{statistics.median(applied):.2f} s, max {max(applied):.2f} s; "
+              f"{len(published) - len(applied)} not applied in 10 minutes")  # fmt: skip
 
 
 def main() -> None:

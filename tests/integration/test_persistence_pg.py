@@ -34,7 +34,7 @@ pytestmark = pytest.mark.integration
 RULESET = load_ruleset()
 TABLES = (
     "applicants, vacancies, event_log, inbox, dead_letters, rounds, placements, outbox, "
-    "placement_answers, calendar_rounds, service_lease"
+    "placement_answers, calendar_rounds, service_lease, held_inbound"
 )
 
 
