@@ -141,6 +141,7 @@ def build_service(
     )
     consumer.settler.on_isolated = lambda stage: metrics.intake_isolated.labels(stage=stage).inc()
     consumer.on_gap = metrics.intake_delivery_gaps.inc
+    consumer.on_held = metrics.intake_held.inc
     subscriber = register_intake(
         broker,
         consumer,

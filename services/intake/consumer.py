@@ -118,6 +118,7 @@ class IntakeConsumer:
         self.held = held
         self.held_batches = 0
         """Batches stored to be applied after a round (acknowledged then)."""
+        self.on_held: Callable[[int], None] = lambda _messages: None
         self._look_for_held = held is not None
         self._draining: asyncio.Task[None] | None = None
         self._stored_since_read = False
@@ -265,6 +266,7 @@ class IntakeConsumer:
             )
         if outcome is _HELD:
             self.held_batches += 1
+            self.on_held(len(msgs))
             return
         self.batches += 1
         self.on_committed(outcome)

@@ -78,6 +78,12 @@ class ServiceMetrics:
             ["stage"],
             registry=self.registry,
         )
+        self.intake_held = Counter(
+            "intern_match_intake_held",
+            "Inbound messages stored and acknowledged while a round ran, to be applied after it "
+            "in stream order",
+            registry=self.registry,
+        )
         self.intake_delivery_gaps = Counter(
             "intern_match_intake_delivery_gaps",
             "Times the intake found deliveries it never received (a fetch lost on the way) and "

@@ -123,6 +123,8 @@ async def test_events_during_a_round_are_acknowledged_at_once_and_applied_after_
         assert [seq for seq, _ in logged] == sorted(seq for seq, _ in logged)
         assert [i for _, i in logged] == [i for _, i in accepted_keys([*year, *later])]
         assert svc.parts.consumer.held_batches >= len(later) // 10
+        held_total = svc.parts.metrics.registry.get_sample_value("intern_match_intake_held_total")
+        assert held_total is not None and held_total >= len(later)
     finally:
         solve.go_on.set()
         engine.dispose()
