@@ -38,6 +38,8 @@ class HeldInbound:
         if any(m.stream_seq is None for m in batch):
             raise ValueError("only messages from the stream (with a stream sequence) are held")
         rows = [{"stream_seq": m.stream_seq, "subject": m.subject, "body": m.body} for m in batch]
+        if not rows:  # an empty executemany would insert a row of defaults
+            return
         with self.engine.begin() as connection:
             stmt = upsert(connection, _HELD).on_conflict_do_nothing(index_elements=["stream_seq"])
             connection.execute(stmt, rows)
