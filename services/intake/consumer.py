@@ -25,7 +25,7 @@ from services.intake.apply import BatchOutcome, Inbound
 from services.intake.deliveries import RESTARTED, Deliveries
 from services.intake.parsing import Accepted
 from services.intake.progress import FailureLog, IntakeProgress
-from services.intake.settle import Commit, Isolate, Parse, Probe, Settler
+from services.intake.settle import Commit, Isolate, Parse, Probe, Settler, pause
 from services.nats import broker as stream_setup
 from services.nats.backoff import Backoff
 from services.nats.broker import (
@@ -274,15 +274,23 @@ class IntakeConsumer:
     async def apply_held(self) -> None:
         """At start: apply the messages an earlier instance held and left (they come before
         anything fetched now, which is held behind them meanwhile)."""
-        if self.held is None:
-            return
+        if await self._look():
+            self._ensure_draining()
+
+    async def _look(self) -> bool:
+        """Whether held messages wait (True when the database cannot say: storing and the
+        drain retry until it answers); once it answered, batches stop asking."""
+        if self.held is None or not self._look_for_held:
+            return False
         try:
             waiting = await asyncio.to_thread(self.held.waiting)
         except Exception:
-            waiting = True  # the drain reads again until the database answers
-        else:
-            self._look_for_held = waiting
-        if waiting and (self._draining is None or self._draining.done()):
+            return True
+        self._look_for_held = False
+        return waiting
+
+    def _ensure_draining(self) -> None:
+        if self._draining is None or self._draining.done():
             self._draining = _retrieved(asyncio.create_task(self._drain_held()))
 
     async def _holds(self, parsed: "asyncio.Future[Sequence[Any]]") -> bool:
@@ -290,15 +298,7 @@ class IntakeConsumer:
         the database cannot say), or it holds a `round.requested`."""
         if self.held is None:
             return False
-        if self._look_for_held:
-            try:
-                waiting = await asyncio.to_thread(self.held.waiting)
-            except Exception:
-                return True  # storing retries until the database answers; the drain looks again
-            self._look_for_held = False
-            if waiting:
-                return True
-        if self._draining is not None and not self._draining.done():
+        if await self._look() or (self._draining is not None and not self._draining.done()):
             return True
         try:
             events = await parsed
@@ -318,15 +318,12 @@ class IntakeConsumer:
                 break
             except Exception as error:
                 self._held_log.failed(type(error).__name__, first_stream_seq=batch[0].stream_seq)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), backoff.next_delay())
-            if self._stopping.is_set():
+            if not await pause(self._stopping, backoff):
                 return None
         self._held_log.recovered()
         self.progress.moved()
         self._stored_since_read = True
-        if self._draining is None or self._draining.done():
-            self._draining = _retrieved(asyncio.create_task(self._drain_held()))
+        self._ensure_draining()
         return _HELD
 
     async def _drain_held(self) -> None:
@@ -342,8 +339,7 @@ class IntakeConsumer:
                 batch = await asyncio.to_thread(held.oldest)
             except Exception as error:
                 failures.failed(type(error).__name__)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), backoff.next_delay())
+                await pause(self._stopping, backoff)
                 continue
             failures.recovered()
             if not batch:

@@ -175,7 +175,11 @@ class Settler:
         return True
 
     async def _pause(self) -> bool:
-        """Wait the next back-off delay; False when stopping began meanwhile."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), self.backoff.next_delay())
-        return not self._stopping.is_set()
+        return await pause(self._stopping, self.backoff)
+
+
+async def pause(stopping: asyncio.Event, backoff: Backoff) -> bool:
+    """Wait the next back-off delay; False when stopping began meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), backoff.next_delay())
+    return not stopping.is_set()

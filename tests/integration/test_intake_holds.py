@@ -19,7 +19,7 @@ from services.app import rulesets_for
 from services.ops.offline import run_offline
 from services.runtime import publish_events, read_stream, running_service, wait_round
 from services.sample.generator import APPLICANT_SOURCE, generate_year, round_request
-from services.store.tables import ApplicantRow, HeldInboundRow, PlacementRow
+from services.store.tables import ApplicantRow, HeldInboundRow, PlacementRow, table_of
 from tests.integration.intake_support import (
     ROUND,
     YEAR,
@@ -81,10 +81,29 @@ def _count(engine: Engine, column: Any, *where: Any) -> int:
 
 def _withdrawn(engine: Engine, applicant_id: str) -> bool:
     with engine.connect() as c:
+        applicants = table_of(ApplicantRow).c
         row = c.execute(
-            select(ApplicantRow.withdrawn).where(ApplicantRow.applicant_id == applicant_id)
+            select(applicants.withdrawn).where(applicants.applicant_id == applicant_id)
         ).scalar()
         return bool(row)
+
+
+async def _later_during_round(
+    settings: Any, url: str, solve: HeldSolve, year: list[bytes], later: list[bytes]
+) -> None:
+    """Publish the year and its round, then `later` once the round runs; until all are
+    acknowledged (the round still running)."""
+    await publish_events(settings, year, broker_url=url)
+    assert await asyncio.to_thread(solve.started.wait, 60)
+    await publish_events(settings, later, broker_url=url)
+    await until_acknowledged(settings, url, timeout=30)
+
+
+async def _until_none_held(engine: Engine) -> None:
+    for _ in range(100):
+        if _count(engine, HeldInboundRow.stream_seq) == 0:
+            return
+        await asyncio.sleep(0.1)
 
 
 async def test_events_during_a_round_are_acknowledged_at_once_and_applied_after_it_in_order(
@@ -98,10 +117,7 @@ async def test_events_during_a_round_are_acknowledged_at_once_and_applied_after_
     solve = HeldSolve()
     try:
         async with running_service(settings, solve) as svc:
-            await publish_events(settings, year, broker_url=svc.broker_url)
-            assert await asyncio.to_thread(solve.started.wait, 60)
-            await publish_events(settings, later, broker_url=svc.broker_url)
-            await until_acknowledged(settings, svc.broker_url, timeout=30)
+            await _later_during_round(settings, svc.broker_url, solve, year, later)
             # acknowledged while the round still runs, and not applied yet
             assert not solve.go_on.is_set()
             assert _count(engine, HeldInboundRow.stream_seq) >= len(later)
@@ -111,10 +127,7 @@ async def test_events_during_a_round_are_acknowledged_at_once_and_applied_after_
             solve.go_on.set()
             answer = await wait_round(settings, ROUND, timeout=60, broker_url=svc.broker_url)
             assert answer["type"] == "jip.round.completed.v1"
-            for _ in range(100):
-                if _count(engine, HeldInboundRow.stream_seq) == 0:
-                    break
-                await asyncio.sleep(0.1)
+            await _until_none_held(engine)
             released = await _released(settings, svc.broker_url, placed[0])
         assert _count(engine, HeldInboundRow.stream_seq) == 0
         assert _withdrawn(engine, placed[0])
@@ -161,10 +174,7 @@ async def test_messages_held_when_an_instance_stops_are_applied_first_by_the_nex
     solve = HeldSolve()
     try:
         async with running_service(settings, solve) as svc:
-            await publish_events(settings, year, broker_url=svc.broker_url)
-            assert await asyncio.to_thread(solve.started.wait, 60)
-            await publish_events(settings, later, broker_url=svc.broker_url)
-            await until_acknowledged(settings, svc.broker_url, timeout=30)
+            await _later_during_round(settings, svc.broker_url, solve, year, later)
             consumer = svc.parts.consumer
             drain = consumer.drain
 
@@ -181,10 +191,7 @@ async def test_messages_held_when_an_instance_stops_are_applied_first_by_the_nex
         assert not _withdrawn(engine, placed[-1])
 
         async with running_service(settings) as svc:
-            for _ in range(100):
-                if _count(engine, HeldInboundRow.stream_seq) == 0:
-                    break
-                await asyncio.sleep(0.1)
+            await _until_none_held(engine)
             released = await _released(settings, svc.broker_url, placed[-1])
         assert _count(engine, HeldInboundRow.stream_seq) == 0
         assert released == "applicant_withdrawn"
