@@ -11,6 +11,14 @@ from matching.lottery import chain_step, draw_positions, lottery_number, round_s
 from matching.offers import OfferRules, PeriodDates, deadline
 from matching.problem import Limits, Problem, Solution
 from matching.round import build_market, run_round
+from matching.rows import (
+    ApplicantRow,
+    ApplicantView,
+    VacancyRow,
+    VacancyView,
+    applicant_rows,
+    vacancy_rows,
+)
 from matching.ruleset import (
     DEFAULT_RULESET,
     Ruleset,
@@ -29,6 +37,12 @@ from matching.snapshot import (
 from matching.solver import MODES, solve
 
 __all__ = [
+    "ApplicantRow",
+    "ApplicantView",
+    "VacancyRow",
+    "VacancyView",
+    "applicant_rows",
+    "vacancy_rows",
     "DEFAULT_RULESET",
     "MODES",
     "EarlierPlacement",

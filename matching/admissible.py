@@ -13,13 +13,14 @@ from typing import TypeVar
 
 import numpy as np
 
-from contracts import COURSES, ApplicantRegistered, Requirements, VacancyPosted
+from contracts import COURSES
 from matching.errors import TooManyPairs
 from matching.geo import distance_km
 from matching.index import VacancyIndex
 from matching.language import LanguageProfile, language_margin, meets_requirements, to_profile
 from matching.lottery import lottery_number
 from matching.problem import IntArray
+from matching.rows import ApplicantView, RequirementsView, VacancyView
 from matching.ruleset import Ruleset
 from matching.shortlist import Shortlist
 
@@ -30,7 +31,7 @@ _T = TypeVar("_T")
 class Seats:
     """Eligible vacancies in lottery order and their (vacancy, course) seats with capacity left."""
 
-    vacancies: tuple[VacancyPosted, ...]
+    vacancies: tuple[VacancyView, ...]
     seat_vacancy: IntArray
     seat_course: tuple[str, ...]
     capacity: IntArray
@@ -45,7 +46,7 @@ class Admissible:
     are 1-based, 0 where that side states no list.
     """
 
-    applicants: tuple[ApplicantRegistered, ...]
+    applicants: tuple[ApplicantView, ...]
     seats: Seats
     pair_app: IntArray
     pair_vac: IntArray
@@ -66,13 +67,13 @@ class Admissible:
 
 
 def to_seats(
-    vacancies: Iterable[VacancyPosted],
+    vacancies: Iterable[VacancyView],
     capacity_left: dict[tuple[str, str], int],
     courses: tuple[str, ...],
     seed: str,
 ) -> Seats:
     """Seats in the vacancies' lottery order, then course code order; full ones are dropped."""
-    kept: list[VacancyPosted] = []
+    kept: list[VacancyView] = []
     seat_vacancy: list[int] = []
     seat_course: list[str] = []
     capacity: list[int] = []
@@ -106,7 +107,7 @@ def fit_score(shared_skills: int, margin: int, km: float | None, ruleset: Rulese
 
 
 def find_admissible(
-    applicants: Iterable[ApplicantRegistered],
+    applicants: Iterable[ApplicantView],
     seats: Seats,
     ruleset: Ruleset,
     period: str,
@@ -207,7 +208,7 @@ class _Pairs:
         self.count = 0  # pairs found, kept or (past max_pairs) only counted
         self.evaluations = 0  # fit scores computed pair by pair
 
-    def add(self, i: int, a: ApplicantRegistered) -> None:
+    def add(self, i: int, a: ApplicantView) -> None:
         """Count applicant `i`'s admissible pairs and append them while within max_pairs."""
         in_japan = a.residence.country == "JP"
         courses = [
@@ -236,7 +237,7 @@ class _Pairs:
     def _stage(
         self,
         i: int,
-        a: ApplicantRegistered,
+        a: ApplicantView,
         courses: Sequence[str],
         profile: LanguageProfile,
         skills: frozenset[str],
@@ -259,7 +260,7 @@ class _Pairs:
         listed.skills[i] = skills
         listed.in_japan[i] = in_japan
 
-    def check_listed(self, applicants: Sequence[ApplicantRegistered]) -> tuple[IntArray, ...]:
+    def check_listed(self, applicants: Sequence[ApplicantView]) -> tuple[IntArray, ...]:
         """The admissible pairs of every staged list, scored, as the five pair columns: the
         checks of `_checked` over all the listed pairs at once (about a million in a round of
         100,000 applicants), in the order they were staged."""
@@ -306,7 +307,7 @@ class _Pairs:
         return tuple(c[fits] for c in (app, vac, score, rank, vac_stated))
 
     def _vacancy_ranks(
-        self, app: IntArray, vac: IntArray, applicants: Sequence[ApplicantRegistered]
+        self, app: IntArray, vac: IntArray, applicants: Sequence[ApplicantView]
     ) -> IntArray:
         """Per pair, the vacancy's stated rank of the applicant (0 where it does not list it):
         every stated (vacancy, applicant) as one sorted key, each pair found by binary search."""
@@ -341,7 +342,7 @@ class _Pairs:
 
     def _best(
         self,
-        a: ApplicantRegistered,
+        a: ApplicantView,
         courses: Sequence[str],
         language: list[tuple[bool, int]],
         skills: frozenset[str],
@@ -370,7 +371,7 @@ class _Pairs:
 
     def _checked(
         self,
-        a: ApplicantRegistered,
+        a: ApplicantView,
         found: list[tuple[int, int]],
         courses: Sequence[str],
         language: list[tuple[bool, int]],
@@ -446,12 +447,12 @@ def _chunks(lists: Sequence[Sequence[str]]) -> Iterator[list[str]]:
         yield chunk
 
 
-def _language_key(req: Requirements) -> tuple[str | None, str | None, str]:
+def _language_key(req: RequirementsView) -> tuple[str | None, str | None, str]:
     return req.japanese_min, req.english_min, req.language_rule
 
 
 def course_fits(
-    mode: str, a: ApplicantRegistered, v: VacancyPosted, ruleset: Ruleset, km: float | None = None
+    mode: str, a: ApplicantView, v: VacancyView, ruleset: Ruleset, km: float | None = None
 ) -> bool:
     """Commuting: lives in Japan within the commuting distance (same prefecture without
     coordinates); online: lives abroad; visiting: lives abroad and lodging is arranged."""
@@ -468,7 +469,7 @@ def course_fits(
     return round(km, 3) <= ruleset.commuting_km  # to the metre, so 50 km is 50 km
 
 
-def _commute_km(a: ApplicantRegistered, v: VacancyPosted) -> float | None:
+def _commute_km(a: ApplicantView, v: VacancyView) -> float | None:
     home, place = a.residence, v.location
     if home.lat is None or home.lon is None or place.lat is None or place.lon is None:
         return None

@@ -5,14 +5,15 @@ matching.ranking or the index code of matching.admissible it judges.
 """
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import get_args
 
-from contracts import ApplicantRegistered, VacancyPosted
 from contracts.vocabulary import ReasonCode
 from matching.admissible import course_fits
 from matching.eligibility import ineligibility
 from matching.hosts import host_ineligibility
 from matching.language import meets_requirements, to_profile
+from matching.rows import ApplicantView, VacancyView
 from matching.ruleset import Ruleset
 from matching.snapshot import Placement, RoundResult, Snapshot
 
@@ -64,7 +65,7 @@ def _coverage(snapshot: Snapshot, result: RoundResult) -> list[str]:
 
 
 def _capacity(
-    snapshot: Snapshot, result: RoundResult, vacancies: dict[str, VacancyPosted]
+    snapshot: Snapshot, result: RoundResult, vacancies: dict[str, VacancyView]
 ) -> list[str]:
     """Per (vacancy, course): earlier placements plus this round's within the capacity."""
     held = Counter((p.vacancy_id, p.course) for p in snapshot.earlier_placements)
@@ -82,7 +83,7 @@ def _capacity(
 
 
 def _inadmissible(
-    p: Placement, a: ApplicantRegistered, v: VacancyPosted, snapshot: Snapshot, ruleset: Ruleset
+    p: Placement, a: ApplicantView, v: VacancyView, snapshot: Snapshot, ruleset: Ruleset
 ) -> list[str]:
     course = ruleset.courses.get(p.course)
     checks = [
@@ -104,5 +105,5 @@ def _inadmissible(
     return [why for ok, why in checks if not ok]
 
 
-def _rank(stated: list[str], partner: str) -> int | None:
+def _rank(stated: Sequence[str], partner: str) -> int | None:
     return stated.index(partner) + 1 if partner in stated else None

@@ -6,8 +6,8 @@ own fact and the rule, never a name or a date of birth.
 
 import datetime as dt
 
-from contracts import ApplicantRegistered
 from matching.language import LanguageProfile, is_program_language_met, to_profile
+from matching.rows import ApplicantView
 from matching.ruleset import Ruleset
 from matching.snapshot import UnplacedReason
 
@@ -19,7 +19,7 @@ def age_on(date_of_birth: dt.date, day: dt.date) -> int:
 
 
 def ineligibility(
-    applicant: ApplicantRegistered,
+    applicant: ApplicantView,
     ruleset: Ruleset,
     program_year: int,
     profile: LanguageProfile | None = None,
@@ -35,11 +35,11 @@ def ineligibility(
     return tuple(r for r in reasons if r is not None)
 
 
-def is_eligible(applicant: ApplicantRegistered, ruleset: Ruleset, program_year: int) -> bool:
+def is_eligible(applicant: ApplicantView, ruleset: Ruleset, program_year: int) -> bool:
     return not ineligibility(applicant, ruleset, program_year)
 
 
-def _age(a: ApplicantRegistered, ruleset: Ruleset, year: int) -> UnplacedReason | None:
+def _age(a: ApplicantView, ruleset: Ruleset, year: int) -> UnplacedReason | None:
     day = ruleset.age_reference_date(year)
     age = age_on(a.date_of_birth, day)
     if ruleset.age_min <= age <= ruleset.age_max:
@@ -60,14 +60,14 @@ def _language(profile: LanguageProfile, ruleset: Ruleset) -> UnplacedReason | No
     return UnplacedReason("language_insufficient", detail)
 
 
-def _nationality(a: ApplicantRegistered, ruleset: Ruleset) -> UnplacedReason | None:
+def _nationality(a: ApplicantView, ruleset: Ruleset) -> UnplacedReason | None:
     if a.nationality in ruleset.nationalities:
         return None
     detail = f"nationality {a.nationality} is not on the eligible list of ruleset {ruleset.name}"
     return UnplacedReason("nationality_not_eligible", detail)
 
 
-def _education(a: ApplicantRegistered, ruleset: Ruleset) -> UnplacedReason | None:
+def _education(a: ApplicantView, ruleset: Ruleset) -> UnplacedReason | None:
     if a.education is not None and a.education.status in ruleset.education_statuses:
         return None
     stated = "none stated" if a.education is None else a.education.status

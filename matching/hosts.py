@@ -3,12 +3,12 @@
 Imports contracts and matching only; never services or ortools.
 """
 
-from contracts import Company, VacancyPosted
+from matching.rows import CompanyView, VacancyView
 from matching.ruleset import Ruleset
 from matching.snapshot import IneligibleVacancy
 
 
-def host_ineligibility(vacancy: VacancyPosted, ruleset: Ruleset) -> IneligibleVacancy | None:
+def host_ineligibility(vacancy: VacancyView, ruleset: Ruleset) -> IneligibleVacancy | None:
     """The first host rule the vacancy's company fails, or None when it may take interns."""
     company = vacancy.company
     failure = None
@@ -36,7 +36,7 @@ def is_sme(industry: str, capital_jpy: int, employees: int, ruleset: Ruleset) ->
     return ruleset.midsize_employees is not None and employees <= ruleset.midsize_employees
 
 
-def _size_detail(company: Company, ruleset: Ruleset) -> str:
+def _size_detail(company: CompanyView, ruleset: Ruleset) -> str:
     limit = ruleset.sme_limits[company.industry]
     capital, employees = company.capital_jpy, company.employees
     detail = (

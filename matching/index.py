@@ -9,8 +9,8 @@ Imports contracts and matching.geo only.
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from contracts import ApplicantRegistered, VacancyPosted
 from matching.geo import Grid
+from matching.rows import ApplicantView, VacancyView
 
 
 class VacancyIndex:
@@ -22,7 +22,7 @@ class VacancyIndex:
 
     def __init__(
         self,
-        vacancies: Sequence[VacancyPosted],
+        vacancies: Sequence[VacancyView],
         courses_of: Sequence[Mapping[str, int]],
         modes: Mapping[str, str],
         radius_km: float,
@@ -50,7 +50,7 @@ class VacancyIndex:
                     self._listing[a].append(j)
         return self._listing
 
-    def _add(self, j: int, v: VacancyPosted, course: str) -> None:
+    def _add(self, j: int, v: VacancyView, course: str) -> None:
         place = v.location
         if self.modes[course] != "commuting":
             return
@@ -60,7 +60,7 @@ class VacancyIndex:
         else:
             self.grids[course].add(j, place.lat, place.lon)
 
-    def candidates(self, a: ApplicantRegistered, courses: Sequence[str]) -> set[int]:
+    def candidates(self, a: ApplicantView, courses: Sequence[str]) -> set[int]:
         """Vacancies that list the applicant, or state no list and may fit a commuting course."""
         found = set(self.listing.get(a.applicant_id, ()))
         home = a.residence

@@ -3,9 +3,10 @@
 Imports contracts and matching.ruleset only; never services or ortools.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from contracts import Certificate, Requirements
+from matching.rows import CertificateView, RequirementsView
 from matching.ruleset import CEFR_LEVELS, JLPT_LEVELS, Ruleset
 
 NATIVE_JAPANESE = len(JLPT_LEVELS) + 1
@@ -32,7 +33,7 @@ def cefr_strength(level: str) -> int:
     return CEFR_LEVELS.index(level) + 1
 
 
-def to_profile(certificates: list[Certificate], ruleset: Ruleset) -> LanguageProfile:
+def to_profile(certificates: Sequence[CertificateView], ruleset: Ruleset) -> LanguageProfile:
     """The best certificate per language; other languages and tests are ignored."""
     ja, ja_label, en, en_label = 0, "none", 0, "none"
     for cert in certificates:
@@ -47,7 +48,7 @@ def to_profile(certificates: list[Certificate], ruleset: Ruleset) -> LanguagePro
     return LanguageProfile(ja, en, ja_label, en_label)
 
 
-def _japanese(cert: Certificate, ruleset: Ruleset) -> tuple[int, str]:
+def _japanese(cert: CertificateView, ruleset: Ruleset) -> tuple[int, str]:
     if cert.test == "JLPT" and cert.score:
         return jlpt_strength(cert.score), f"JLPT {cert.score}"
     if cert.test == "NATIVE" and ruleset.native_counts:
@@ -55,7 +56,7 @@ def _japanese(cert: Certificate, ruleset: Ruleset) -> tuple[int, str]:
     return 0, "none"
 
 
-def _english(cert: Certificate, ruleset: Ruleset) -> tuple[int, str]:
+def _english(cert: CertificateView, ruleset: Ruleset) -> tuple[int, str]:
     if cert.test == "CEFR" and cert.score:
         return cefr_strength(cert.score), f"CEFR {cert.score}"
     if cert.test == "NATIVE":
@@ -78,7 +79,7 @@ def is_program_language_met(profile: LanguageProfile, ruleset: Ruleset) -> bool:
     )
 
 
-def meets_requirements(profile: LanguageProfile, req: Requirements) -> bool:
+def meets_requirements(profile: LanguageProfile, req: RequirementsView) -> bool:
     """A vacancy's minimums under its `language_rule` (any: one suffices; all: every one)."""
     checks = _checks(profile, req)
     if not checks:
@@ -87,12 +88,12 @@ def meets_requirements(profile: LanguageProfile, req: Requirements) -> bool:
     return all(met) if req.language_rule == "all" else any(met)
 
 
-def language_margin(profile: LanguageProfile, req: Requirements) -> int:
+def language_margin(profile: LanguageProfile, req: RequirementsView) -> int:
     """Levels above the vacancy's minimums, summed over the minimums met (0 with none stated)."""
     return sum(have - need for have, need in _checks(profile, req) if have >= need)
 
 
-def _checks(profile: LanguageProfile, req: Requirements) -> list[tuple[int, int]]:
+def _checks(profile: LanguageProfile, req: RequirementsView) -> list[tuple[int, int]]:
     checks = []
     if req.japanese_min is not None:
         checks.append((profile.japanese, jlpt_strength(req.japanese_min)))

@@ -6,7 +6,6 @@ Imports contracts, numpy and matching (the solver through its facade only); neve
 from collections import Counter
 from dataclasses import dataclass
 
-from contracts import ApplicantRegistered, VacancyPosted
 from matching.admissible import find_admissible, to_seats
 from matching.digest import placements_digest
 from matching.eligibility import ineligibility
@@ -14,6 +13,7 @@ from matching.hosts import host_ineligibility
 from matching.language import to_profile
 from matching.problem import Limits, Solution
 from matching.ranking import Ranked, to_problem
+from matching.rows import ApplicantView, VacancyView
 from matching.ruleset import Ruleset
 from matching.snapshot import (
     IneligibleVacancy,
@@ -101,7 +101,7 @@ def _ruleset(snapshot: Snapshot) -> Ruleset:
 
 def _eligible_hosts(
     snapshot: Snapshot, ruleset: Ruleset
-) -> tuple[list[VacancyPosted], tuple[IneligibleVacancy, ...]]:
+) -> tuple[list[VacancyView], tuple[IneligibleVacancy, ...]]:
     hosts, failures = [], []
     for v in sorted(snapshot.vacancies, key=lambda v: v.vacancy_id):
         if v.program_year != snapshot.program_year:
@@ -114,7 +114,7 @@ def _eligible_hosts(
     return hosts, tuple(failures)
 
 
-def _capacity_left(snapshot: Snapshot, hosts: list[VacancyPosted]) -> dict[tuple[str, str], int]:
+def _capacity_left(snapshot: Snapshot, hosts: list[VacancyView]) -> dict[tuple[str, str], int]:
     """Capacity per (vacancy, course) less the earlier placements of the program year."""
     taken = Counter((p.vacancy_id, p.course) for p in snapshot.earlier_placements)
     return {
@@ -175,7 +175,7 @@ def _unplaced(snapshot: Snapshot, market: Market, placed: set[str]) -> tuple[Unp
 
 
 def _why_not_placed(
-    a: ApplicantRegistered, n_vacancies: int, snapshot: Snapshot, ruleset: Ruleset
+    a: ApplicantView, n_vacancies: int, snapshot: Snapshot, ruleset: Ruleset
 ) -> UnplacedReason:
     running = ruleset.courses_in(snapshot.period)
     if not set(a.courses) & set(running):

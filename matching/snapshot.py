@@ -5,8 +5,8 @@ Imports contracts and the standard library only; nothing here reads a clock, a f
 
 from dataclasses import dataclass, field
 
-from contracts import ApplicantRegistered, VacancyPosted
 from contracts.vocabulary import Period
+from matching.rows import ApplicantView, VacancyView
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +35,8 @@ class Snapshot:
     period: Period
     mode: str
     ruleset: object
-    applicants: tuple[ApplicantRegistered, ...]
-    vacancies: tuple[VacancyPosted, ...]
+    applicants: tuple[ApplicantView, ...]
+    vacancies: tuple[VacancyView, ...]
     earlier_placements: tuple[EarlierPlacement, ...] = ()
     time_limit_seconds: float = 60.0
     barred_pairs: frozenset[tuple[str, str]] = frozenset()

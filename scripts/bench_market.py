@@ -93,11 +93,15 @@ def hospital_resident_lists(market: Market, problem: Problem) -> tuple[dict, dic
     return residents, hospitals, capacity
 
 
-def snapshot_of(market: Market, mode: str):  # -> matching.snapshot.Snapshot
+def snapshot_of(market: Market, mode: str, rows: bool = False):  # -> matching.Snapshot
     """Contract payloads for the market: eligible applicants abroad with stated preferences, and
     eligible SME vacancies ranking exactly the applicants who listed them (copies of one
-    validated template each, for speed)."""
+    validated template each, for speed). `rows`: instead, the lean rows a service loads a
+    round's snapshot into (matching.rows), each as its payload would read."""
+    import dataclasses
+
     from contracts import ApplicantRegistered, Slot, VacancyPosted
+    from matching import applicant_rows, vacancy_rows
     from matching.ruleset import load_ruleset
     from matching.snapshot import Snapshot
 
@@ -143,32 +147,41 @@ def snapshot_of(market: Market, mode: str):  # -> matching.snapshot.Snapshot
         slots=[],
         accommodation=True,
     )
-    applicants = tuple(
-        applicant.model_copy(
-            update={
-                "applicant_id": a_ids[a],
-                "preferences": app_lists[a],
-                "courses": [COURSES[c] for c in market.app_courses[a].tolist() if c >= 0],
-            }
+
+    def courses_of(a: int) -> list[str]:
+        return [COURSES[c] for c in market.app_courses[a].tolist() if c >= 0]
+
+    def posted(v: int) -> VacancyPosted:
+        pairs = zip(market.vac_courses[v].tolist(), market.vac_capacity[v].tolist(), strict=True)
+        slots = [Slot(course=COURSES[c], capacity=int(k)) for c, k in pairs if c >= 0]
+        return vacancy.model_copy(
+            update={"vacancy_id": v_ids[v], "preferences": vac_lists[v], "slots": slots}
         )
-        for a in range(market.n)
-    )
-    vacancies = tuple(
-        vacancy.model_copy(
-            update={
-                "vacancy_id": v_ids[v],
-                "preferences": vac_lists[v],
-                "slots": [
-                    Slot(course=COURSES[c], capacity=int(k))
-                    for c, k in zip(
-                        market.vac_courses[v].tolist(), market.vac_capacity[v].tolist(), strict=True
-                    )
-                    if c >= 0
-                ],
-            }
+
+    if rows:  # one parsed template per side; the vacancies (a tenth as many) parsed each
+        row = applicant_rows([applicant.model_dump_json()])[0]
+        applicants = tuple(
+            dataclasses.replace(
+                row,
+                applicant_id=a_ids[a],
+                preferences=tuple(app_lists[a]),
+                courses=tuple(courses_of(a)),
+            )
+            for a in range(market.n)
         )
-        for v in range(market.v)
-    )
+        vacancies = vacancy_rows(posted(v).model_dump_json() for v in range(market.v))
+    else:
+        applicants = tuple(
+            applicant.model_copy(
+                update={
+                    "applicant_id": a_ids[a],
+                    "preferences": app_lists[a],
+                    "courses": courses_of(a),
+                }
+            )
+            for a in range(market.n)
+        )
+        vacancies = tuple(posted(v) for v in range(market.v))
     return Snapshot(
         round_id="2023-summer-bench",
         program_year=2023,

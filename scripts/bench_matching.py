@@ -97,10 +97,11 @@ def _measure_oracle(n: int, v: int) -> dict:
 
 
 def _measure_round(mode: str, n: int, v: int, limits: Limits) -> dict:
-    """Snapshot -> RoundResult through matching.round.run_round, model building included."""
+    """Snapshot -> RoundResult through matching.round.run_round, model building included; the
+    snapshot as a service loads it (lean rows, matching.rows)."""
     from matching.round import run_round
 
-    snap = snapshot_of(Market(n, v), mode)
+    snap = snapshot_of(Market(n, v), mode, rows=True)
     started = time.perf_counter()
     result = run_round(snap, limits)
     seconds = time.perf_counter() - started
