@@ -28,19 +28,21 @@ def load_snapshot(
 ) -> Snapshot:
     """Applicants not withdrawn, vacancies not closed, the year's live placements (a proposed
     one due before `at` counts as expired, so a dry run sees what a real run would) and the
-    (applicant, vacancy) pairs a decline released this year."""
+    (applicant, vacancy) pairs a decline released this year. Applicants and vacancies come in
+    the table's order: the round orders them itself (sorting 300,000 payloads by id in
+    PostgreSQL took 0.8 s of a 1.4 s read)."""
     year = request.program_year
     applicants = _payloads(
         connection,
-        select(cast(_APPLICANTS.c.payload, Text))
-        .where(_APPLICANTS.c.program_year == year, _APPLICANTS.c.withdrawn.is_(False))
-        .order_by(_APPLICANTS.c.applicant_id),
+        select(cast(_APPLICANTS.c.payload, Text)).where(
+            _APPLICANTS.c.program_year == year, _APPLICANTS.c.withdrawn.is_(False)
+        ),
     )
     vacancies = _payloads(
         connection,
-        select(cast(_VACANCIES.c.payload, Text))
-        .where(_VACANCIES.c.program_year == year, _VACANCIES.c.closed.is_(False))
-        .order_by(_VACANCIES.c.vacancy_id),
+        select(cast(_VACANCIES.c.payload, Text)).where(
+            _VACANCIES.c.program_year == year, _VACANCIES.c.closed.is_(False)
+        ),
     )
     return Snapshot(
         round_id=request.round_id,
