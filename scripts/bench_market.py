@@ -11,6 +11,8 @@ from matching.problem import Problem
 COURSES = ("A", "A2", "B", "B2", "C")
 OVERSEAS = (2, 4)  # B and C: courses an applicant living abroad may take in summer
 PREFS = 10
+MAX_LISTED = 10_000
+"""The most applicants a vacancy may list (contracts: `VacancyPosted.preferences`)."""
 
 
 class Market:
@@ -49,12 +51,17 @@ class Market:
         keep &= np.cumsum(keep, axis=1) <= PREFS
         rows = np.nonzero(keep)
         self.pair_app, self.pair_vac = rows[0].astype(np.int64), draws[keep].astype(np.int64)
-        starts = np.searchsorted(self.pair_app, np.arange(self.n))
-        self.pair_arank = np.arange(self.pair_app.shape[0]) - starts[self.pair_app] + 1
         by_vac = np.lexsort((rng.random(self.pair_app.shape[0]), self.pair_vac))
         vstarts = np.searchsorted(self.pair_vac[by_vac], np.arange(self.v))
         self.pair_vrank = np.empty_like(self.pair_app)
         self.pair_vrank[by_vac] = np.arange(by_vac.shape[0]) - vstarts[self.pair_vac[by_vac]] + 1
+        # A vacancy lists at most the contract's 10,000 applicants (a few of a million-applicant
+        # market's most popular were drawn more): the pairs past that are not mutual, so gone.
+        kept = self.pair_vrank <= MAX_LISTED
+        self.pair_app, self.pair_vac = self.pair_app[kept], self.pair_vac[kept]
+        self.pair_vrank = self.pair_vrank[kept]
+        starts = np.searchsorted(self.pair_app, np.arange(self.n))
+        self.pair_arank = np.arange(self.pair_app.shape[0]) - starts[self.pair_app] + 1
 
     def to_problem(self) -> Problem:
         """Seats are (vacancy, course slot); an applicant takes its first-listed course first."""
