@@ -63,18 +63,18 @@ def worker(database_url: str, how: str, traced: bool) -> dict[str, float]:
             snap = load_snapshot(c, request, load_ruleset(), 60.0)
             count = len(snap.applicants) + len(snap.vacancies)
         else:  # the same reads (the round's live placements and declines aside: none here)
-            models = [
-                model.model_validate_json(str(p), strict=False)
-                for model, table, flag in (
-                    (ApplicantRegistered, "applicants", "withdrawn"),
-                    (VacancyPosted, "vacancies", "closed"),
+            models = []
+            for model, table, flag in (
+                (ApplicantRegistered, "applicants", "withdrawn"),
+                (VacancyPosted, "vacancies", "closed"),
+            ):
+                query = (
+                    f"SELECT payload::text FROM {table} WHERE program_year = 2023 AND NOT {flag}"
                 )
-                for p in c.execute(
-                    text(
-                        f"SELECT payload::text FROM {table} WHERE program_year = 2023 AND NOT {flag}"
-                    )
-                ).scalars()  # fmt: skip
-            ]
+                models += [
+                    model.model_validate_json(str(p), strict=False)
+                    for p in c.execute(text(query)).scalars()
+                ]
             count = len(models)
         seconds = time.perf_counter() - started
         held = tracemalloc.get_traced_memory()[0] / 2**20 if traced else 0.0

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from typing import Any, get_args
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -179,19 +180,14 @@ def assert_reads_as(row: Any, payload: Any, path: str = "") -> None:
             assert (mine, type(mine)) == (theirs, type(theirs)), where
 
 
+@pytest.mark.parametrize(
+    ("read", "payloads_of"), [(applicant_rows, applicants), (vacancy_rows, vacancies)]
+)
 @SETTINGS
-@given(st.lists(applicants(), max_size=5), HOW)
-def test_applicant_rows_read_as_their_payloads(payloads, how):
-    rows = applicant_rows(stored(p, how) for p in payloads)
-    assert len(rows) == len(payloads)
-    for row, payload in zip(rows, payloads, strict=True):
-        assert_reads_as(row, payload)
-
-
-@SETTINGS
-@given(st.lists(vacancies(), max_size=5), HOW)
-def test_vacancy_rows_read_as_their_payloads(payloads, how):
-    rows = vacancy_rows(stored(p, how) for p in payloads)
+@given(data=st.data(), how=HOW)
+def test_rows_read_as_their_payloads(read, payloads_of, data, how):
+    payloads = data.draw(st.lists(payloads_of(), max_size=5))
+    rows = read(stored(p, how) for p in payloads)
     assert len(rows) == len(payloads)
     for row, payload in zip(rows, payloads, strict=True):
         assert_reads_as(row, payload)
