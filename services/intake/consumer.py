@@ -166,8 +166,13 @@ class IntakeConsumer:
         return self.settler.failures
 
     async def on_inbound_batch(self, message: NatsBatch) -> None:
-        """Start the batch on its way and return, so the next one is fetched meanwhile."""
+        """Start the batch on its way and return, so the next one is fetched meanwhile: once
+        the pipeline has room, so the server can answer that fetch at once (with the pipeline
+        full it waits for an ack, max_ack_pending; a stop beginning meanwhile dropped the batch
+        it then brought, stop_fetching)."""
         await self._start(message.raw_message)
+        async with self._slots:
+            pass
         if self._park is not None:  # stopping: keep the fetch loop here until it is stopped
             self._parked.set()
             await self._park.wait()
