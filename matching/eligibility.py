@@ -1,6 +1,6 @@
 """Applicant eligibility for a program year: every failing rule with its reason code and detail.
 
-Imports contracts and matching only; never services or ortools. Details state the applicant's
+Imports matching only; never services or ortools. Details state the applicant's
 own fact and the rule, never a name or a date of birth.
 """
 

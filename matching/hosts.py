@@ -1,6 +1,6 @@
 """Host eligibility: head office in Japan, an allowed legal form, and SME (or mid-sized) size.
 
-Imports contracts and matching only; never services or ortools.
+Imports matching only; never services or ortools.
 """
 
 from matching.rows import CompanyView, VacancyView

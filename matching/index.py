@@ -3,7 +3,7 @@
 A superset, checked pair by pair in matching.admissible: the vacancies that list the applicant,
 and on the commuting courses the vacancies near its home. Vacancies without a list on the
 online and visiting courses are found by matching.shortlist instead, best-fitting first.
-Imports contracts and matching.geo only.
+Imports matching.geo and matching.rows only.
 """
 
 from collections import defaultdict

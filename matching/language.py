@@ -1,6 +1,6 @@
 """Language certificates normalised to one strength per language: JLPT (ja), CEFR (en).
 
-Imports contracts and matching.ruleset only; never services or ortools.
+Imports matching.rows and matching.ruleset only; never services or ortools.
 """
 
 from collections.abc import Sequence

@@ -1,6 +1,6 @@
 """One round: snapshot -> eligibility -> hosts -> admissible -> Problem -> solve -> result.
 
-Imports contracts, numpy and matching (the solver through its facade only); never services.
+Imports matching only (the solver through its facade only); never services.
 """
 
 from collections import Counter

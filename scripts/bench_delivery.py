@@ -11,8 +11,8 @@ import datetime as dt
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import nats
@@ -38,15 +38,25 @@ from services.store.db import make_engine, migrate
 T0 = dt.datetime(2023, 3, 1, tzinfo=dt.UTC)
 
 
-@asynccontextmanager
-async def fresh(server_url: str) -> AsyncIterator[tuple[str, str]]:
-    """A new nats-server with stream JIP, and a new database on `server_url`."""
+@contextmanager
+def fresh_database(server_url: str) -> Iterator[str]:
+    """A new database on the PostgreSQL server `server_url`, dropped afterwards: its URL."""
     name = f"bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
-    database_url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    with tempfile.TemporaryDirectory() as tmp:
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@asynccontextmanager
+async def fresh(server_url: str) -> AsyncIterator[tuple[str, str]]:
+    """A new nats-server with stream JIP, and a new database on `server_url`."""
+    with fresh_database(server_url) as database_url, tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedNats(Path(tmp))
         await asyncio.to_thread(server.start)
         try:
@@ -59,9 +69,6 @@ async def fresh(server_url: str) -> AsyncIterator[tuple[str, str]]:
             yield server.url, database_url
         finally:
             await asyncio.to_thread(server.stop)
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 async def publish(url: str, bodies: list[bytes], subject: str | None = None) -> int:

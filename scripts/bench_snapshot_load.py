@@ -14,9 +14,10 @@ import subprocess
 import sys
 import time
 import tracemalloc
-import uuid
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import text
+
+from scripts.bench_delivery import fresh_database
 
 ROUND = {"round_id": "bench-load", "program_year": 2023, "period": "summer"}
 
@@ -104,12 +105,7 @@ def main() -> None:
     if args.worker:
         print(json.dumps(worker(args.database_url, args.worker, args.traced)))
         return
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(args.database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(args.database_url).set(database=name).render_as_string(hide_password=False)
-    try:
+    with fresh_database(args.database_url) as url:
         started = time.perf_counter()
         fill(url, args.applicants, args.vacancies)
         print(f"{args.applicants:,} applicants x {args.vacancies:,} vacancies stored in "
@@ -119,10 +115,6 @@ def main() -> None:
             timed = _spawn(url, how, traced=False)
             held = _spawn(url, how, traced=True)["held_mib"]  # tracemalloc slows it: apart
             print(f"{label:<28} {timed['seconds']:8.1f} {timed['peak_mib']:13,.0f} {held:18,.0f}")
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":
