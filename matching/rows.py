@@ -230,13 +230,22 @@ def vacancy_rows(payloads: Iterable[str]) -> tuple[VacancyRow, ...]:
 
 
 def _parse(adapter: TypeAdapter[list[_T]], payloads: Iterable[str]) -> list[_T]:
+    """Rows in the payloads' order; a ValueError (pydantic's ValidationError is one) where a
+    payload is not one object of the row's shape."""
     out: list[_T] = []
     chunk: list[str] = []
     for text in payloads:
         chunk.append(text)
         if len(chunk) == _CHUNK:
-            out.extend(adapter.validate_json(f"[{','.join(chunk)}]"))
+            out.extend(_parse_chunk(adapter, chunk))
             chunk = []
     if chunk:
-        out.extend(adapter.validate_json(f"[{','.join(chunk)}]"))
+        out.extend(_parse_chunk(adapter, chunk))
     return out
+
+
+def _parse_chunk(adapter: TypeAdapter[list[_T]], chunk: list[str]) -> list[_T]:
+    rows = adapter.validate_json(f"[{','.join(chunk)}]")
+    if len(rows) != len(chunk):  # a text such as `{..}, {..}`: joined, it read as two
+        raise ValueError(f"{len(chunk)} stored payloads read as {len(rows)} rows")
+    return rows

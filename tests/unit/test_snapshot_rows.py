@@ -213,6 +213,39 @@ def test_a_stored_payload_that_is_not_a_row_fails_clearly():
         raise AssertionError("a broken stored payload was read")
 
 
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.one_of(
+            applicants().map(lambda a: stored(a, "text")),
+            json_values.map(json.dumps),
+            st.text(max_size=40),
+            st.tuples(applicants(), applicants()).map(
+                lambda two: f"{stored(two[0], 'text')}, {stored(two[1], 'text')}"
+            ),
+        ),
+        max_size=4,
+    )
+)
+def test_any_stored_text_reads_as_one_row_each_or_fails_with_a_value_error(texts):
+    """Whatever text a payload column held: one row per payload, in order, or a ValueError
+    (pydantic's ValidationError is one); never a row more or less, never another exception."""
+    try:
+        rows = applicant_rows(texts)
+    except ValueError:
+        return
+    assert len(rows) == len(texts)
+    for row, text in zip(rows, texts, strict=True):
+        assert row.applicant_id == json.loads(text)["applicant_id"]
+
+
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
