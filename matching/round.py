@@ -23,7 +23,7 @@ from matching.snapshot import (
     Unplaced,
     UnplacedReason,
 )
-from matching.solver import solve
+from matching.solver import prepare, solve
 from matching.validate import count_blocking
 
 
@@ -38,6 +38,7 @@ class Market:
 
 def run_round(snapshot: Snapshot, limits: Limits | None = None) -> RoundResult:
     """Place the snapshot's applicants; every applicant ends in `placements` or `unplaced`."""
+    prepare(snapshot.mode)
     market = build_market(snapshot)
     limits = limits or Limits(time_limit_seconds=snapshot.time_limit_seconds)
     solution = solve(market.ranked.problem, snapshot.mode, limits)

@@ -5,13 +5,20 @@ The only package that imports ortools; it never imports services or contracts.
 
 from matching.problem import Limits, Problem, Solution
 from matching.solver.deferred import solve_stable
-from matching.solver.flow import solve_optimal
+from matching.solver.flow import FLOWS, solve_optimal
 from matching.solver.stable_cpsat import solve_stable_optimal
 from matching.solver.stable_max import solve_stable_max
 
-__all__ = ["MODES", "solve"]
+__all__ = ["MODES", "prepare", "solve"]
 
 MODES = ("optimal", "stable", "stable-optimal", "stable-max")
+
+
+def prepare(mode: str) -> None:
+    """Get ready for a solve in `mode` while the caller builds its problem: the modes that
+    solve a min-cost flow start its worker process (matching.solver.flow.FlowWorker)."""
+    if mode in ("optimal", "stable-max"):
+        FLOWS.start()
 
 
 def solve(problem: Problem, mode: str, limits: Limits | None = None) -> Solution:

@@ -135,6 +135,12 @@ class FlowWorker:
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
 
+    def start(self) -> None:
+        """Start the worker now if none runs, without waiting for it: its imports (about a
+        second) then overlap the caller's work before the solve (building the market)."""
+        with self._lock:
+            self._started()
+
     def chosen(self, net: Network) -> IntArray | None:
         """`chosen_options(*net.arrays())`, computed by the worker."""
         with self._lock:

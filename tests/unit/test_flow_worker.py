@@ -144,3 +144,32 @@ def test_whatever_a_worker_answers_is_taken_only_when_well_formed(answer):
             assert worker._process is None
     finally:
         worker.close()
+
+
+def test_a_round_starts_the_worker_before_its_market_is_built(monkeypatch):
+    """`run_round` starts the worker first (`solver.prepare`), so its start (about a second of
+    imports) overlaps the market's building instead of adding to the solve; the solve then uses
+    that same process."""
+    import matching.round
+    import matching.solver
+    import matching.solver.flow
+    from scripts.bench_market import snapshot_of
+
+    flows = FlowWorker()
+    monkeypatch.setattr(matching.solver, "FLOWS", flows)
+    monkeypatch.setattr(matching.solver.flow, "FLOWS", flows)
+    seen: list[int | None] = []
+    build = matching.round.build_market
+
+    def build_seeing_the_worker(snapshot):  # type: ignore[no-untyped-def]
+        seen.append(None if flows._process is None else flows._process.pid)
+        return build(snapshot)
+
+    monkeypatch.setattr(matching.round, "build_market", build_seeing_the_worker)
+    try:
+        result = matching.round.run_round(snapshot_of(Market(300, 60), "optimal", rows=True))
+        assert result.status == "optimal" and result.placements
+        assert seen[0] is not None and flows._process is not None
+        assert flows._process.pid == seen[0]  # the solve used the process started early
+    finally:
+        flows.close()
