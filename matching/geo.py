@@ -1,22 +1,54 @@
 """Great-circle distances and a coarse latitude/longitude grid for "who is within commuting range".
 
-Imports the standard library only.
+Imports numpy and the standard library only.
 """
 
 import math
 from collections import defaultdict
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (IUGG)."""
 _KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180
 
 
+def distances_km(
+    lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray
+) -> FloatArray:
+    """Great-circle (haversine) distances in kilometres, element by element.
+
+    The one implementation (`distance_km` is one element of it): numpy's SIMD sine and cosine
+    may differ from the math module's in the last bit, and a pair on the commuting limit must
+    be decided alike by the round and by its audit.
+    """
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lon2 - lon1)
+    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    km: FloatArray = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    return km
+
+
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle (haversine) distance in kilometres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+    """Great-circle (haversine) distance in kilometres: `distances_km` of one pair."""
+    one = [np.array([x], dtype=np.float64) for x in (lat1, lon1, lat2, lon2)]
+    return float(distances_km(*one)[0])
+
+
+def within_km(km: FloatArray, limit: float) -> BoolArray:
+    """`round(km, 3) <= limit` element by element: to the metre, so 50 km is 50 km.
+
+    Decided by comparison away from the limit; within a metre of it by Python's `round`
+    (correctly rounded, which numpy's `round` is not), so equal to the scalar rule everywhere.
+    """
+    out: BoolArray = km <= limit
+    for k in np.flatnonzero(np.abs(km - limit) < 1e-3).tolist():
+        out[k] = round(float(km[k]), 3) <= limit
+    return out
 
 
 class Grid:
