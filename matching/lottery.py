@@ -13,7 +13,7 @@ import numpy as np
 
 from matching.problem import IntArray
 
-__all__ = ["chain_step", "draw_positions", "lottery_number", "round_seed"]
+__all__ = ["chain_step", "draw_order", "draw_positions", "lottery_number", "round_seed"]
 
 
 def chain_step(h: str, source: str, event_id: str) -> str:
@@ -32,13 +32,19 @@ def lottery_number(seed: str, item_id: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}\t{item_id}".encode()).digest(), "big")
 
 
-def draw_positions(seed: str, ids: Sequence[str]) -> IntArray:
-    """Per item, its 0-based position in the lottery order (smaller numbers first).
+def draw_order(seed: str, ids: Sequence[str]) -> list[int]:
+    """The indices of `ids` in lottery order (smaller numbers first): the numbers' 32 big-endian
+    bytes compare as the numbers do, so they are compared unconverted.
 
     Two different ids share a number only if SHA-256 collides; such a tie would go by id.
     """
-    keys = [(lottery_number(seed, i), i) for i in ids]
-    order = sorted(range(len(ids)), key=keys.__getitem__)
+    keys = [(hashlib.sha256(f"{seed}\t{i}".encode()).digest(), i) for i in ids]
+    return sorted(range(len(ids)), key=keys.__getitem__)
+
+
+def draw_positions(seed: str, ids: Sequence[str]) -> IntArray:
+    """Per item, its 0-based position in the lottery order (`draw_order`)."""
+    order = draw_order(seed, ids)
     positions = np.empty(len(ids), dtype=np.int64)
     positions[order] = np.arange(len(ids), dtype=np.int64)
     return positions
