@@ -5,6 +5,10 @@ own fact and the rule, never a name or a date of birth.
 """
 
 import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
 
 from matching.language import LanguageProfile, is_program_language_met, to_profile
 from matching.rows import ApplicantView
@@ -33,6 +37,40 @@ def ineligibility(
         _education(applicant, ruleset),
     ]
     return tuple(r for r in reasons if r is not None)
+
+
+def eligible_mask(
+    applicants: Sequence[ApplicantView],
+    ruleset: Ruleset,
+    program_year: int,
+    profiles: Sequence[LanguageProfile],
+) -> npt.NDArray[np.bool_]:
+    """Per applicant, whether `ineligibility` finds no failing rule: the same rules decided on
+    columns (a million applicants at once); `profiles[i]` is applicant i's `to_profile`.
+
+    `ineligibility` stays the one that explains: a round asks it only about those turned away.
+    """
+    day = ruleset.age_reference_date(program_year)
+    reference = day.year * 10_000 + day.month * 100 + day.day
+    born = np.fromiter(
+        (d.year * 10_000 + d.month * 100 + d.day for d in (a.date_of_birth for a in applicants)),
+        dtype=np.int64,
+        count=len(applicants),
+    )
+    age = (reference - born) // 10_000  # completed years: YYYYMMDD differences read in 10,000s
+    met = {p: is_program_language_met(p, ruleset) for p in set(profiles)}
+    nationalities, statuses = ruleset.nationalities, ruleset.education_statuses
+    rest = np.fromiter(
+        (
+            met[p] and a.nationality in nationalities
+            and a.education is not None and a.education.status in statuses
+            for a, p in zip(applicants, profiles, strict=True)
+        ),
+        dtype=bool,
+        count=len(applicants),
+    )  # fmt: skip
+    ok: npt.NDArray[np.bool_] = (ruleset.age_min <= age) & (age <= ruleset.age_max) & rest
+    return ok
 
 
 def is_eligible(applicant: ApplicantView, ruleset: Ruleset, program_year: int) -> bool:

@@ -3,8 +3,11 @@
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from matching.eligibility import age_on, ineligibility
+from matching.eligibility import age_on, eligible_mask, ineligibility
+from matching.language import to_profile
 from matching.ruleset import load_ruleset
 from tests.support.factories import YEAR, applicant, cert
 
@@ -124,3 +127,48 @@ def test_details_never_carry_the_name_or_date_of_birth():
     a = applicant(date_of_birth=dt.date(1970, 1, 2), languages=[], education=None)
     text = " ".join(r.detail for r in ineligibility(a, ANNOUNCED, YEAR))
     assert "Test" not in text and "Person" not in text and "1970" not in text
+
+
+_BIRTHDAYS = st.dates(dt.date(1975, 1, 1), dt.date(2008, 12, 31)) | st.sampled_from(
+    [  # a day either side of both age limits on the reference day, and 29 February
+        dt.date(y, m, d)
+        for y, m, d in [(2003, 8, 31), (2003, 9, 1), (1982, 8, 31), (1982, 9, 1), (1983, 8, 31),
+                        (1983, 9, 1), (2004, 2, 29), (2000, 2, 29), (2003, 8, 30)]
+    ]
+)  # fmt: skip
+_CERTIFICATES = st.lists(
+    st.sampled_from(
+        [cert("en", "IELTS", s) for s in ("3.0", "4.5", "5.0", "6.5")]
+        + [cert("en", "TOEIC", s) for s in ("400", "550", "785")]
+        + [cert("en", "CEFR", s) for s in ("A2", "B1", "B2")]
+        + [cert("ja", "JLPT", s) for s in ("N5", "N4", "N3", "N1")]
+        + [cert("en", "NATIVE"), cert("ja", "NATIVE"), cert("fr", "CEFR", "B2")]
+    ),
+    max_size=3,
+)
+
+
+@given(
+    people=st.lists(
+        st.builds(
+            dict,
+            date_of_birth=_BIRTHDAYS,
+            nationality=st.sampled_from(["PK", "IN", "VN", "JP", "US", "FR", "BD"]),
+            languages=_CERTIFICATES,
+            education=st.none()
+            | st.sampled_from(["enrolled", "graduated"]).map(lambda s: {"status": s}),
+        ),
+        max_size=30,
+    ),
+    official=st.booleans(),
+    year=st.sampled_from([2023, 2024]),
+)
+def test_the_columns_decide_as_the_rules_explain(people, official, year):
+    """`eligible_mask` (a round's decision, on columns) agrees with `ineligibility` (the
+    explanation) on every applicant: ages a day either side of each limit, every kind of
+    certificate, any nationality and education."""
+    ruleset = OFFICIAL if official else ANNOUNCED
+    applicants = [applicant(f"A-{n}", **fields) for n, fields in enumerate(people)]
+    profiles = [to_profile(a.languages, ruleset) for a in applicants]
+    decided = eligible_mask(applicants, ruleset, year, profiles).tolist()
+    assert decided == [not ineligibility(a, ruleset, year) for a in applicants]
