@@ -6,7 +6,7 @@ never services or ortools.
 
 from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from itertools import count, repeat
 from typing import TypeVar
@@ -15,12 +15,18 @@ import numpy as np
 
 from contracts import COURSES
 from matching.errors import TooManyPairs
-from matching.geo import distance_km
+from matching.geo import BoolArray, FloatArray, distance_km, distances_km, within_km
 from matching.index import VacancyIndex
 from matching.language import LanguageProfile, language_margin, meets_requirements, to_profile
-from matching.lottery import lottery_number
+from matching.lottery import draw_order
 from matching.problem import IntArray
-from matching.rows import ApplicantView, RequirementsView, VacancyView
+from matching.rows import (
+    ApplicantView,
+    LocationView,
+    RequirementsView,
+    ResidenceView,
+    VacancyView,
+)
 from matching.ruleset import Ruleset
 from matching.shortlist import Shortlist
 
@@ -92,7 +98,8 @@ def to_seats(
 
 def _in_lottery_order(items: Iterable[_T], seed: str, id_of: Callable[[_T], str]) -> list[_T]:
     """The items by their lottery number, smaller first (ids are unique, so no two tie)."""
-    return sorted(items, key=lambda item: (lottery_number(seed, id_of(item)), id_of(item)))
+    kept = list(items)
+    return [kept[n] for n in draw_order(seed, [id_of(item) for item in kept])]
 
 
 def _int_array(values: list[int]) -> IntArray:
@@ -129,9 +136,12 @@ def find_admissible(
     ordered = tuple(_in_lottery_order(applicants, seed, lambda a: a.applicant_id))
     vac_tie = np.arange(len(seats.vacancies), dtype=np.int64)  # seats come in lottery order
     pairs = _Pairs(seats, ruleset, period, vac_tie, barred, profiles or {})
-    for i, a in enumerate(ordered):
-        pairs.add(i, a)
-    listed = pairs.check_listed(ordered)
+    choice = _CourseChoice(pairs.modes).columns(ordered)
+    with_list = np.flatnonzero(choice.mask != 0).tolist()
+    for i in [i for i in with_list if not ordered[i].preferences]:
+        pairs.add(i, ordered[i], choice.courses[i])
+    with_list = [i for i in with_list if ordered[i].preferences]  # checked together
+    listed = pairs.check_listed(ordered, with_list, choice)
     pairs.count += len(listed[0])
     if pairs.count > ruleset.max_pairs:
         raise TooManyPairs(pairs.count, ruleset.max_pairs)
@@ -141,7 +151,7 @@ def find_admissible(
     app, vac, score, app_stated, vac_stated = (c[order] for c in columns)
     # options: every course both the applicant (position >= 0) and the seat table (seat >= 0) allow
     seat = pairs.seat_table[vac]
-    pos = np.asarray(pairs.course_pos, dtype=np.int64).reshape(-1, len(COURSES))[app]
+    pos = choice.positions[app]
     opt_pair, code = np.nonzero((seat >= 0) & (pos >= 0))
     opt_seat, opt_pos = seat[opt_pair, code], pos[opt_pair, code]
     app_tie = np.arange(len(ordered), dtype=np.int64)
@@ -203,25 +213,14 @@ class _Pairs:
         self.shortlist = Shortlist(away, self.sig, self.skills, tie)
         self.tie = tie.tolist()
         self.columns: tuple[array[int], ...] = tuple(array("q") for _ in range(5))
-        self.listed = _Listed()
-        self.course_pos: list[int] = []
         self.count = 0  # pairs found, kept or (past max_pairs) only counted
         self.evaluations = 0  # fit scores computed pair by pair
 
-    def add(self, i: int, a: ApplicantView) -> None:
-        """Count applicant `i`'s admissible pairs and append them while within max_pairs."""
-        in_japan = a.residence.country == "JP"
-        courses = [
-            c for c in a.courses if c in self.modes and (self.modes[c] == "commuting") == in_japan
-        ]
-        self.course_pos.extend(a.courses.index(c) if c in courses else -1 for c in COURSES)
-        if not courses:
-            return
+    def add(self, i: int, a: ApplicantView, courses: Sequence[str]) -> None:
+        """Count the admissible pairs of applicant `i`, who states no list, on `courses` (those
+        it may take this period), and append them while within max_pairs."""
         profile = self.profiles.get(a.applicant_id) or to_profile(a.languages, self.ruleset)
         skills = frozenset(s.casefold() for s in a.skills)
-        if a.preferences:  # a stated list: its pairs are checked together, by check_listed
-            self._stage(i, a, courses, profile, skills, in_japan)
-            return
         language = self._language_row(profile)
         rows = self._best(a, courses, language, skills)
         self.count += len(rows)
@@ -234,48 +233,20 @@ class _Pairs:
             for column, values in zip(self.columns[1:], zip(*rows, strict=True), strict=True):
                 column.extend(values)
 
-    def _stage(
-        self,
-        i: int,
-        a: ApplicantView,
-        courses: Sequence[str],
-        profile: LanguageProfile,
-        skills: frozenset[str],
-        in_japan: bool,
-    ) -> None:
-        """Keep applicant `i`'s listed vacancies (and what the checks need) for check_listed."""
-        listed = self.listed
-        vac = list(map(self.by_id.get, a.preferences, repeat(-1)))  # -1: not a seat of the round
-        if barred := self.barred.get(a.applicant_id):
-            vac = [-1 if j in barred else j for j in vac]
-        if vac.count(-1) == len(vac):
-            return
-        key = (profile.japanese, profile.english)
-        self._language_row(profile)
-        listed.app.extend(repeat(i, len(vac)))
-        listed.vac.extend(vac)
-        listed.rank.extend(range(1, len(vac) + 1))
-        listed.profile[i] = self.profile_index.setdefault(key, len(self.profile_index))
-        listed.wanted[i] = sum(_BIT[c] for c in courses)
-        listed.skills[i] = skills
-        listed.in_japan[i] = in_japan
-
-    def check_listed(self, applicants: Sequence[ApplicantView]) -> tuple[IntArray, ...]:
-        """The admissible pairs of every staged list, scored, as the five pair columns: the
-        checks of `_checked` over all the listed pairs at once (about a million in a round of
-        100,000 applicants), in the order they were staged."""
-        listed = self.listed
-        if not listed.app:
+    def check_listed(
+        self, applicants: Sequence[ApplicantView], with_list: Sequence[int], choice: "_Choices"
+    ) -> tuple[IntArray, ...]:
+        """The admissible pairs of the applicants `with_list` (positions in `applicants`, each
+        stating a list and with a course it may take), scored, as the five pair columns: every
+        check over all the listed pairs at once (about a million in a round of 100,000
+        applicants), in list order, applicant by applicant."""
+        if not with_list:
             return tuple(np.zeros(0, dtype=np.int64) for _ in range(5))
-        staged = np.frombuffer(listed.vac, dtype=np.int64) >= 0
-        app = np.frombuffer(listed.app, dtype=np.int64)[staged]
-        vac = np.frombuffer(listed.vac, dtype=np.int64)[staged]
-        rank = np.frombuffer(listed.rank, dtype=np.int64)[staged]
-        wanted = np.zeros(len(applicants), dtype=np.int64)  # per applicant, as staged
+        stating = [applicants[i] for i in with_list]
+        app, vac, rank = self._stage(np.asarray(with_list, dtype=np.int64), stating)
+        wanted, japan = choice.mask, choice.in_japan
         profile = np.zeros(len(applicants), dtype=np.int64)
-        japan = np.zeros(len(applicants), dtype=bool)
-        for i, w in listed.wanted.items():
-            wanted[i], profile[i], japan[i] = w, listed.profile[i], listed.in_japan[i]
+        profile[with_list] = [self._profile_of(a) for a in stating]
         vac_stated = self._vacancy_ranks(app, vac, applicants)
         rows = self._profile_rows()
         meets = np.array([[m for m, _ in row] for row in rows], dtype=bool).reshape(len(rows), -1)
@@ -288,23 +259,112 @@ class _Pairs:
         ok = meets[profile[app], sig] & ((mask & wanted[app]) != 0) & (~states | (vac_stated > 0))
         keep = np.flatnonzero(ok)
         app, vac, rank, vac_stated = app[keep], vac[keep], rank[keep], vac_stated[keep]
-        margins = margin[profile[app], sig[keep]]
-        skills, vskills = listed.skills, self.skills
-        shared = [
-            len(skills[i] & vskills[j]) for i, j in zip(app.tolist(), vac.tolist(), strict=True)
-        ]
-        score = 100 * np.asarray(shared, dtype=np.int64).reshape(-1) + 10 * margins
-        home = np.flatnonzero(japan[app])  # commuting: the distance decides, pair by pair
+        score = (
+            100 * self._shared_skills(app, vac, applicants) + 10 * margin[profile[app], sig[keep]]
+        )
         fits = np.ones(len(app), dtype=bool)
-        for n in home.tolist():
-            a, v = applicants[int(app[n])], self.vacancies[int(vac[n])]
-            km = _commute_km(a, v)
-            if course_fits("commuting", a, v, self.ruleset, km):
-                score[n] = fit_score(int(shared[n]), int(margins[n]), km, self.ruleset)
-            else:
-                fits[n] = False
+        home = np.flatnonzero(japan[app])  # commuting: the distance decides
+        if home.shape[0]:
+            near, closeness = self._commuting(app[home], vac[home], applicants)
+            fits[home] = near
+            score[home] += closeness
         self.evaluations += int(fits.sum())
         return tuple(c[fits] for c in (app, vac, score, rank, vac_stated))
+
+    def _stage(
+        self, who: IntArray, stating: Sequence[ApplicantView]
+    ) -> tuple[IntArray, IntArray, IntArray]:
+        """(applicant, vacancy, the applicant's stated rank) of every listed vacancy that is a
+        seat of the round and not barred for that applicant, in list order."""
+        lists = [a.preferences for a in stating]
+        lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        vac = np.concatenate([np.zeros(0, dtype=np.int64)] + [
+            np.fromiter(map(self.by_id.get, ids, repeat(-1)), dtype=np.int64, count=len(ids))
+            for ids in _chunks(lists)
+        ])  # fmt: skip
+        app = np.repeat(who, lengths)
+        rank = np.arange(vac.shape[0], dtype=np.int64) - np.repeat(
+            np.cumsum(lengths) - lengths, lengths
+        )
+        if self.barred:
+            position = {a.applicant_id: i for i, a in zip(who.tolist(), stating, strict=True)}
+            width = len(self.vacancies)
+            barred = [
+                position[aid] * width + j
+                for aid, js in self.barred.items()
+                if aid in position
+                for j in js
+            ]
+            vac[np.isin(app * width + vac, np.asarray(barred, dtype=np.int64))] = -1
+        kept = vac >= 0
+        return app[kept], vac[kept], rank[kept] + 1
+
+    def _profile_of(self, a: ApplicantView) -> int:
+        """The index of the applicant's language profile among the staged ones."""
+        profile = self.profiles.get(a.applicant_id) or to_profile(a.languages, self.ruleset)
+        key = (profile.japanese, profile.english)
+        if key not in self.profile_index:
+            self._language_row(profile)
+            self.profile_index[key] = len(self.profile_index)
+        return self.profile_index[key]
+
+    def _shared_skills(
+        self, app: IntArray, vac: IntArray, applicants: Sequence[ApplicantView]
+    ) -> IntArray:
+        """Per pair, the preferred skills the applicant and the vacancy share (casefolded):
+        skills as integers, each of the applicant's looked up among the vacancy's."""
+        vocabulary: dict[str, int] = {}
+        for skills in self.skills:
+            for skill in skills:
+                vocabulary.setdefault(skill, len(vocabulary))
+        if not vocabulary:
+            return np.zeros(app.shape[0], dtype=np.int64)
+        width = len(vocabulary)
+        offered = np.sort(np.fromiter(
+            (j * width + vocabulary[s] for j, skills in enumerate(self.skills) for s in skills),
+            dtype=np.int64,
+        ))  # fmt: skip
+        who = np.unique(app)
+        known = [
+            sorted(
+                {vocabulary[k] for s in applicants[i].skills if (k := s.casefold()) in vocabulary}
+            )
+            for i in who.tolist()
+        ]
+        counts = np.zeros(len(applicants), dtype=np.int64)
+        counts[who] = [len(ids) for ids in known]
+        start = np.zeros(len(applicants), dtype=np.int64)
+        start[who] = np.cumsum(counts[who]) - counts[who]
+        flat = np.fromiter((k for ids in known for k in ids), dtype=np.int64)
+        lengths = counts[app]
+        pair = np.repeat(np.arange(app.shape[0], dtype=np.int64), lengths)
+        step = np.arange(pair.shape[0], dtype=np.int64) - np.repeat(
+            np.cumsum(lengths) - lengths, lengths
+        )
+        keys = vac[pair] * width + flat[start[app][pair] + step]
+        at = np.minimum(np.searchsorted(offered, keys), max(offered.shape[0] - 1, 0))
+        hits = offered[at] == keys if offered.shape[0] else np.zeros(keys.shape[0], dtype=bool)
+        return np.bincount(pair, weights=hits, minlength=app.shape[0]).astype(np.int64)
+
+    def _commuting(
+        self, app: IntArray, vac: IntArray, applicants: Sequence[ApplicantView]
+    ) -> tuple[BoolArray, IntArray]:
+        """Per pair of an applicant living in Japan: whether the commute fits (`course_fits`),
+        and the fit score's closeness (whole km under the limit; 0 without coordinates)."""
+        limit = self.ruleset.commuting_km
+        homes = [applicants[i].residence for i in app.tolist()]
+        places = [self.vacancies[j].location for j in vac.tolist()]
+        lat1, lon1 = _coordinates(homes)
+        lat2, lon2 = _coordinates(places)
+        placed = ~(np.isnan(lat1) | np.isnan(lon1) | np.isnan(lat2) | np.isnan(lon2))
+        km = distances_km(lat1[placed], lon1[placed], lat2[placed], lon2[placed])
+        near = np.zeros(app.shape[0], dtype=bool)
+        near[placed] = within_km(km, limit)
+        for n in np.flatnonzero(~placed).tolist():  # no coordinates: the same prefecture
+            near[n] = homes[n].prefecture == places[n].prefecture
+        closeness = np.zeros(app.shape[0], dtype=np.int64)
+        closeness[placed] = np.maximum(0.0, limit - km).astype(np.int64)
+        return near, closeness
 
     def _vacancy_ranks(
         self, app: IntArray, vac: IntArray, applicants: Sequence[ApplicantView]
@@ -330,7 +390,9 @@ class _Pairs:
         wanted = vac * n + app
         if keys.shape[0] == 0:
             return np.zeros(wanted.shape[0], dtype=np.int64)
-        at = np.minimum(np.searchsorted(keys, wanted), keys.shape[0] - 1)
+        asked = np.argsort(wanted)  # sorted queries: the search walks the keys once
+        at = np.empty_like(wanted)
+        at[asked] = np.minimum(np.searchsorted(keys, wanted[asked]), keys.shape[0] - 1)
         return np.where(keys[at] == wanted, rank[at], 0)
 
     def _profile_rows(self) -> list[list[tuple[bool, int]]]:
@@ -381,22 +443,29 @@ class _Pairs:
         in_japan = a.residence.country == "JP"
         stated, sig, mask, aid = self.stated, self.sig, self.course_mask, a.applicant_id
         wanted = sum(_BIT[c] for c in courses)
-        rows = []
+        kept = []
         if barred := self.barred.get(aid):
             found = [(j, r) for j, r in found if j not in barred]
         for j, app_stated in found:  # near or listing vacancies of an applicant without a list
             listed = stated[j]
             vac_stated = 0 if listed is None else listed.get(aid, 0)
             meets, margin = language[sig[j]]
-            if not (meets and mask[j] & wanted and (listed is None or vac_stated)):
-                continue
-            km = _commute_km(a, self.vacancies[j]) if in_japan else None
-            if in_japan and not course_fits("commuting", a, self.vacancies[j], self.ruleset, km):
-                continue
-            value = fit_score(len(skills & self.skills[j]), margin, km, self.ruleset)
-            rows.append((j, value, app_stated, vac_stated))
-        self.evaluations += len(rows)
-        return rows
+            if meets and mask[j] & wanted and (listed is None or vac_stated):
+                kept.append(
+                    (j, app_stated, vac_stated, 100 * len(skills & self.skills[j]) + 10 * margin)
+                )
+        if in_japan and kept:  # commuting: the distance decides
+            vac = np.fromiter((j for j, *_ in kept), dtype=np.int64, count=len(kept))
+            near, closeness = self._commuting(np.zeros(len(kept), dtype=np.int64), vac, [a])
+            kept = [
+                (j, r, s, value + c)
+                for (j, r, s, value), fits, c in zip(
+                    kept, near.tolist(), closeness.tolist(), strict=True
+                )
+                if fits
+            ]
+        self.evaluations += len(kept)
+        return [(j, value, app_stated, vac_stated) for j, app_stated, vac_stated, value in kept]
 
     @cached_property
     def stated(self) -> list[dict[str, int] | None]:
@@ -415,17 +484,63 @@ class _Pairs:
         return self.language[key]
 
 
-@dataclass
-class _Listed:
-    """The staged pairs of applicants with a list, and per applicant what their checks need."""
+@dataclass(frozen=True)
+class _Choices:
+    """Per applicant, its courses this period: those it applied for that run and fit where it
+    lives (commuting from Japan, online and visiting from abroad)."""
 
-    app: "array[int]" = field(default_factory=lambda: array("q"))
-    vac: "array[int]" = field(default_factory=lambda: array("q"))
-    rank: "array[int]" = field(default_factory=lambda: array("q"))
-    profile: dict[int, int] = field(default_factory=dict)
-    wanted: dict[int, int] = field(default_factory=dict)
-    skills: dict[int, frozenset[str]] = field(default_factory=dict)
-    in_japan: dict[int, bool] = field(default_factory=dict)
+    courses: list[tuple[str, ...]]
+    positions: IntArray
+    """Per applicant and course code of COURSES, the code's position in the applicant's
+    `courses`, -1 unless chosen: shape (applicants, len(COURSES))."""
+    mask: IntArray
+    """The chosen courses as bits (`_BIT`); 0: none."""
+    in_japan: BoolArray
+
+
+class _CourseChoice:
+    """The choice of courses, computed once per distinct (courses, living in Japan)."""
+
+    def __init__(self, modes: Mapping[str, str]) -> None:
+        self.modes = modes
+        self.known: dict[tuple[tuple[str, ...], bool], int] = {}
+        self.chosen: list[tuple[str, ...]] = []
+        self.positions: list[list[int]] = []
+        self.masks: list[int] = []
+        self.japan: list[bool] = []
+
+    def columns(self, applicants: Sequence[ApplicantView]) -> _Choices:
+        kind = np.fromiter(map(self._kind, applicants), dtype=np.int64, count=len(applicants))
+        chosen = self.chosen
+        return _Choices(
+            courses=[chosen[k] for k in kind.tolist()],
+            positions=np.asarray(self.positions, dtype=np.int64).reshape(-1, len(COURSES))[kind],
+            mask=np.asarray(self.masks, dtype=np.int64)[kind],
+            in_japan=np.asarray(self.japan, dtype=bool)[kind],
+        )
+
+    def _kind(self, a: ApplicantView) -> int:
+        key = (tuple(a.courses), a.residence.country == "JP")
+        if (kind := self.known.get(key)) is None:
+            applied, in_japan = key
+            modes = self.modes
+            chosen = tuple(
+                c for c in applied if c in modes and (modes[c] == "commuting") == in_japan
+            )
+            kind = self.known[key] = len(self.chosen)
+            self.chosen.append(chosen)
+            self.positions.append([applied.index(c) if c in chosen else -1 for c in COURSES])
+            self.masks.append(sum(_BIT[c] for c in chosen))
+            self.japan.append(in_japan)
+        return kind
+
+
+def _coordinates(places: Sequence[ResidenceView | LocationView]) -> tuple[FloatArray, FloatArray]:
+    """Latitudes and longitudes, NaN where not given."""
+    nan = float("nan")
+    lat = np.fromiter((nan if p.lat is None else p.lat for p in places), np.float64, len(places))
+    lon = np.fromiter((nan if p.lon is None else p.lon for p in places), np.float64, len(places))
+    return lat, lon
 
 
 _BIT = {c: 1 << n for n, c in enumerate(COURSES)}
@@ -466,7 +581,7 @@ def course_fits(
     km = _commute_km(a, v) if km is None else km
     if km is None:
         return a.residence.prefecture == v.location.prefecture
-    return round(km, 3) <= ruleset.commuting_km  # to the metre, so 50 km is 50 km
+    return bool(within_km(np.array([km]), ruleset.commuting_km)[0])
 
 
 def _commute_km(a: ApplicantView, v: VacancyView) -> float | None:

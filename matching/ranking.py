@@ -64,6 +64,26 @@ def to_problem(adm: Admissible) -> Ranked:
 def _levels(side: IntArray, score: IntArray, stated: IntArray) -> IntArray:
     """Per pair, `side`'s level of the other side with ties kept: the stated rank - 1, or the
     0-based count of distinct higher fit scores among `side`'s pairs (equal scores tie)."""
+    derived = np.zeros_like(side)
+    ranking = _ranking(side, stated)  # the pairs of the sides that rank by fit
+    derived[ranking] = _fit_levels(side[ranking], score[ranking])
+    return np.where(stated > 0, stated - 1, derived)
+
+
+def _ranking(side: IntArray, stated: IntArray) -> IntArray:
+    """The pairs of every side that has a pair it states no rank for, all of that side's pairs
+    (so a position among them is its position among the side's pairs): the only ones whose
+    derived order is needed. Where every side states its list this is empty: nothing sorted."""
+    unstated = stated == 0
+    if not unstated.any():
+        return np.zeros(0, dtype=np.int64)
+    has = np.zeros(int(side.max()) + 1, dtype=bool)
+    has[side[unstated]] = True
+    return np.flatnonzero(has[side])
+
+
+def _fit_levels(side: IntArray, score: IntArray) -> IntArray:
+    """The levels by fit of `_levels`, for pairs of sides that rank by fit."""
     order = np.lexsort((-score, side))
     s_side, s_score = side[order], score[order]
     starts = np.r_[True, s_side[1:] != s_side[:-1]] if side.shape[0] else np.zeros(0, bool)
@@ -72,7 +92,7 @@ def _levels(side: IntArray, score: IntArray, stated: IntArray) -> IntArray:
     first = np.maximum.accumulate(np.where(starts, np.arange(side.shape[0]), 0))
     derived = np.empty_like(side)
     derived[order] = running - running[first]
-    return np.where(stated > 0, stated - 1, derived)
+    return derived
 
 
 def _dense_in_groups(group: IntArray, keys: IntArray) -> IntArray:
@@ -91,9 +111,13 @@ def _dense_in_groups(group: IntArray, keys: IntArray) -> IntArray:
 
 def _ranks(side: IntArray, other_tie: IntArray, score: IntArray, stated: IntArray) -> IntArray:
     """Per pair, the 1-based rank of the other side in `side`'s order, ties by `other_tie`."""
+    derived = np.zeros_like(side)
+    ranking = _ranking(side, stated)
+    side, other_tie, score = side[ranking], other_tie[ranking], score[ranking]
     order = np.lexsort((other_tie, -score, side))
-    derived = np.empty_like(side)
-    derived[order] = _positions_in_groups(side[order]) + 1
+    by_fit = np.empty_like(side)
+    by_fit[order] = _positions_in_groups(side[order]) + 1
+    derived[ranking] = by_fit
     return np.where(stated > 0, stated, derived)
 
 

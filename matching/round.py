@@ -6,14 +6,16 @@ Imports matching only (the solver through its facade only); never services.
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
+
 from matching.admissible import find_admissible, to_seats
 from matching.digest import placements_digest
-from matching.eligibility import ineligibility
+from matching.eligibility import eligible_mask, ineligibility
 from matching.hosts import host_ineligibility
-from matching.language import to_profile
+from matching.language import LanguageProfile, to_profile
 from matching.problem import Limits, Solution
 from matching.ranking import Ranked, to_problem
-from matching.rows import ApplicantView, VacancyView
+from matching.rows import ApplicantView, CertificateView, VacancyView
 from matching.ruleset import Ruleset
 from matching.snapshot import (
     IneligibleVacancy,
@@ -73,18 +75,23 @@ def build_market(snapshot: Snapshot) -> Market:
     """Everything before the solver; the result never depends on the order of the snapshot."""
     ruleset = _ruleset(snapshot)
     earlier = {p.applicant_id: p for p in snapshot.earlier_placements}
-    eligible, turned_away, profiles = [], {}, {}
-    for a in sorted(snapshot.applicants, key=lambda a: a.applicant_id):
-        profile = profiles[a.applicant_id] = to_profile(a.languages, ruleset)
-        reasons = ineligibility(a, ruleset, snapshot.program_year, profile)
+    ordered = sorted(snapshot.applicants, key=lambda a: a.applicant_id)
+    profile_of = _Profiles(ruleset)
+    profiles = {a.applicant_id: profile_of(a) for a in ordered}
+    ok = eligible_mask(ordered, ruleset, snapshot.program_year, list(profiles.values()))
+    eligible, turned_away = [], {}
+    for a, fine in zip(ordered, ok.tolist(), strict=True):
+        if fine and a.applicant_id not in earlier:
+            eligible.append(a)
+            continue
+        reasons = ineligibility(a, ruleset, snapshot.program_year, profiles[a.applicant_id])
+        if fine == bool(reasons):
+            raise AssertionError(f"eligibility rules disagree on applicant {a.applicant_id}")
         if a.applicant_id in earlier:
             held = earlier[a.applicant_id]
             detail = f"{held.state} by round {held.round_id} of {snapshot.program_year}"
             reasons += (UnplacedReason("already_placed", detail),)
-        if reasons:
-            turned_away[a.applicant_id] = reasons
-        else:
-            eligible.append(a)
+        turned_away[a.applicant_id] = reasons
     hosts, ineligible_vacancies = _eligible_hosts(snapshot, ruleset)
     seed, courses = snapshot.seed, ruleset.courses_in(snapshot.period)
     seats = to_seats(hosts, _capacity_left(snapshot, hosts), courses, seed)
@@ -92,6 +99,20 @@ def build_market(snapshot: Snapshot) -> Market:
         eligible, seats, ruleset, snapshot.period, seed, snapshot.barred_pairs, profiles
     )
     return Market(to_problem(admissible), turned_away, ineligible_vacancies)
+
+
+class _Profiles:
+    """Applicants' language profiles, computed once per distinct list of certificates."""
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self.ruleset = ruleset
+        self.known: dict[tuple[CertificateView, ...], LanguageProfile] = {}
+
+    def __call__(self, a: ApplicantView) -> LanguageProfile:
+        key = tuple(a.languages)
+        if (profile := self.known.get(key)) is None:
+            profile = self.known[key] = to_profile(key, self.ruleset)
+        return profile
 
 
 def _ruleset(snapshot: Snapshot) -> Ruleset:
@@ -126,25 +147,32 @@ def _capacity_left(snapshot: Snapshot, hosts: list[VacancyView]) -> dict[tuple[s
 
 
 def _placements(ranked: Ranked, solution: Solution, ruleset: Ruleset) -> tuple[Placement, ...]:
-    adm = ranked.admissible
-    placements = []
-    for i, k in enumerate(solution.assignment.tolist()):
-        if k < 0:
-            continue
-        pair, seat = int(ranked.opt_pair[k]), int(ranked.problem.opt_seat[k])
-        vacancy = adm.seats.vacancies[int(adm.pair_vac[pair])]
-        course = adm.seats.seat_course[seat]
-        placements.append(
-            Placement(  # collected in lottery order, returned in applicant id order
-                applicant_id=adm.applicants[i].applicant_id,
-                vacancy_id=vacancy.vacancy_id,
-                company_id=vacancy.company.company_id,
-                course=course,
-                course_mode=ruleset.courses[course].mode,
-                applicant_rank=int(adm.pair_app_stated[pair]) or None,
-                vacancy_rank=int(adm.pair_vac_stated[pair]) or None,
-            )
+    adm, problem = ranked.admissible, ranked.problem
+    who = np.flatnonzero(solution.assignment >= 0)
+    chosen = solution.assignment[who]
+    pair = ranked.opt_pair[chosen]
+    seat = problem.opt_seat[chosen]
+    vacancies, courses = adm.seats.vacancies, adm.seats.seat_course
+    modes = {c: ruleset.courses[c].mode for c in set(courses)}
+    placements = [
+        Placement(
+            applicant_id=adm.applicants[i].applicant_id,
+            vacancy_id=vacancies[j].vacancy_id,
+            company_id=vacancies[j].company.company_id,
+            course=courses[k],
+            course_mode=modes[courses[k]],
+            applicant_rank=app_rank or None,
+            vacancy_rank=vac_rank or None,
         )
+        for i, j, k, app_rank, vac_rank in zip(
+            who.tolist(),
+            adm.pair_vac[pair].tolist(),
+            seat.tolist(),
+            adm.pair_app_stated[pair].tolist(),
+            adm.pair_vac_stated[pair].tolist(),
+            strict=True,
+        )
+    ]  # collected in lottery order, returned in applicant id order
     return tuple(sorted(placements, key=lambda p: p.applicant_id))
 
 
@@ -161,43 +189,45 @@ def _histogram(ranked: Ranked, solution: Solution) -> dict[int, int]:
 
 def _unplaced(snapshot: Snapshot, market: Market, placed: set[str]) -> tuple[Unplaced, ...]:
     ruleset, adm = _ruleset(snapshot), market.ranked.admissible
-    vacancies_of = Counter(adm.pair_app.tolist())
+    vacancies_of = np.bincount(adm.pair_app, minlength=len(adm.applicants)).tolist()
     index = {a.applicant_id: i for i, a in enumerate(adm.applicants)}
+    running = ruleset.courses_in(snapshot.period)
+    why: dict[tuple[tuple[str, ...], int], UnplacedReason] = {}  # the same facts, the same reason
     unplaced = []
     for a in sorted(snapshot.applicants, key=lambda a: a.applicant_id):
         if a.applicant_id in placed:
             continue
         reasons = market.turned_away.get(a.applicant_id)
         if reasons is None:
-            n = vacancies_of[index[a.applicant_id]]
-            reasons = (_why_not_placed(a, n, snapshot, ruleset),)
+            key = (tuple(a.courses), vacancies_of[index[a.applicant_id]])
+            if (reason := why.get(key)) is None:
+                reason = why[key] = _why_not_placed(*key, running, snapshot.mode, snapshot.period)
+            reasons = (reason,)
         unplaced.append(Unplaced(a.applicant_id, reasons))
     return tuple(unplaced)
 
 
 def _why_not_placed(
-    a: ApplicantView, n_vacancies: int, snapshot: Snapshot, ruleset: Ruleset
+    courses: tuple[str, ...], n_vacancies: int, running: tuple[str, ...], mode: str, period: str
 ) -> UnplacedReason:
-    running = ruleset.courses_in(snapshot.period)
-    if not set(a.courses) & set(running):
-        detail = (
-            f"applied for {', '.join(a.courses)}; the {snapshot.period} period runs "
-            f"{', '.join(running)}"
-        )
+    """Why an eligible applicant applying for `courses`, with `n_vacancies` admissible
+    vacancies, is not placed, in a round of `mode` in `period` (running the courses `running`)."""
+    if not set(courses) & set(running):
+        detail = f"applied for {', '.join(courses)}; the {period} period runs {', '.join(running)}"
         return UnplacedReason("no_course_in_period", detail)
     if n_vacancies == 0:
         detail = (
-            f"no vacancy with slots left for {', '.join(c for c in a.courses if c in running)} "
+            f"no vacancy with slots left for {', '.join(c for c in courses if c in running)} "
             "fits your residence, languages and the preference lists"
         )
         return UnplacedReason("no_eligible_vacancy", detail)
     yours = f"your {n_vacancies} admissible vacanc{'y was' if n_vacancies == 1 else 'ies were'}"
-    if snapshot.mode == "optimal":
+    if mode == "optimal":
         detail = (
             f"{yours} filled: a placement for you would have displaced another placement "
             "at equal or better cost"
         )
-    elif snapshot.mode == "stable-max":
+    elif mode == "stable-max":
         detail = f"{yours} filled by applicants they rank at least as high"
     else:
         detail = f"{yours} filled by applicants they rank higher"
