@@ -147,19 +147,49 @@ def find_admissible(
         raise TooManyPairs(pairs.count, ruleset.max_pairs)
     found = (np.array(c, dtype=np.int64) for c in pairs.columns)
     columns = [np.concatenate([c, more]) for c, more in zip(found, listed, strict=True)]
-    order = np.argsort(columns[0], kind="stable")  # applicant by applicant, each in its order
-    app, vac, score, app_stated, vac_stated = (c[order] for c in columns)
-    # options: every course both the applicant (position >= 0) and the seat table (seat >= 0) allow
-    seat = pairs.seat_table[vac]
-    pos = choice.positions[app]
-    opt_pair, code = np.nonzero((seat >= 0) & (pos >= 0))
-    opt_seat, opt_pos = seat[opt_pair, code], pos[opt_pair, code]
+    if np.any(columns[0][1:] < columns[0][:-1]):  # applicant by applicant, each in its order
+        order = np.argsort(columns[0], kind="stable")
+        columns = [c[order] for c in columns]
+    app, vac, score, app_stated, vac_stated = columns
+    opt_pair, opt_seat, opt_pos = _options(app, vac, pairs.seat_table, choice.positions)
     app_tie = np.arange(len(ordered), dtype=np.int64)
     evaluations = pairs.evaluations + pairs.shortlist.evaluations
     return Admissible(
-        ordered, seats, app, vac, score, app_stated, vac_stated, opt_pair.astype(np.int64),
-        opt_seat, opt_pos, app_tie, vac_tie, seed, evaluations,
+        ordered, seats, app, vac, score, app_stated, vac_stated, opt_pair, opt_seat, opt_pos,
+        app_tie, vac_tie, seed, evaluations,
     )  # fmt: skip
+
+
+def _options(
+    app: IntArray, vac: IntArray, seat_table: IntArray, positions: IntArray
+) -> tuple[IntArray, IntArray, IntArray]:
+    """(pair, seat, the course's position in the applicant's list) of every option: each course
+    both the applicant (position >= 0) and the vacancy's seats (seat >= 0) allow, pair by pair,
+    in course code order within a pair. One course column at a time, so a round of ten million
+    pairs holds a few arrays of pairs, never one per pair and course code."""
+    hits = []
+    for code in range(seat_table.shape[1]):
+        if not np.any(seat_table[:, code] >= 0):
+            continue
+        seat, pos = seat_table[vac, code], positions[app, code]
+        pair = np.flatnonzero((seat >= 0) & (pos >= 0))
+        hits.append((pair, seat[pair], pos[pair]))
+    if not hits:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    if len(hits) == 1:
+        return hits[0]
+    counts = np.zeros(app.shape[0], dtype=np.int64)
+    for pair, _, _ in hits:
+        counts[pair] += 1
+    start = np.cumsum(counts) - counts  # where each pair's options begin
+    out = [np.empty(int(counts.sum()), dtype=np.int64) for _ in range(3)]
+    for pair, seat, pos in hits:  # in code order: a pair's earlier codes are placed first
+        at = start[pair]
+        start[pair] += 1
+        for column, values in zip(out, (pair, seat, pos), strict=True):
+            column[at] = values
+    return out[0], out[1], out[2]
 
 
 Row = tuple[int, int, int, int]
