@@ -160,6 +160,14 @@ def find_admissible(
     )  # fmt: skip
 
 
+def _positions(lengths: IntArray) -> IntArray:
+    """For runs of the given lengths laid end to end, each element's 0-based position in its run."""
+    positions: IntArray = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(
+        np.cumsum(lengths) - lengths, lengths
+    )
+    return positions
+
+
 def _options(
     app: IntArray, vac: IntArray, seat_table: IntArray, positions: IntArray
 ) -> tuple[IntArray, IntArray, IntArray]:
@@ -313,9 +321,7 @@ class _Pairs:
             for ids in _chunks(lists)
         ])  # fmt: skip
         app = np.repeat(who, lengths)
-        rank = np.arange(vac.shape[0], dtype=np.int64) - np.repeat(
-            np.cumsum(lengths) - lengths, lengths
-        )
+        rank = _positions(lengths)
         if self.barred:
             position = {a.applicant_id: i for i, a in zip(who.tolist(), stating, strict=True)}
             width = len(self.vacancies)
@@ -368,9 +374,7 @@ class _Pairs:
         flat = np.fromiter((k for ids in known for k in ids), dtype=np.int64)
         lengths = counts[app]
         pair = np.repeat(np.arange(app.shape[0], dtype=np.int64), lengths)
-        step = np.arange(pair.shape[0], dtype=np.int64) - np.repeat(
-            np.cumsum(lengths) - lengths, lengths
-        )
+        step = _positions(lengths)
         keys = vac[pair] * width + flat[start[app][pair] + step]
         at = np.minimum(np.searchsorted(offered, keys), max(offered.shape[0] - 1, 0))
         hits = offered[at] == keys if offered.shape[0] else np.zeros(keys.shape[0], dtype=bool)
@@ -410,9 +414,7 @@ class _Pairs:
             for ids in _chunks(lists)
         ])  # fmt: skip
         by = np.repeat(np.arange(len(lists), dtype=np.int64), lengths)
-        rank = np.arange(listed.shape[0], dtype=np.int64) - np.repeat(
-            np.cumsum(lengths) - lengths, lengths
-        )
+        rank = _positions(lengths)
         known = listed >= 0  # ids of applicants not in the round are listed too
         keys = by[known] * n + listed[known]
         order = np.argsort(keys)
