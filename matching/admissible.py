@@ -15,7 +15,7 @@ import numpy as np
 
 from contracts import COURSES
 from matching.errors import TooManyPairs
-from matching.geo import BoolArray, FloatArray, distance_km, distances_km, within_km
+from matching.geo import BoolArray, FloatArray, commute_km, distance_km, within_km
 from matching.index import VacancyIndex
 from matching.language import LanguageProfile, language_margin, meets_requirements, to_profile
 from matching.lottery import draw_order
@@ -391,7 +391,7 @@ class _Pairs:
         lat1, lon1 = _coordinates(homes)
         lat2, lon2 = _coordinates(places)
         placed = ~(np.isnan(lat1) | np.isnan(lon1) | np.isnan(lat2) | np.isnan(lon2))
-        km = distances_km(lat1[placed], lon1[placed], lat2[placed], lon2[placed])
+        km = commute_km(lat1[placed], lon1[placed], lat2[placed], lon2[placed], limit)
         near = np.zeros(app.shape[0], dtype=bool)
         near[placed] = within_km(km, limit)
         for n in np.flatnonzero(~placed).tolist():  # no coordinates: the same prefecture
@@ -613,7 +613,7 @@ def course_fits(
     km = _commute_km(a, v) if km is None else km
     if km is None:
         return a.residence.prefecture == v.location.prefecture
-    return bool(within_km(np.array([km]), ruleset.commuting_km)[0])
+    return round(km, 3) <= ruleset.commuting_km  # to the metre, so 50 km is 50 km
 
 
 def _commute_km(a: ApplicantView, v: VacancyView) -> float | None:

@@ -20,12 +20,9 @@ _KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180
 def distances_km(
     lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray
 ) -> FloatArray:
-    """Great-circle (haversine) distances in kilometres, element by element.
-
-    The one implementation (`distance_km` is one element of it): numpy's SIMD sine and cosine
-    may differ from the math module's in the last bit, and a pair on the commuting limit must
-    be decided alike by the round and by its audit.
-    """
+    """Great-circle (haversine) distances in kilometres, element by element: `distance_km` on
+    arrays, except that numpy's SIMD sine and cosine may differ from the math module's in the
+    last bit (they do on this AVX-512 machine); `commute_km` is the one to decide by."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dp, dl = p2 - p1, np.radians(lon2 - lon1)
     h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
@@ -34,9 +31,27 @@ def distances_km(
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle (haversine) distance in kilometres: `distances_km` of one pair."""
-    one = [np.array([x], dtype=np.float64) for x in (lat1, lon1, lat2, lon2)]
-    return float(distances_km(*one)[0])
+    """Great-circle (haversine) distance in kilometres: the reference."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def commute_km(
+    lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray, limit: float
+) -> FloatArray:
+    """Distances to decide commutes by, against `limit`: `distances_km`, with `distance_km`
+    (the reference) wherever a difference in the last bit could change a decision: within a
+    metre of the limit (`within_km`) and within a nanometre of a whole km under it (the fit
+    score's closeness counts whole km). Elsewhere the two differ by about 1e-13 km and decide
+    alike; so every decision is the reference's, as the audit's one-pair check makes it."""
+    km = distances_km(lat1, lon1, lat2, lon2)
+    under = limit - km
+    close = (np.abs(under) < 1e-3) | (np.abs(under - np.rint(under)) < 1e-9)
+    for k in np.flatnonzero(close).tolist():
+        km[k] = distance_km(float(lat1[k]), float(lon1[k]), float(lat2[k]), float(lon2[k]))
+    return km
 
 
 def within_km(km: FloatArray, limit: float) -> BoolArray:

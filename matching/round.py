@@ -77,14 +77,15 @@ def build_market(snapshot: Snapshot) -> Market:
     earlier = {p.applicant_id: p for p in snapshot.earlier_placements}
     ordered = sorted(snapshot.applicants, key=lambda a: a.applicant_id)
     profile_of = _Profiles(ruleset)
-    profiles = {a.applicant_id: profile_of(a) for a in ordered}
-    ok = eligible_mask(ordered, ruleset, snapshot.program_year, list(profiles.values()))
+    listed = [profile_of(a) for a in ordered]
+    profiles = {a.applicant_id: p for a, p in zip(ordered, listed, strict=True)}
+    ok = eligible_mask(ordered, ruleset, snapshot.program_year, listed)
     eligible, turned_away = [], {}
     for a, fine in zip(ordered, ok.tolist(), strict=True):
         if fine and a.applicant_id not in earlier:
             eligible.append(a)
             continue
-        reasons = ineligibility(a, ruleset, snapshot.program_year, profiles[a.applicant_id])
+        reasons = ineligibility(a, ruleset, snapshot.program_year, profile_of(a))
         if fine == bool(reasons):
             raise AssertionError(f"eligibility rules disagree on applicant {a.applicant_id}")
         if a.applicant_id in earlier:
