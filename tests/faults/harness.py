@@ -170,8 +170,21 @@ class Recorder:
             await self.client.drain()
 
 
-async def stream_outbound(url: str) -> list[tuple[str, bytes]]:
-    """(id, body) of every outbound message stored in the stream, in stream order."""
+async def stream_outbound(url: str, patience: float = 60.0) -> list[tuple[str, bytes]]:
+    """(id, body) of every outbound message stored in the stream, in stream order. Read again
+    from the start while the cluster does not answer (a node just restarted is still catching
+    up: creating the reading consumer timed out once in CI), for up to `patience` seconds."""
+    deadline = asyncio.get_running_loop().time() + patience
+    while True:
+        try:
+            return await _stream_outbound(url)
+        except nats.errors.TimeoutError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(1)
+
+
+async def _stream_outbound(url: str) -> list[tuple[str, bytes]]:
     client = await connect(url)
     found: list[tuple[str, bytes]] = []
     try:
