@@ -257,9 +257,8 @@ class _Pairs:
     def add(self, i: int, a: ApplicantView, courses: Sequence[str]) -> None:
         """Count the admissible pairs of applicant `i`, who states no list, on `courses` (those
         it may take this period), and append them while within max_pairs."""
-        profile = self.profiles.get(a.applicant_id) or to_profile(a.languages, self.ruleset)
         skills = frozenset(s.casefold() for s in a.skills)
-        language = self._language_row(profile)
+        language = self._language_row(self._profile(a))
         rows = self._best(a, courses, language, skills)
         self.count += len(rows)
         if self.count > self.ruleset.max_pairs:
@@ -335,9 +334,13 @@ class _Pairs:
         kept = vac >= 0
         return app[kept], vac[kept], rank[kept] + 1
 
+    def _profile(self, a: ApplicantView) -> LanguageProfile:
+        """The applicant's language profile: the caller's, or computed here."""
+        return self.profiles.get(a.applicant_id) or to_profile(a.languages, self.ruleset)
+
     def _profile_of(self, a: ApplicantView) -> int:
         """The index of the applicant's language profile among the staged ones."""
-        profile = self.profiles.get(a.applicant_id) or to_profile(a.languages, self.ruleset)
+        profile = self._profile(a)
         key = (profile.japanese, profile.english)
         if key not in self.profile_index:
             self._language_row(profile)
