@@ -138,15 +138,13 @@ def find_admissible(
     pairs = _Pairs(seats, ruleset, period, vac_tie, barred, profiles or {})
     choice = _CourseChoice(pairs.modes).columns(ordered)
     with_list = np.flatnonzero(choice.mask != 0).tolist()
-    for i in [i for i in with_list if not ordered[i].preferences]:
-        pairs.add(i, ordered[i], choice.courses[i])
+    pairs.add_unlisted(ordered, [i for i in with_list if not ordered[i].preferences], choice)
     with_list = [i for i in with_list if ordered[i].preferences]  # checked together
     listed = pairs.check_listed(ordered, with_list, choice)
     pairs.count += len(listed[0])
     if pairs.count > ruleset.max_pairs:
         raise TooManyPairs(pairs.count, ruleset.max_pairs)
-    found = (np.array(c, dtype=np.int64) for c in pairs.columns)
-    columns = [np.concatenate([c, more]) for c, more in zip(found, listed, strict=True)]
+    columns = [np.concatenate([*c, more]) for c, more in zip(pairs.found(), listed, strict=True)]
     if np.any(columns[0][1:] < columns[0][:-1]):  # applicant by applicant, each in its order
         order = np.argsort(columns[0], kind="stable")
         columns = [c[order] for c in columns]
@@ -251,19 +249,76 @@ class _Pairs:
         self.shortlist = Shortlist(away, self.sig, self.skills, tie)
         self.tie = tie.tolist()
         self.columns: tuple[array[int], ...] = tuple(array("q") for _ in range(5))
+        self.alike: list[tuple[IntArray, ...]] = []  # pair columns of applicants found alike
         self.count = 0  # pairs found, kept or (past max_pairs) only counted
         self.evaluations = 0  # fit scores computed pair by pair
+
+    def add_unlisted(
+        self, applicants: Sequence[ApplicantView], which: Sequence[int], choice: "_Choices"
+    ) -> None:
+        """Count and append the admissible pairs of the applicants `which` (positions in
+        `applicants`, none stating a list, each with a course it may take).
+
+        Applicants abroad whom no vacancy lists and no decline bars, on the same courses, with
+        the same language levels and skills, have the same best-fitting vacancies (the
+        shortlist's choice depends on nothing else): found once per such kind of applicant, and
+        their pairs laid out as columns. The others are checked one by one (`add`)."""
+        alike: dict[tuple[object, ...], list[int]] = {}
+        for i in which:
+            a, courses = applicants[i], choice.courses[i]
+            key = self._kind_of(a, courses)
+            if key is None:
+                self.add(i, a, courses)
+            else:
+                alike.setdefault(key, []).append(i)
+        for members in alike.values():
+            rows = self._rows(applicants[members[0]], choice.courses[members[0]])
+            if self._over_budget(len(rows) * len(members)) or not rows:
+                continue
+            who = np.asarray(members, dtype=np.int64)
+            facts = np.asarray(rows, dtype=np.int64).reshape(len(rows), 4)
+            app = np.repeat(who, len(rows))
+            self.alike.append((app, *(np.tile(facts[:, n], len(members)) for n in range(4))))
+
+    def _kind_of(self, a: ApplicantView, courses: Sequence[str]) -> tuple[object, ...] | None:
+        """What decides the pairs of an applicant abroad whom no vacancy lists and nothing
+        bars; None for any other applicant."""
+        aid = a.applicant_id
+        if a.residence.country == "JP" or aid in self.barred or self.index.candidates(a, courses):
+            return None
+        profile = self._profile(a)
+        skills = frozenset(s.casefold() for s in a.skills)
+        return (tuple(courses), profile.japanese, profile.english, skills)
+
+    def found(self) -> list[list[IntArray]]:
+        """Per pair column, the parts found so far by `add` and `add_unlisted`."""
+        parts = [[np.array(c, dtype=np.int64)] for c in self.columns]
+        for chunk in self.alike:
+            for part, column in zip(parts, chunk, strict=True):
+                part.append(column)
+        return parts
+
+    def _over_budget(self, more: int) -> bool:
+        """Count `more` pairs; True once past max_pairs (then the pairs are only counted)."""
+        self.count += more
+        if self.count <= self.ruleset.max_pairs:
+            return False
+        if self.columns[0] or self.alike:
+            self.columns = tuple(array("q") for _ in range(5))
+            self.alike = []
+        return True
+
+    def _rows(self, a: ApplicantView, courses: Sequence[str]) -> list[Row]:
+        """The admissible pairs of `a`, who states no list, on `courses`."""
+        skills = frozenset(s.casefold() for s in a.skills)
+        language = self._language_row(self._profile(a))
+        return self._best(a, courses, language, skills)
 
     def add(self, i: int, a: ApplicantView, courses: Sequence[str]) -> None:
         """Count the admissible pairs of applicant `i`, who states no list, on `courses` (those
         it may take this period), and append them while within max_pairs."""
-        skills = frozenset(s.casefold() for s in a.skills)
-        language = self._language_row(self._profile(a))
-        rows = self._best(a, courses, language, skills)
-        self.count += len(rows)
-        if self.count > self.ruleset.max_pairs:
-            if self.columns[0]:  # past the budget the pairs are only counted
-                self.columns = tuple(array("q") for _ in range(5))
+        rows = self._rows(a, courses)
+        if self._over_budget(len(rows)):
             return
         if rows:
             self.columns[0].extend(repeat(i, len(rows)))

@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matching import TooManyPairs, build_market, load_ruleset
-from matching.admissible import Admissible, find_admissible, fit_score, to_seats
+from matching.admissible import Admissible, _Pairs, find_admissible, fit_score, to_seats
 from matching.language import language_margin, to_profile
 from matching.ranking import to_problem
+from matching.shortlist import Shortlist
 from tests.support.factories import applicant, cert, snapshot, vacancy
 
 RULESET = load_ruleset()
@@ -191,3 +192,57 @@ def assert_vacancies_rank_only_who_is_left(adm: Admissible) -> None:
         if adm.seats.vacancies[j].preferences:
             continue
         assert sorted(ranked.pair_vac_rank[mine].tolist()) == list(range(1, int(mine.sum()) + 1))
+
+
+@st.composite
+def crowds(draw: st.DrawFn) -> tuple[list, list, int, frozenset[tuple[str, str]]]:
+    """A drawn market with copies of its applicants under new ids (alike, listed by nobody),
+    and some pairs barred by earlier declines."""
+    apps, vacs, k = draw(markets())
+    copies = draw(st.integers(0, 3))
+    more = [
+        a.model_copy(update={"applicant_id": f"{a.applicant_id}-{c}"})
+        for a in apps
+        for c in range(copies)
+    ]
+    everyone = apps + more
+    pair = st.tuples(
+        st.sampled_from([a.applicant_id for a in everyone]),
+        st.sampled_from([v.vacancy_id for v in vacs]),
+    )
+    return everyone, vacs, k, frozenset(draw(st.lists(pair, max_size=4)))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(crowds())
+def test_applicants_found_alike_get_the_pairs_each_would_get_alone(drawn):
+    """The pairs of applicants without a list are found once per kind (same courses, levels
+    and skills, abroad, listed by nobody, nothing barred): exactly the pairs each one's own
+    search finds, on markets with copies, listings and barred pairs."""
+    apps, vacs, k, barred = drawn
+    capacity = {(v.vacancy_id, s.course): s.capacity for v in vacs for s in v.slots}
+    seats = to_seats(vacs, capacity, ("A", "B", "C"), SEED)
+    ruleset = dataclasses.replace(RULESET, max_options=k)
+    grouped = find_admissible(apps, seats, ruleset, "summer", SEED, barred)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_Pairs, "_kind_of", lambda self, a, courses: None)
+        alone = find_admissible(apps, seats, ruleset, "summer", SEED, barred)
+    for name in ("pair_app", "pair_vac", "pair_score", "pair_app_stated", "pair_vac_stated",
+                 "opt_pair", "opt_seat", "opt_course_pos"):  # fmt: skip
+        assert getattr(grouped, name).tolist() == getattr(alone, name).tolist(), name
+
+
+def test_a_crowd_of_alike_applicants_is_searched_once_per_kind(monkeypatch):
+    """2,000 applicants of one kind: none searched one by one, one shortlist search."""
+    searched = []
+    monkeypatch.setattr(_Pairs, "add", lambda self, *args: searched.append(args))
+    best = Shortlist.best
+
+    def counted(self: Shortlist, *args: object, **kwargs: object) -> object:
+        searched.append(args)
+        return best(self, *args, **kwargs)
+
+    monkeypatch.setattr(Shortlist, "best", counted)
+    adm = market(2000, 1000)
+    assert adm.pair_app.shape[0] == 2000 * 200
+    assert len(searched) == 1
