@@ -4,12 +4,32 @@ A seat is one (vacancy, course) pair with a capacity. An option is one admissibl
 (applicant, seat) pair. Imports numpy and the standard library only.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 IntArray = npt.NDArray[np.int64]
+
+
+def lexsort(keys: Sequence[IntArray]) -> IntArray:
+    """`np.lexsort(keys)`'s order (the last key primary; stable), by one stable argsort of the
+    keys packed into one int64 wherever their ranges fit in 63 bits: four to twenty times
+    quicker on a round's millions of pairs. Otherwise `np.lexsort` itself."""
+    if not keys or keys[0].shape[0] == 0:
+        return np.lexsort(keys)
+    packed = np.zeros(keys[0].shape[0], dtype=np.int64)
+    span = 1
+    for key in reversed(keys):  # the primary key first
+        low, width = int(key.min()), int(key.max()) - int(key.min()) + 1
+        span *= width
+        if span > 2**63 - 1:
+            return np.lexsort(keys)
+        packed *= width
+        packed += key - low
+    order: IntArray = np.argsort(packed, kind="stable")
+    return order
 
 
 @dataclass(frozen=True)

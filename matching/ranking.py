@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matching.admissible import Admissible
-from matching.problem import IntArray, Problem
+from matching.problem import IntArray, Problem, lexsort
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def to_problem(adm: Admissible) -> Ranked:
     vac_level = _levels(adm.pair_vac, adm.pair_score, adm.pair_vac_stated)
     opt_app, course = adm.pair_app[adm.opt_pair], adm.opt_course_pos
     keys = (app_rank[adm.opt_pair], course, app_level[adm.opt_pair], opt_app)
-    order = np.lexsort(keys)
+    order = lexsort(keys)
     opt_pair = adm.opt_pair[order]
     opt_applicant = opt_app[order]
     tier = np.stack([opt_applicant, app_level[opt_pair], course[order]])
@@ -84,7 +84,7 @@ def _ranking(side: IntArray, stated: IntArray) -> IntArray:
 
 def _fit_levels(side: IntArray, score: IntArray) -> IntArray:
     """The levels by fit of `_levels`, for pairs of sides that rank by fit."""
-    order = np.lexsort((-score, side))
+    order = lexsort((-score, side))
     s_side, s_score = side[order], score[order]
     starts = np.r_[True, s_side[1:] != s_side[:-1]] if side.shape[0] else np.zeros(0, bool)
     changes = np.r_[False, (s_score[1:] != s_score[:-1]) & ~starts[1:]] if side.shape[0] else starts
@@ -114,7 +114,7 @@ def _ranks(side: IntArray, other_tie: IntArray, score: IntArray, stated: IntArra
     derived = np.zeros_like(side)
     ranking = _ranking(side, stated)
     side, other_tie, score = side[ranking], other_tie[ranking], score[ranking]
-    order = np.lexsort((other_tie, -score, side))
+    order = lexsort((other_tie, -score, side))
     by_fit = np.empty_like(side)
     by_fit[order] = _positions_in_groups(side[order]) + 1
     derived[ranking] = by_fit

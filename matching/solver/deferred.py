@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from matching.problem import IntArray, Problem, Solution
+from matching.problem import IntArray, Problem, Solution, lexsort
 
 __all__ = ["applicant_proposing", "seat_proposing", "solve_stable"]
 
@@ -58,7 +58,7 @@ def applicant_proposing(problem: Problem) -> IntArray:
 
 def seat_proposing(problem: Problem) -> IntArray:
     """The seat-optimal stable matching: seats offer down their lists, applicants keep the best."""
-    by_seat = np.lexsort((problem.seat_pref, problem.opt_seat))
+    by_seat = lexsort((problem.seat_pref, problem.opt_seat))
     bounds = np.searchsorted(problem.opt_seat[by_seat], np.arange(problem.n_seats + 1)).tolist()
     order, seat = by_seat.tolist(), problem.opt_seat.tolist()
     owner, pref = problem.opt_applicant.tolist(), problem.applicant_pref.tolist()

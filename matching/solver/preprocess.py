@@ -12,7 +12,7 @@ options kept has exactly the weakly stable matchings.
 
 import numpy as np
 
-from matching.problem import Problem
+from matching.problem import Problem, lexsort
 
 __all__ = ["kept_options"]
 
@@ -33,7 +33,7 @@ def _seat_offers(problem: Problem, alive: np.ndarray) -> np.ndarray:
     """Options worse, for their applicant, than a seat that must hold the applicant or be beaten."""
     idx = np.flatnonzero(alive)
     seat, level = problem.opt_seat[idx], problem.seat_tiers[idx]
-    order = np.lexsort((level, seat))
+    order = lexsort((level, seat))
     s_seat, s_level = seat[order], level[order]
     n = idx.shape[0]
     if n == 0:
@@ -66,7 +66,7 @@ def _applicant_offers(problem: Problem, alive: np.ndarray) -> np.ndarray:
     count = np.bincount(app[at_best], minlength=problem.n_applicants)
     single = idx[at_best & (count[app] == 1)]
     seat, seat_level = problem.opt_seat[single], problem.seat_tiers[single]
-    order = np.lexsort((seat_level, seat))
+    order = lexsort((seat_level, seat))
     s_seat, s_level = seat[order], seat_level[order]
     m = s_seat.shape[0]
     if m == 0:

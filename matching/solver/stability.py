@@ -10,7 +10,7 @@ cumulative sums (a per-seat chain of prefix variables), so the model stays linea
 import numpy as np
 from ortools.sat.python import cp_model
 
-from matching.problem import IntArray, Problem
+from matching.problem import IntArray, Problem, lexsort
 
 __all__ = ["StableCore"]
 
@@ -80,7 +80,7 @@ class StableCore:
     ) -> list[tuple[int, int, cp_model.IntVar | None]]:
         """For each needed option: the seat's fixed holders ranked above, and a prefix variable
         counting its variable holders ranked above (None when there are none)."""
-        order = np.lexsort((problem.seat_pref, problem.opt_seat)).tolist()
+        order = lexsort((problem.seat_pref, problem.opt_seat)).tolist()
         seats, capacity = problem.opt_seat.tolist(), problem.capacity.tolist()
         out: list[tuple[int, int, cp_model.IntVar | None]] = []
         current, const, prefix = -1, 0, None

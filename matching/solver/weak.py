@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
-from matching.problem import IntArray, Problem
+from matching.problem import IntArray, Problem, lexsort
 
 __all__ = ["WeakModel"]
 
@@ -44,7 +44,7 @@ class WeakModel:
 
     def _prefixes(self, side: IntArray, level: IntArray, top: int | None) -> list[Expr]:
         """Per kept option, the number chosen among its side's options at a level <= its own."""
-        order = np.lexsort((level, side))
+        order = lexsort((level, side))
         out: list[Expr] = [0] * side.shape[0]
         side_l, level_l = side[order].tolist(), level[order].tolist()
         for group in _groups(side[order]):
