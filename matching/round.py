@@ -4,7 +4,10 @@ Imports matching only (the solver through its facade only); never services.
 """
 
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -13,7 +16,7 @@ from matching.digest import placements_digest
 from matching.eligibility import eligible_mask, ineligibility
 from matching.hosts import host_ineligibility
 from matching.language import LanguageProfile, to_profile
-from matching.problem import Limits, Solution
+from matching.problem import Limits, Problem, Solution
 from matching.ranking import Ranked, to_problem
 from matching.rows import ApplicantView, CertificateView, VacancyView
 from matching.ruleset import Ruleset
@@ -27,6 +30,8 @@ from matching.snapshot import (
 )
 from matching.solver import prepare, solve
 from matching.validate import count_blocking
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -43,9 +48,12 @@ def run_round(snapshot: Snapshot, limits: Limits | None = None) -> RoundResult:
     prepare(snapshot.mode)
     market = build_market(snapshot)
     limits = limits or Limits(time_limit_seconds=snapshot.time_limit_seconds)
-    solution = solve(market.ranked.problem, snapshot.mode, limits)
+    solution, if_unplaced = _solved_beside(
+        market.ranked.problem, snapshot.mode, limits, lambda: _if_unplaced(snapshot, market)
+    )
     placements = _placements(market.ranked, solution, _ruleset(snapshot))
-    unplaced = _unplaced(snapshot, market, {p.applicant_id for p in placements})
+    placed = {p.applicant_id for p in placements}
+    unplaced = tuple(u for u in if_unplaced if u.applicant_id not in placed)
     seats = market.ranked.admissible.seats
     return RoundResult(
         round_id=snapshot.round_id,
@@ -188,7 +196,24 @@ def _histogram(ranked: Ranked, solution: Solution) -> dict[int, int]:
     return dict(sorted(ranks.items()))
 
 
-def _unplaced(snapshot: Snapshot, market: Market, placed: set[str]) -> tuple[Unplaced, ...]:
+def _solved_beside(
+    problem: Problem, mode: str, limits: Limits, beside: Callable[[], _T]
+) -> tuple[Solution, _T]:
+    """`solve(problem, mode, limits)` and `beside()`: at the same time where the solve runs in
+    another process (`optimal`: the min-cost-flow worker; this thread only waits on its pipe),
+    one after the other where it would hold this process (the other modes solve in Python or
+    build their model here)."""
+    if mode != "optimal":
+        return solve(problem, mode, limits), beside()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="round-solve") as pool:
+        solving = pool.submit(solve, problem, mode, limits)
+        done_beside = beside()  # an error here is raised once the solve has ended
+        return solving.result(), done_beside
+
+
+def _if_unplaced(snapshot: Snapshot, market: Market) -> list[Unplaced]:
+    """Every applicant of the snapshot, in id order, with the reasons it would be given if the
+    round does not place it (computed while the solver works: the placed are left out then)."""
     ruleset, adm = _ruleset(snapshot), market.ranked.admissible
     vacancies_of = np.bincount(adm.pair_app, minlength=len(adm.applicants)).tolist()
     index = {a.applicant_id: i for i, a in enumerate(adm.applicants)}
@@ -196,8 +221,6 @@ def _unplaced(snapshot: Snapshot, market: Market, placed: set[str]) -> tuple[Unp
     why: dict[tuple[tuple[str, ...], int], UnplacedReason] = {}  # the same facts, the same reason
     unplaced = []
     for a in sorted(snapshot.applicants, key=lambda a: a.applicant_id):
-        if a.applicant_id in placed:
-            continue
         reasons = market.turned_away.get(a.applicant_id)
         if reasons is None:
             key = (tuple(a.courses), vacancies_of[index[a.applicant_id]])
@@ -205,7 +228,7 @@ def _unplaced(snapshot: Snapshot, market: Market, placed: set[str]) -> tuple[Unp
                 reason = why[key] = _why_not_placed(*key, running, snapshot.mode, snapshot.period)
             reasons = (reason,)
         unplaced.append(Unplaced(a.applicant_id, reasons))
-    return tuple(unplaced)
+    return unplaced
 
 
 def _why_not_placed(
