@@ -8,10 +8,15 @@ measured in its own subprocess so peak memories (ru_maxrss) never mix:
 - `offline`: the file through `run_offline` (the intake's own path, SQLite in memory) with a
   round: the round's outcome, peak, seconds;
 - `scale`: the same kind of market at 20,000 x 5,000 (`--scale`): pairs, fit-score
-  evaluations, seconds of `find_admissible`.
+  evaluations, seconds of `find_admissible`;
+- `round` and `mcf` (`--national`): the same kind of market at 100,000 x 20,000 (issue 17's
+  market where nobody states a list), snapshot -> result of an `optimal` round against a bare
+  min-cost-flow solve of the same arcs, with `[ranking] max_options` set by `--max-options`
+  (at the shipped 200 it has 20,000,000 pairs, past the shipped `max_pairs`: the round fails).
 
     uv run python scripts/bench_pairs.py              # 3,000 x 1,670 (about 2.7 MB)
     uv run python scripts/bench_pairs.py --scale      # also 20,000 x 5,000
+    uv run python scripts/bench_pairs.py --national   # also 100,000 x 20,000, max_options 20
 """
 
 import argparse
@@ -136,6 +141,42 @@ def measure_scale(n: int, v: int) -> dict[str, Any]:
             "seconds": seconds}  # fmt: skip
 
 
+def national_snapshot(n: int, v: int, max_options: int) -> Any:
+    """The market of `measure_scale` as a round's snapshot, as a service loads it (rows)."""
+    import dataclasses
+
+    from matching import Snapshot, load_ruleset
+    from matching.rows import applicant_rows, vacancy_rows
+
+    rng = random.Random(1)
+    apps = applicant_rows([json.dumps(applicant(k, rng)) for k in range(n)])
+    vacs = vacancy_rows([json.dumps(vacancy(k, rng)) for k in range(v)])
+    ruleset = dataclasses.replace(load_ruleset(), max_options=max_options)
+    return Snapshot("R-bench", 2023, "summer", "optimal", ruleset, apps, vacs)
+
+
+def measure_national(kind: str, n: int, v: int, max_options: int) -> dict[str, Any]:
+    """`round`: snapshot -> result; `mcf`: a bare min-cost flow on the round's own arcs."""
+    from matching.round import build_market, run_round
+
+    snap = national_snapshot(n, v, max_options)
+    if kind == "round":
+        started = time.perf_counter()
+        result = run_round(snap)
+        seconds = time.perf_counter() - started
+        return {"outcome": f"{result.status}, {len(result.placements):,} placed",
+                "seconds": seconds}  # fmt: skip
+    from matching.solver.flow import network
+
+    problem = build_market(snap).ranked.problem
+    started = time.perf_counter()
+    solver = network(problem).to_solver()
+    status = solver.solve()
+    seconds = time.perf_counter() - started
+    return {"outcome": f"{status.name.lower()}, {problem.n_options:,} options",
+            "seconds": seconds}  # fmt: skip
+
+
 def _child(args: list[str]) -> dict[str, Any]:
     out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True,
                          text=True, check=True)  # fmt: skip
@@ -147,12 +188,16 @@ def main() -> None:
     parser.add_argument("--applicants", type=int, default=3000)
     parser.add_argument("--vacancies", type=int, default=1670)
     parser.add_argument("--scale", action="store_true", help="also 20,000 x 5,000")
+    parser.add_argument("--national", action="store_true", help="also 100,000 x 20,000")
+    parser.add_argument("--max-options", type=int, default=20, help="with --national")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, rest = args.child[0], args.child[1:]
         if kind == "scale":
             figures = measure_scale(int(rest[0]), int(rest[1]))
+        elif kind in ("round", "mcf"):
+            figures = measure_national(kind, *(int(x) for x in rest))
         else:
             figures = (measure_market if kind == "market" else measure_offline)(Path(rest[0]))
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -171,6 +216,13 @@ def main() -> None:
         f = _child(["scale", "20000", "5000"])
         figures = f"{f['seconds']:7.1f} s {f['peak_mb']:6,} MB"
         print(f"scale    {figures}  20,000 x 5,000: {f['outcome']}")
+    if args.national:
+        sizes = ["100000", "20000", str(args.max_options)]
+        bare, whole = _child(["mcf", *sizes]), _child(["round", *sizes])
+        for kind, f in (("mcf", bare), ("round", whole)):
+            print(f"{kind:8} {f['seconds']:7.1f} s {f['peak_mb']:6,} MB  100,000 x 20,000, "
+                  f"max_options {args.max_options}: {f['outcome']}")  # fmt: skip
+        print(f"snapshot -> result / bare min-cost flow: {whole['seconds'] / bare['seconds']:.2f}x")
 
 
 if __name__ == "__main__":
