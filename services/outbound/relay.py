@@ -101,14 +101,19 @@ class OutboxRelay:
         Each batch is marked sent while the next one is read and published (a round's 100,000
         events go out about a third faster), so each read starts past the last row published.
         If marking fails, the error is raised once the batch in flight is published: those rows
-        stay unsent and go out again, with the same ids, on the next call.
+        stay unsent and go out again, with the same ids, on the next call. A read shorter than a
+        batch ends the pass (rows committed since are the next pass's: the commit that queued
+        them wakes it), so a pass behind each intake batch reads once, not again to find nothing.
         """
-        sent, after = 0, 0
+        sent, after, caught_up = 0, 0, False
         marking: asyncio.Future[None] | None = None
         try:
-            while not (until_stopped and self._stopping) and (
-                rows := await asyncio.to_thread(pending, self.engine, self.batch, after)
+            while (
+                not caught_up
+                and not (until_stopped and self._stopping)
+                and (rows := await asyncio.to_thread(pending, self.engine, self.batch, after))
             ):
+                caught_up = len(rows) < self.batch  # a short read saw every row committed then
                 too_large = await self._publish(rows)
                 if too_large:
                     await asyncio.to_thread(self._park, too_large)
@@ -130,7 +135,7 @@ class OutboxRelay:
     async def _run(self) -> None:
         while not self._stopping:
             try:
-                sent = await self.relay_backlog(until_stopped=True)
+                await self.relay_backlog(until_stopped=True)
             except Exception as error:  # the broker or the database is away: retry later
                 self.last_error = type(error).__name__
                 if self._failing_since is None:
@@ -144,8 +149,7 @@ class OutboxRelay:
                 continue
             self.backoff.reset()
             self._failing_since, self.last_error = None, None
-            if sent == 0:
-                await self._idle(self.poll)
+            await self._idle(self.poll)  # at once if woken meanwhile
 
     async def _idle(self, seconds: float) -> None:
         """Sleep until woken or `seconds` pass (asyncio.timeout: a stop is never lost)."""

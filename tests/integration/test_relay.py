@@ -122,6 +122,54 @@ async def test_a_backlog_goes_out_in_order_while_earlier_batches_are_marked_sent
     assert await _stream_messages(fresh_nats_url) == [("jip.round.failed", i) for i in ids]
 
 
+async def test_a_woken_pass_reads_until_a_short_read_and_then_waits_for_the_next_wake(
+    engine, fresh_nats_url, monkeypatch
+):
+    """Behind every intake batch that queued events the relay is woken: its pass reads until a
+    read comes back shorter than a batch (it saw every row committed then), not once more to
+    find nothing, and it waits for the next wake (or its poll); rows queued meanwhile go out
+    on that wake, in order."""
+    import services.outbound.relay
+
+    await _create_stream(fresh_nats_url)
+    broker = make_broker(fresh_nats_url, Settings())
+    await broker.start()
+    relay = OutboxRelay(engine, broker, batch=4, poll=60.0)
+    real_pending, reads = services.outbound.relay.pending, []
+
+    def counted(engine, limit, after=0):
+        rows = real_pending(engine, limit, after)
+        reads.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(services.outbound.relay, "pending", counted)
+    try:
+        relay.start()
+        await _until(lambda: reads == [0])  # the first pass found nothing and waits
+        _enqueue(engine, "w-1", "w-2", "w-3")
+        relay.wake()
+        await _until(lambda: relay.published == 3)
+        await asyncio.sleep(0.3)
+        assert reads == [0, 3]
+        _enqueue(engine, *(f"w-{i}" for i in range(4, 10)))
+        relay.wake()
+        await _until(lambda: relay.published == 9)
+        await asyncio.sleep(0.3)
+        assert reads == [0, 3, 4, 2]
+        _enqueue(engine, *(f"w-{i}" for i in range(10, 14)))  # a full batch: one more read
+        relay.wake()
+        await _until(lambda: relay.published == 13)
+        await asyncio.sleep(0.3)
+        assert reads == [0, 3, 4, 2, 4, 0]
+    finally:
+        await relay.stop()
+        await broker.stop()
+    assert pending(engine, limit=None) == []
+    assert await _stream_messages(fresh_nats_url) == [
+        ("jip.round.failed", f"w-{i}") for i in range(1, 14)
+    ]
+
+
 async def test_a_refused_publish_leaves_the_batch_unsent_and_frees_its_pending_acks(
     engine, fresh_nats_url
 ):
