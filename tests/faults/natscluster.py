@@ -17,7 +17,7 @@ from contracts import STREAM
 from services.nats.broker import DUPLICATE_WINDOW_SECONDS, INTAKE_DURABLE
 from services.nats.embedded import EmbeddedNats
 from tests.faults.harness import Recorder, connect
-from tests.faults.pgcluster import free_port
+from tests.faults.pgcluster import free_ports
 
 SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "nats-cluster.conf"
 
@@ -47,7 +47,8 @@ class NatsCluster:
 
     def __init__(self, root: Path, size: int = 3) -> None:
         self.names = [f"n{i + 1}" for i in range(size)]
-        cluster_ports = [free_port() for _ in self.names]
+        ports = free_ports(2 * size)  # every node's cluster and client port, all distinct
+        cluster_ports, client_ports = ports[:size], ports[size:]
         self.nodes: list[EmbeddedNats] = []
         for i, name in enumerate(self.names):
             home = root / name
@@ -55,7 +56,7 @@ class NatsCluster:
             config = home / "node.conf"
             config.write_text(node_config(name, cluster_ports[i], cluster_ports))
             node = EmbeddedNats(
-                home, startup_timeout=30, port=free_port(), extra_args=["-c", str(config)]
+                home, startup_timeout=30, port=client_ports[i], extra_args=["-c", str(config)]
             )
             self.nodes.append(node)
 

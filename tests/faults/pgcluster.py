@@ -2,6 +2,7 @@
 so a test may stop and restart it. Imports the standard library only; never services.
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -14,9 +15,18 @@ _DEBIAN = Path("/usr/lib/postgresql")
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free loopback ports: each socket stays bound until all are chosen (one
+    bound and closed at a time, the kernel may hand the same port out twice: a cluster whose
+    two nodes got one route port failed to start with "Duplicate route entry detected")."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
 
 
 def _bin_dir() -> Path:
