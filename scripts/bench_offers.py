@@ -20,7 +20,14 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import create_engine, text
 
 from contracts import STREAM, Kind, PlacementResponded, make_event, subject_of, to_json_bytes
-from scripts.bench_delivery import bench_intake, fresh, market_bodies, publish, settings_for
+from scripts.bench_delivery import (
+    bench_intake,
+    fresh,
+    market_bodies,
+    publish,
+    settings_for,
+    wait_acked,
+)
 from services.nats.broker import INTAKE_DURABLE
 from services.runtime import running_service
 from services.sample.generator import round_request
@@ -93,35 +100,10 @@ async def consumer_seqs(url: str) -> tuple[int, int]:
     """(last delivered, ack floor) stream sequences of the service's intake consumer."""
     client = await nats.connect(url)
     try:
-        return await _seqs(client)
+        info = await client.jetstream().consumer_info(STREAM, INTAKE_DURABLE)
+        return int(info.delivered.stream_seq), int(info.ack_floor.stream_seq)
     finally:
         await client.close()
-
-
-async def _seqs(client: nats.NATS) -> tuple[int, int]:
-    info = await client.jetstream().consumer_info(STREAM, INTAKE_DURABLE)
-    return int(info.delivered.stream_seq), int(info.ack_floor.stream_seq)
-
-
-async def wait_floor(url: str, last_seq: int, timeout: float, after: int = 0) -> float:
-    """Seconds from the intake's first delivery past `after` to its ack of `last_seq`, polled
-    on one connection (as bench_delivery's registrations are: a connection per poll, 50 a
-    second, cost the service in the same process about a tenth of its rate)."""
-    first = None
-    deadline = time.monotonic() + timeout
-    client = await nats.connect(url)
-    try:
-        while time.monotonic() < deadline:
-            delivered, floor = await _seqs(client)
-            now = time.monotonic()
-            if first is None and delivered > after:
-                first = now
-            if floor >= last_seq:
-                return now - (first or now)
-            await asyncio.sleep(0.02)
-    finally:
-        await client.close()
-    raise TimeoutError(f"intake did not ack stream sequence {last_seq} in {timeout} s")
 
 
 async def run_round(
@@ -156,7 +138,7 @@ async def main_async(args: argparse.Namespace) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             settings = settings_for(url, database_url, tmp, args.batch)
             async with running_service(settings):
-                await wait_floor(url, last, timeout=900)
+                await wait_acked(url, last, timeout=900)
                 first_seconds, first = await run_round(url, "bench-1", seq=1)
             placement_ids = offers_of(database_url, "bench-1")
             print(f"first round of {args.applicants:,} applicants x {args.vacancies:,} "
@@ -167,7 +149,8 @@ async def main_async(args: argparse.Namespace) -> None:
             _, floor = await consumer_seqs(url)
             last = await publish(url, answers)
             async with running_service(settings):  # the answers wait in the stream: all at once
-                seconds = await wait_floor(url, last, timeout=900, after=floor)
+                first_delivery, acked = await wait_acked(url, last, timeout=900, after=floor)
+            seconds = acked - first_delivery
             intake = len(answers) / seconds
             answers_raw = await raw_rate(url, floor + 1, len(answers), args.batch)
             share = intake / answers_raw
