@@ -5,7 +5,7 @@ never services or ortools.
 """
 
 from array import array
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import count, repeat
@@ -16,6 +16,7 @@ import numpy as np
 from contracts import COURSES
 from matching.errors import TooManyPairs
 from matching.geo import BoolArray, FloatArray, commute_km, distance_km, within_km
+from matching.ids import IdTable
 from matching.index import VacancyIndex
 from matching.language import LanguageProfile, language_margin, meets_requirements, to_profile
 from matching.lottery import draw_order
@@ -219,6 +220,7 @@ class _Pairs:
         self.ruleset = ruleset
         self.modes = {c: ruleset.courses[c].mode for c in ruleset.courses_in(period)}
         self.by_id = {v.vacancy_id: j for j, v in enumerate(vs)}
+        self.vacancy_ids = IdTable([v.vacancy_id for v in vs])
         self.barred: dict[str, frozenset[int]] = {}  # per applicant id: the vacancies barred
         for applicant_id, vacancy_id in sorted(barred):
             if (j := self.by_id.get(vacancy_id)) is not None:
@@ -370,10 +372,7 @@ class _Pairs:
         seat of the round and not barred for that applicant, in list order."""
         lists = [a.preferences for a in stating]
         lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-        vac = np.concatenate([np.zeros(0, dtype=np.int64)] + [
-            np.fromiter(map(self.by_id.get, ids, repeat(-1)), dtype=np.int64, count=len(ids))
-            for ids in _chunks(lists)
-        ])  # fmt: skip
+        vac = self.vacancy_ids.find_lists(lists)
         app = np.repeat(who, lengths)
         rank = _positions(lengths)
         if self.barred:
@@ -464,13 +463,9 @@ class _Pairs:
         """Per pair, the vacancy's stated rank of the applicant (0 where it does not list it):
         every stated (vacancy, applicant) as one sorted key, each pair found by binary search."""
         n = len(applicants)
-        position = {a.applicant_id: i for i, a in enumerate(applicants)}
         lists = [v.preferences for v in self.vacancies]
         lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-        listed = np.concatenate([np.zeros(0, dtype=np.int64)] + [
-            np.fromiter(map(position.get, ids, repeat(-1)), dtype=np.int64, count=len(ids))
-            for ids in _chunks(lists)
-        ])  # fmt: skip
+        listed = IdTable([a.applicant_id for a in applicants]).find_lists(lists)
         by = np.repeat(np.arange(len(lists), dtype=np.int64), lengths)
         rank = _positions(lengths)
         known = listed >= 0  # ids of applicants not in the round are listed too
@@ -634,22 +629,6 @@ def _coordinates(places: Sequence[ResidenceView | LocationView]) -> tuple[FloatA
 
 
 _BIT = {c: 1 << n for n, c in enumerate(COURSES)}
-
-_CHUNK = 100_000
-"""Ids looked up per C-level pass: such a pass holds the GIL throughout (ten million ids, about
-ten seconds on a busy machine, stopped a service's event loop until its lease ran out)."""
-
-
-def _chunks(lists: Sequence[Sequence[str]]) -> Iterator[list[str]]:
-    """The lists' ids in order, about `_CHUNK` at a time (whole lists)."""
-    chunk: list[str] = []
-    for ids in lists:
-        chunk.extend(ids)
-        if len(chunk) >= _CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _language_key(req: RequirementsView) -> tuple[str | None, str | None, str]:
