@@ -13,7 +13,7 @@ import numpy as np
 
 from matching.problem import IntArray
 
-__all__ = ["chain_step", "draw_order", "draw_positions", "lottery_number", "round_seed"]
+__all__ = ["chain_step", "draw_order", "draw_positions", "in_order", "lottery_number", "round_seed"]
 
 
 def chain_step(h: str, source: str, event_id: str) -> str:
@@ -38,7 +38,22 @@ def draw_order(seed: str, ids: Sequence[str]) -> list[int]:
 
     Two different ids share a number only if SHA-256 collides; such a tie would go by id.
     """
-    keys = [(hashlib.sha256(f"{seed}\t{i}".encode()).digest(), i) for i in ids]
+    digests = [hashlib.sha256(f"{seed}\t{i}".encode()).digest() for i in ids]
+    return in_order(digests, ids)
+
+
+def in_order(digests: Sequence[bytes], ids: Sequence[str]) -> list[int]:
+    """The indices of the (32-byte digest, id) pairs, sorted: by one stable sort of the digests'
+    first eight bytes where those differ between every two (a national round's million numbers
+    in a fraction of the time a sort of tuples takes), else by the whole pairs."""
+    if len(digests) > 1:
+        heads = np.frombuffer(b"".join(digests), dtype=">u8").reshape(len(digests), 4)[:, 0]
+        order = np.argsort(heads, kind="stable")
+        ranked = heads[order]
+        if not np.any(ranked[1:] == ranked[:-1]):
+            drawn: list[int] = order.tolist()
+            return drawn
+    keys = list(zip(digests, ids, strict=True))
     return sorted(range(len(ids)), key=keys.__getitem__)
 
 

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from matching import MODES, audit_round, chain_step, draw_positions, lottery_number, run_round
+from matching.lottery import in_order
 from matching.snapshot import EarlierPlacement, Snapshot
 from tests.support.factories import applicant, snapshot, vacancy
 from tests.support.lottery import chain, drawn, number
@@ -112,3 +113,14 @@ def test_renaming_changes_no_outcome_when_the_lottery_draws_the_same_order(snap,
     codes = {apps[u.applicant_id]: [r.code for r in u.reasons] for u in before.unplaced}
     assert {u.applicant_id: [r.code for r in u.reasons] for u in after.unplaced} == codes
     assert (after.objective, after.status) == (before.objective, before.status)
+
+
+@given(st.lists(st.tuples(st.binary(min_size=1, max_size=3), st.binary(min_size=29, max_size=29))))
+def test_numbers_alike_in_their_first_eight_bytes_are_ordered_by_all_of_them(parts):
+    """The sort by the first eight bytes is only taken where they tell every two numbers apart:
+    digests sharing them (drawn here from a few short heads) are ordered by all 32, then by id."""
+    digests = [head.ljust(3, b"\0") * 2 + b"\0\0" + tail + b"\0" for head, tail in parts]
+    digests = [d[:32] for d in digests]
+    ids = [f"id-{n % 3}-{n}" for n in range(len(digests))]
+    expected = sorted(range(len(ids)), key=lambda n: (digests[n], ids[n]))
+    assert in_order(digests, ids) == expected
