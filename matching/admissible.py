@@ -67,6 +67,8 @@ class Admissible:
     """Per applicant, its position in the round's lottery order (matching.lottery)."""
     vac_tie: IntArray
     """Per vacancy of `seats`, its position in the round's lottery order."""
+    app_given: IntArray
+    """Per applicant, its position among the applicants `find_admissible` was given."""
     seed: str = ""
     """The lottery seed the orders were drawn with."""
     fit_evaluations: int = 0
@@ -134,7 +136,9 @@ def find_admissible(
     Raises `TooManyPairs` when the pairs exceed `ruleset.max_pairs`: counted applicant by
     applicant, and past the budget only counted, so memory stays bounded.
     """
-    ordered = tuple(_in_lottery_order(applicants, seed, lambda a: a.applicant_id))
+    given = list(applicants)
+    drawn = draw_order(seed, [a.applicant_id for a in given])
+    ordered = tuple(given[n] for n in drawn)
     vac_tie = np.arange(len(seats.vacancies), dtype=np.int64)  # seats come in lottery order
     pairs = _Pairs(seats, ruleset, period, vac_tie, barred, profiles or {})
     choice = _CourseChoice(pairs.modes).columns(ordered)
@@ -155,7 +159,7 @@ def find_admissible(
     evaluations = pairs.evaluations + pairs.shortlist.evaluations
     return Admissible(
         ordered, seats, app, vac, score, app_stated, vac_stated, opt_pair, opt_seat, opt_pos,
-        app_tie, vac_tie, seed, evaluations,
+        app_tie, vac_tie, np.asarray(drawn, dtype=np.int64), seed, evaluations,
     )  # fmt: skip
 
 

@@ -41,6 +41,9 @@ class Market:
     ranked: Ranked
     turned_away: dict[str, tuple[UnplacedReason, ...]]
     ineligible_vacancies: tuple[IneligibleVacancy, ...]
+    applicants: tuple[ApplicantView, ...]
+    """The snapshot's applicants in id order: those not `turned_away` are the market's, in the
+    order `find_admissible` was given them."""
 
 
 def run_round(snapshot: Snapshot, limits: Limits | None = None) -> RoundResult:
@@ -107,7 +110,7 @@ def build_market(snapshot: Snapshot) -> Market:
     admissible = find_admissible(
         eligible, seats, ruleset, snapshot.period, seed, snapshot.barred_pairs, profiles
     )
-    return Market(to_problem(admissible), turned_away, ineligible_vacancies)
+    return Market(to_problem(admissible), turned_away, ineligible_vacancies, tuple(ordered))
 
 
 class _Profiles:
@@ -215,19 +218,22 @@ def _if_unplaced(snapshot: Snapshot, market: Market) -> list[Unplaced]:
     """Every applicant of the snapshot, in id order, with the reasons it would be given if the
     round does not place it (computed while the solver works: the placed are left out then)."""
     ruleset, adm = _ruleset(snapshot), market.ranked.admissible
-    vacancies_of = np.bincount(adm.pair_app, minlength=len(adm.applicants)).tolist()
-    index = {a.applicant_id: i for i, a in enumerate(adm.applicants)}
+    found = np.zeros(len(adm.applicants), dtype=np.int64)  # admissible vacancies, as given
+    found[adm.app_given] = np.bincount(adm.pair_app, minlength=len(adm.applicants))
+    counts = iter(found.tolist())
     running = ruleset.courses_in(snapshot.period)
     why: dict[tuple[tuple[str, ...], int], UnplacedReason] = {}  # the same facts, the same reason
-    unplaced = []
-    for a in sorted(snapshot.applicants, key=lambda a: a.applicant_id):
-        reasons = market.turned_away.get(a.applicant_id)
-        if reasons is None:
-            key = (tuple(a.courses), vacancies_of[index[a.applicant_id]])
+    turned_away, unplaced = market.turned_away, []
+    for a in market.applicants:
+        reasons = turned_away.get(a.applicant_id)
+        if reasons is None:  # the market's next applicant
+            key = (tuple(a.courses), next(counts))
             if (reason := why.get(key)) is None:
                 reason = why[key] = _why_not_placed(*key, running, snapshot.mode, snapshot.period)
             reasons = (reason,)
         unplaced.append(Unplaced(a.applicant_id, reasons))
+    if next(counts, None) is not None:
+        raise AssertionError("the market's applicants are not the snapshot's less the turned away")
     return unplaced
 
 
