@@ -163,6 +163,14 @@ def find_admissible(
     )  # fmt: skip
 
 
+def _distinct(values: IntArray) -> IntArray:
+    """`np.unique(values)`, in one pass where they are ascending already (pairs by applicant)."""
+    if values.shape[0] == 0 or not np.all(values[1:] >= values[:-1]):
+        return np.unique(values)
+    first: IntArray = values[np.r_[True, values[1:] != values[:-1]]]
+    return first
+
+
 def _positions(lengths: IntArray) -> IntArray:
     """For runs of the given lengths laid end to end, each element's 0-based position in its run."""
     positions: IntArray = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(
@@ -421,7 +429,7 @@ class _Pairs:
             (j * width + vocabulary[s] for j, skills in enumerate(self.skills) for s in skills),
             dtype=np.int64,
         ))  # fmt: skip
-        who = np.unique(app)
+        who = _distinct(app)
         known = [
             sorted(
                 {vocabulary[k] for s in applicants[i].skills if (k := s.casefold()) in vocabulary}
@@ -474,12 +482,12 @@ class _Pairs:
         rank = _positions(lengths)
         known = listed >= 0  # ids of applicants not in the round are listed too
         keys = by[known] * n + listed[known]
-        order = np.argsort(keys)
+        order = np.argsort(keys, kind="stable")  # runs, vacancy by vacancy: a quick merge
         keys, rank = keys[order], rank[known][order] + 1
         wanted = vac * n + app
         if keys.shape[0] == 0:
             return np.zeros(wanted.shape[0], dtype=np.int64)
-        asked = np.argsort(wanted)  # sorted queries: the search walks the keys once
+        asked = np.argsort(wanted, kind="stable")  # sorted queries: the search walks the keys once
         at = np.empty_like(wanted)
         at[asked] = np.minimum(np.searchsorted(keys, wanted[asked]), keys.shape[0] - 1)
         return np.where(keys[at] == wanted, rank[at], 0)

@@ -73,7 +73,8 @@ class _Probe:
         """The table of the encoded ids; None when two of them share a key."""
         keys = _keys(encoded)
         n = keys.shape[0]
-        if n > 1 and np.unique(keys).shape[0] < n:
+        ranked = np.sort(keys)
+        if n > 1 and bool(np.any(ranked[1:] == ranked[:-1])):
             return None
         slots = np.full(1 << max(4, (2 * n).bit_length()), -1, dtype=np.int64)
         probe = cls(encoded, keys, slots)
@@ -81,14 +82,11 @@ class _Probe:
         waiting = np.arange(n, dtype=np.int64)
         at = probe._home(keys)
         while waiting.shape[0]:
-            free = slots[at] < 0
-            # of the ids waiting for one free slot, the first takes it
-            _, first = np.unique(at[free], return_index=True)
-            takers = np.flatnonzero(free)[first]
-            slots[at[takers]] = waiting[takers]
-            left = np.ones(waiting.shape[0], dtype=bool)
-            left[takers] = False
-            waiting, at = waiting[left], (at[left] + 1) & mask
+            free = np.flatnonzero(slots[at] < 0)
+            slots[at[free]] = waiting[free]  # of ids after one free slot, one is written last
+            took = np.zeros(waiting.shape[0], dtype=bool)
+            took[free] = slots[at[free]] == waiting[free]  # and holds it
+            waiting, at = waiting[~took], (at[~took] + 1) & mask
         return probe
 
     def _home(self, keys: IntArray) -> IntArray:
