@@ -156,13 +156,16 @@ def national_snapshot(n: int, v: int, max_options: int) -> Any:
 
 
 def measure_national(kind: str, n: int, v: int, max_options: int) -> dict[str, Any]:
-    """`round`: snapshot -> result; `mcf`: a bare min-cost flow on the round's own arcs."""
+    """`round`: snapshot -> result (the collector paused, as the service runs a round);
+    `mcf`: a bare min-cost flow on the round's own arcs."""
     from matching.round import build_market, run_round
+    from services.collector import collector_paused
 
     snap = national_snapshot(n, v, max_options)
     if kind == "round":
         started = time.perf_counter()
-        result = run_round(snap)
+        with collector_paused():
+            result = run_round(snap)
         seconds = time.perf_counter() - started
         return {"outcome": f"{result.status}, {len(result.placements):,} placed",
                 "seconds": seconds}  # fmt: skip
