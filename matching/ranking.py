@@ -37,10 +37,8 @@ def to_problem(adm: Admissible) -> Ranked:
     `seat_level`), so every matching stable under the strict orders is weakly stable.
     """
     vac_tie, app_tie = adm.vac_tie[adm.pair_vac], adm.app_tie[adm.pair_app]
-    app_rank = _ranks(adm.pair_app, vac_tie, adm.pair_score, adm.pair_app_stated)
-    vac_rank = _ranks(adm.pair_vac, app_tie, adm.pair_score, adm.pair_vac_stated)
-    app_level = _levels(adm.pair_app, adm.pair_score, adm.pair_app_stated)
-    vac_level = _levels(adm.pair_vac, adm.pair_score, adm.pair_vac_stated)
+    app_rank, app_level = _orders(adm.pair_app, vac_tie, adm.pair_score, adm.pair_app_stated)
+    vac_rank, vac_level = _orders(adm.pair_vac, app_tie, adm.pair_score, adm.pair_vac_stated)
     opt_app, course = adm.pair_app[adm.opt_pair], adm.opt_course_pos
     keys = (app_rank[adm.opt_pair], course, app_level[adm.opt_pair], opt_app)
     order = lexsort(keys)
@@ -61,15 +59,6 @@ def to_problem(adm: Admissible) -> Ranked:
     return Ranked(problem, adm, opt_pair, app_rank, vac_rank)
 
 
-def _levels(side: IntArray, score: IntArray, stated: IntArray) -> IntArray:
-    """Per pair, `side`'s level of the other side with ties kept: the stated rank - 1, or the
-    0-based count of distinct higher fit scores among `side`'s pairs (equal scores tie)."""
-    derived = np.zeros_like(side)
-    ranking = _ranking(side, stated)  # the pairs of the sides that rank by fit
-    derived[ranking] = _fit_levels(side[ranking], score[ranking])
-    return np.where(stated > 0, stated - 1, derived)
-
-
 def _ranking(side: IntArray, stated: IntArray) -> IntArray:
     """The pairs of every side that has a pair it states no rank for, all of that side's pairs
     (so a position among them is its position among the side's pairs): the only ones whose
@@ -80,19 +69,6 @@ def _ranking(side: IntArray, stated: IntArray) -> IntArray:
     has = np.zeros(int(side.max()) + 1, dtype=bool)
     has[side[unstated]] = True
     return np.flatnonzero(has[side])
-
-
-def _fit_levels(side: IntArray, score: IntArray) -> IntArray:
-    """The levels by fit of `_levels`, for pairs of sides that rank by fit."""
-    order = lexsort((-score, side))
-    s_side, s_score = side[order], score[order]
-    starts = np.r_[True, s_side[1:] != s_side[:-1]] if side.shape[0] else np.zeros(0, bool)
-    changes = np.r_[False, (s_score[1:] != s_score[:-1]) & ~starts[1:]] if side.shape[0] else starts
-    running = np.cumsum(changes)
-    first = np.maximum.accumulate(np.where(starts, np.arange(side.shape[0]), 0))
-    derived = np.empty_like(side)
-    derived[order] = running - running[first]
-    return derived
 
 
 def _dense_in_groups(group: IntArray, keys: IntArray) -> IntArray:
@@ -109,16 +85,26 @@ def _dense_in_groups(group: IntArray, keys: IntArray) -> IntArray:
     return dense
 
 
-def _ranks(side: IntArray, other_tie: IntArray, score: IntArray, stated: IntArray) -> IntArray:
-    """Per pair, the 1-based rank of the other side in `side`'s order, ties by `other_tie`."""
-    derived = np.zeros_like(side)
-    ranking = _ranking(side, stated)
-    side, other_tie, score = side[ranking], other_tie[ranking], score[ranking]
-    order = lexsort((other_tie, -score, side))
-    by_fit = np.empty_like(side)
-    by_fit[order] = _positions_in_groups(side[order]) + 1
-    derived[ranking] = by_fit
-    return np.where(stated > 0, stated, derived)
+def _orders(
+    side: IntArray, other_tie: IntArray, score: IntArray, stated: IntArray
+) -> tuple[IntArray, IntArray]:
+    """Per pair, `side`'s order of the other side: the 1-based rank (ties by `other_tie`) and
+    the 0-based level with ties kept (the stated rank - 1, or the count of distinct higher fit
+    scores among `side`'s pairs), both from one sort of the sides that rank by fit."""
+    derived_rank, derived_level = np.zeros_like(side), np.zeros_like(side)
+    ranking = _ranking(side, stated)  # the pairs of the sides that rank by fit
+    if ranking.shape[0]:
+        order = ranking[lexsort((other_tie[ranking], -score[ranking], side[ranking]))]
+        s_side, s_score = side[order], score[order]
+        derived_rank[order] = _positions_in_groups(s_side) + 1
+        starts = np.r_[True, s_side[1:] != s_side[:-1]]
+        changes = np.r_[False, (s_score[1:] != s_score[:-1]) & ~starts[1:]]
+        running = np.cumsum(changes)
+        first = np.maximum.accumulate(np.where(starts, np.arange(order.shape[0]), 0))
+        derived_level[order] = running - running[first]
+    rank: IntArray = np.where(stated > 0, stated, derived_rank)
+    level: IntArray = np.where(stated > 0, stated - 1, derived_level)
+    return rank, level
 
 
 def _positions_in_groups(sorted_keys: IntArray) -> IntArray:
