@@ -23,6 +23,10 @@ _CHUNK = 100_000
 """Ids converted per numpy call: each call holds the GIL throughout, so a service's event loop
 sharing the process waits at most one chunk (as matching.admissible's lookups did)."""
 
+_WIDEST = 256
+"""Longest id given bytes of its own (contract ids have at most 64 characters): past it the dict
+answers, since every id of a chunk is held at the table's width."""
+
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -32,16 +36,13 @@ class IdTable:
     def __init__(self, ids: Sequence[str]) -> None:
         self.ids = ids
         self._dict: dict[str, int] | None = None
-        self._fast: _Probe | None = None
-        encoded = _encoded(ids)
-        if encoded is not None:
-            self._fast = _Probe.of(encoded)
+        self._fast = _Probe.of(ids)
 
     def find(self, queries: Sequence[str]) -> IntArray:
         """Per query, its position in the table's ids; -1 where it is not one of them."""
         parts = []
         for chunk in _chunked(queries):
-            encoded = None if self._fast is None else _encoded(chunk)
+            encoded = None if self._fast is None else _encoded(chunk, self._fast.width)
             if encoded is None or self._fast is None:
                 parts.append(self._by_dict(chunk))
             else:
@@ -67,10 +68,18 @@ class _Probe:
     def __init__(self, encoded: np.ndarray, keys: IntArray, slots: IntArray) -> None:
         self.encoded, self.keys, self.slots = encoded, keys, slots
         self.bits = int(slots.shape[0]).bit_length() - 1
+        self.width = encoded.dtype.itemsize
 
     @classmethod
-    def of(cls, encoded: np.ndarray) -> "_Probe | None":
-        """The table of the encoded ids; None when two of them share a key."""
+    def of(cls, ids: Sequence[str]) -> "_Probe | None":
+        """The table of the ids; None when bytes cannot stand for them (see `_encoded`), when
+        one is longer than `_WIDEST`, or when two of them share a key."""
+        longest = max(map(len, ids), default=0)
+        if longest > _WIDEST:
+            return None
+        encoded = _encoded(ids, longest + 1)  # a NUL after each: a longer query never meets one
+        if encoded is None:
+            return None
         keys = _keys(encoded)
         n = keys.shape[0]
         ranked = np.sort(keys)
@@ -94,14 +103,8 @@ class _Probe:
         return (mixed >> np.uint64(64 - self.bits)).astype(np.int64)
 
     def find(self, encoded: np.ndarray) -> IntArray:
-        width = self.encoded.dtype.itemsize
-        if encoded.dtype.itemsize > width:  # ids longer than any here: none of them
-            long = np.char.str_len(encoded) > width
-            found = np.full(encoded.shape[0], -1, dtype=np.int64)
-            short = np.flatnonzero(~long)
-            found[short] = self.find(encoded[short].astype(self.encoded.dtype))
-            return found
-        encoded = encoded.astype(self.encoded.dtype)
+        """Positions of ids encoded at this table's width (cut there: an id longer than any of
+        the table's keeps a byte where each of theirs has a NUL, so it meets none of them)."""
         keys = _keys(encoded)
         found = np.full(keys.shape[0], -1, dtype=np.int64)
         mask = self.slots.shape[0] - 1
@@ -137,19 +140,16 @@ def _chunked(ids: Sequence[str]) -> Iterator[Sequence[str]]:
         yield ids[start : start + _CHUNK]
 
 
-def _encoded(ids: Sequence[str]) -> np.ndarray | None:
-    """The ids as ASCII bytes of one width, padded to whole 64-bit words; None if an id is not
-    ASCII or holds a NUL (numpy's bytes drop trailing NULs, so "a" and "a\\0" would meet)."""
-    if not ids:
-        return np.zeros(0, dtype="S8")
+def _encoded(ids: Sequence[str], width: int) -> np.ndarray | None:
+    """The ids as ASCII bytes, cut or padded to `width` rounded up to whole 64-bit words; None
+    if an id is not ASCII or holds a NUL (numpy's bytes drop trailing NULs, so "a" and "a\\0"
+    would meet)."""
     if "\x00" in "".join(ids):
         return None
     try:
-        encoded = np.array(ids, dtype="S")
+        return np.array(ids, dtype=f"S{8 * -(-max(width, 1) // 8)}")
     except UnicodeEncodeError:
         return None
-    words = -(-encoded.dtype.itemsize // 8)
-    return encoded if encoded.dtype.itemsize == 8 * words else encoded.astype(f"S{8 * words}")
 
 
 def _keys(encoded: np.ndarray) -> IntArray:

@@ -42,8 +42,11 @@ class Market:
     turned_away: dict[str, tuple[UnplacedReason, ...]]
     ineligible_vacancies: tuple[IneligibleVacancy, ...]
     applicants: tuple[ApplicantView, ...]
-    """The snapshot's applicants in id order: those not `turned_away` are the market's, in the
-    order `find_admissible` was given them."""
+    """The snapshot's applicants in id order."""
+    in_market: tuple[bool, ...]
+    """Per one of `applicants`, whether it is the market's (else turned away): the market's are
+    in the order `find_admissible` was given them. (Per position, not per id: a snapshot that
+    holds an id twice, which the store's key rules out, may hold one eligible copy.)"""
 
 
 def run_round(snapshot: Snapshot, limits: Limits | None = None) -> RoundResult:
@@ -91,9 +94,10 @@ def build_market(snapshot: Snapshot) -> Market:
     listed = [profile_of(a) for a in ordered]
     profiles = {a.applicant_id: p for a, p in zip(ordered, listed, strict=True)}
     ok = eligible_mask(ordered, ruleset, snapshot.program_year, listed)
-    eligible, turned_away = [], {}
+    eligible, turned_away, in_market = [], {}, []
     for a, fine in zip(ordered, ok.tolist(), strict=True):
-        if fine and a.applicant_id not in earlier:
+        in_market.append(fine and a.applicant_id not in earlier)
+        if in_market[-1]:
             eligible.append(a)
             continue
         reasons = ineligibility(a, ruleset, snapshot.program_year, profile_of(a))
@@ -110,7 +114,8 @@ def build_market(snapshot: Snapshot) -> Market:
     admissible = find_admissible(
         eligible, seats, ruleset, snapshot.period, seed, snapshot.barred_pairs, profiles
     )
-    return Market(to_problem(admissible), turned_away, ineligible_vacancies, tuple(ordered))
+    market = to_problem(admissible)
+    return Market(market, turned_away, ineligible_vacancies, tuple(ordered), tuple(in_market))
 
 
 class _Profiles:
@@ -224,13 +229,14 @@ def _if_unplaced(snapshot: Snapshot, market: Market) -> list[Unplaced]:
     running = ruleset.courses_in(snapshot.period)
     why: dict[tuple[tuple[str, ...], int], UnplacedReason] = {}  # the same facts, the same reason
     turned_away, unplaced = market.turned_away, []
-    for a in market.applicants:
-        reasons = turned_away.get(a.applicant_id)
-        if reasons is None:  # the market's next applicant
+    for a, inside in zip(market.applicants, market.in_market, strict=True):
+        if inside:  # the market's next applicant
             key = (tuple(a.courses), next(counts))
             if (reason := why.get(key)) is None:
                 reason = why[key] = _why_not_placed(*key, running, snapshot.mode, snapshot.period)
-            reasons = (reason,)
+            reasons: tuple[UnplacedReason, ...] = (reason,)
+        else:
+            reasons = turned_away[a.applicant_id]
         unplaced.append(Unplaced(a.applicant_id, reasons))
     if next(counts, None) is not None:
         raise AssertionError("the market's applicants are not the snapshot's less the turned away")

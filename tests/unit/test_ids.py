@@ -91,3 +91,18 @@ def test_an_id_longer_than_any_in_the_table_is_none_of_them():
     assert table._fast is not None
     asked = ["ABCDEFGHI", "ABCDEFGHIJKLMNOPQ", "ABCDEFGHIJKLMNOP", "ABCDEFGH"]
     assert table.find(asked).tolist() == [-1, -1, 1, 0]
+
+
+def test_a_very_long_id_is_found_by_the_dict_or_cut_at_the_tables_width():
+    """Ids are held at the table's width: a 20,000-character query among round-sized ones costs
+    no more memory than the others (cut, it meets nothing), and a table holding one is the
+    dict's."""
+    table = [f"A-{n:07d}" for n in range(100_000)]
+    huge = "A-" + "0" * 19_998
+    asked = [*table[::3], huge, table[0] + "0"]
+    found = IdTable(table)
+    assert found._fast is not None
+    assert found.find(asked).tolist() == _by_dict(table, asked)
+    with_huge = IdTable([*table[:10], huge])
+    assert with_huge._fast is None
+    assert with_huge.find([huge, table[3], "x"]).tolist() == [10, 3, -1]

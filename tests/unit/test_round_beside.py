@@ -1,11 +1,14 @@
 """A round works on while the min-cost-flow worker solves (`matching.round._solved_beside`)."""
 
+import datetime as dt
 import threading
 
 import pytest
 
 import matching.round as round_module
+from matching import run_round
 from matching.problem import Limits
+from tests.support.factories import applicant, snapshot, vacancy
 
 
 def test_optimal_computes_beside_the_solve_and_the_others_after_it(monkeypatch):
@@ -41,3 +44,18 @@ def test_an_error_beside_the_solve_is_raised_once_the_solve_ended(monkeypatch):
     with pytest.raises(RuntimeError, match="beside"):
         round_module._solved_beside(None, "optimal", Limits(), beside)
     assert ended.is_set()
+
+
+def test_an_id_held_twice_gets_each_copy_its_own_reasons():
+    """The store's key rules it out, but a snapshot may hold an id twice, one copy eligible and
+    one not: the round neither raises nor mixes their reasons up (they are matched by position,
+    in the id order the market was built in, not looked up by id)."""
+    young = applicant("A-1")
+    old = applicant("A-1", date_of_birth=dt.date(1970, 1, 1))
+    other = applicant("A-2", courses=["A"])
+    for applicants in ([young, old, other], [old, other, young]):
+        result = run_round(snapshot(applicants, [vacancy("V-1", slots=[])]))
+        reasons = sorted(
+            r.code for u in result.unplaced if u.applicant_id == "A-1" for r in u.reasons
+        )
+        assert reasons == ["age_out_of_range", "no_eligible_vacancy"]
