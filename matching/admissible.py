@@ -231,11 +231,12 @@ class _Pairs:
         self.profiles = profiles
         self.ruleset = ruleset
         self.modes = {c: ruleset.courses[c].mode for c in ruleset.courses_in(period)}
-        self.by_id = {v.vacancy_id: j for j, v in enumerate(vs)}
         self.vacancy_ids = IdTable([v.vacancy_id for v in vs])
         self.barred: dict[str, frozenset[int]] = {}  # per applicant id: the vacancies barred
-        for applicant_id, vacancy_id in sorted(barred):
-            if (j := self.by_id.get(vacancy_id)) is not None:
+        declined = sorted(barred)
+        at = self.vacancy_ids.find([vacancy_id for _, vacancy_id in declined]).tolist()
+        for (applicant_id, _), j in zip(declined, at, strict=True):
+            if j >= 0:
                 self.barred[applicant_id] = self.barred.get(applicant_id, frozenset()) | {j}
         # seat per (vacancy, course code), -1 where none or where a visiting seat has no lodging
         self.seat_table = np.full((len(vs), len(COURSES)), -1, dtype=np.int64)

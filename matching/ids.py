@@ -40,19 +40,19 @@ class IdTable:
 
     def find(self, queries: Sequence[str]) -> IntArray:
         """Per query, its position in the table's ids; -1 where it is not one of them."""
-        parts = []
-        for chunk in _chunked(queries):
-            encoded = None if self._fast is None else _encoded(chunk, self._fast.width)
-            if encoded is None or self._fast is None:
-                parts.append(self._by_dict(chunk))
-            else:
-                parts.append(self._fast.find(encoded))
+        parts = [self._find_chunk(chunk) for chunk in _chunked(queries)]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     def find_lists(self, lists: Iterable[Sequence[str]]) -> IntArray:
         """`find` of the lists' ids laid end to end, about `_CHUNK` ids at a time."""
-        parts = [self.find(chunk) for chunk in _joined(lists)]
+        parts = [self._find_chunk(chunk) for chunk in _joined(lists)]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def _find_chunk(self, chunk: Sequence[str]) -> IntArray:
+        encoded = None if self._fast is None else _encoded(chunk, self._fast.width)
+        if encoded is None or self._fast is None:
+            return self._by_dict(chunk)
+        return self._fast.find(encoded)
 
     def _by_dict(self, chunk: Sequence[str]) -> IntArray:
         if self._dict is None:

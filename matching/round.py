@@ -114,8 +114,8 @@ def build_market(snapshot: Snapshot) -> Market:
     admissible = find_admissible(
         eligible, seats, ruleset, snapshot.period, seed, snapshot.barred_pairs, profiles
     )
-    market = to_problem(admissible)
-    return Market(market, turned_away, ineligible_vacancies, tuple(ordered), tuple(in_market))
+    ranked = to_problem(admissible)
+    return Market(ranked, turned_away, ineligible_vacancies, tuple(ordered), tuple(in_market))
 
 
 class _Profiles:
