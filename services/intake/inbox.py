@@ -8,18 +8,19 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 
 from services.intake.parsing import AGGREGATE_OF, Accepted
-from services.store.db import fetch_all, lines, upsert
+from services.store.db import Statement, fetch_all, lines, upsert
 from services.store.tables import ApplicantRow, HeldInboundRow, InboxRow, VacancyRow, table_of
 
 _INBOX = table_of(InboxRow)
 _APPLICANTS = table_of(ApplicantRow)
 _VACANCIES = table_of(VacancyRow)
 _HELD = table_of(HeldInboundRow)
+_ID_COLUMNS = (("applicant", _APPLICANTS.c.applicant_id), ("vacancy", _VACANCIES.c.vacancy_id))
 
 
 def claim_keys(connection: Connection, events: list[Accepted]) -> set[tuple[str, str]]:
     """Record every new (source, id) in the inbox; returns the keys that were not there yet."""
-    keys = list(dict.fromkeys((e.source, e.event_id) for e in events))
+    keys = new_keys(events)
     if not keys:
         return set()
     if connection.dialect.name == "postgresql":
@@ -31,15 +32,9 @@ def claim_keys(connection: Connection, events: list[Accepted]) -> set[tuple[str,
 
 
 def current_versions(connection: Connection, events: list[Accepted]) -> dict[tuple[str, str], int]:
-    ids: dict[str, set[str]] = {"applicant": set(), "vacancy": set()}
-    for event in events:
-        if event.aggregate_id is not None:
-            ids[AGGREGATE_OF[event.kind][0]].add(event.aggregate_id)
+    ids = aggregate_ids(events)
     versions: dict[tuple[str, str], int] = {}
-    for aggregate, column in (
-        ("applicant", _APPLICANTS.c.applicant_id),
-        ("vacancy", _VACANCIES.c.vacancy_id),
-    ):
+    for aggregate, column in _ID_COLUMNS:
         if ids[aggregate]:
             versions.update(
                 {(aggregate, i): v for i, v in _versions(connection, column, ids[aggregate])}
@@ -48,25 +43,59 @@ def current_versions(connection: Connection, events: list[Accepted]) -> dict[tup
 
 
 def _claim_keys_pg(connection: Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    rows = fetch_all(
-        connection,
+    return claimed(fetch_all(connection, *claim_statement(keys)))
+
+
+def new_keys(events: list[Accepted]) -> list[tuple[str, str]]:
+    """The batch's (source, id) pairs, each once, in order."""
+    return list(dict.fromkeys((e.source, e.event_id) for e in events))
+
+
+def claim_statement(keys: list[tuple[str, str]]) -> Statement:
+    """PostgreSQL: record the keys in the inbox, returning those that were not there yet."""
+    return (
         "INSERT INTO inbox (source, event_id) SELECT * FROM "
         "unnest(string_to_array(%(s)s, E'\\n'), string_to_array(%(i)s, E'\\n')) "
         "ON CONFLICT (source, event_id) DO NOTHING RETURNING source, event_id",
         {"s": lines([s for s, _ in keys]), "i": lines([i for _, i in keys])},
     )
-    return set(rows)
+
+
+def claimed(rows: list[tuple[Any, ...]]) -> set[tuple[str, str]]:
+    """The keys `claim_statement` returned."""
+    return {(str(source), str(event_id)) for source, event_id in rows}
+
+
+def aggregate_ids(events: list[Accepted]) -> dict[str, set[str]]:
+    """The applicants and vacancies the batch's events name, by aggregate."""
+    ids: dict[str, set[str]] = {"applicant": set(), "vacancy": set()}
+    for event in events:
+        if event.aggregate_id is not None:
+            ids[AGGREGATE_OF[event.kind][0]].add(event.aggregate_id)
+    return ids
+
+
+def versions_statements(ids: dict[str, set[str]]) -> list[tuple[str, Statement]]:
+    """PostgreSQL: per aggregate with ids, the statement reading their (id, version)."""
+    return [
+        (aggregate, _versions_statement(column, ids[aggregate]))
+        for aggregate, column in _ID_COLUMNS
+        if ids[aggregate]
+    ]
 
 
 def _versions(connection: Connection, column: Any, ids: set[str]) -> Any:
     if connection.dialect.name == "postgresql":
-        return fetch_all(
-            connection,
-            f"SELECT {column.name}, version FROM {column.table.name} "
-            f"WHERE {column.name} = ANY(string_to_array(%(ids)s, E'\\n'))",
-            {"ids": lines(list(ids))},
-        )
+        return fetch_all(connection, *_versions_statement(column, ids))
     return connection.execute(select(column, column.table.c.version).where(column.in_(ids)))
+
+
+def _versions_statement(column: Any, ids: set[str]) -> Statement:
+    return (
+        f"SELECT {column.name}, version FROM {column.table.name} "
+        f"WHERE {column.name} = ANY(string_to_array(%(ids)s, E'\\n'))",
+        {"ids": lines(list(ids))},
+    )
 
 
 def unclaim(connection: Connection, event: Accepted) -> None:

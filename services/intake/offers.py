@@ -8,9 +8,8 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from contracts import FieldError, Kind, ReleaseReason, subject_of
 from matching import lottery_number
@@ -28,19 +27,14 @@ from services.rounds.offers import (
     split_placement_id,
 )
 from services.rounds.runner import RulesetFor
-from services.store.db import copy_rows
-from services.store.tables import ApplicantRow, PlacementAnswerRow, VacancyRow, table_of
+from services.store.tables import ApplicantRow, VacancyRow, table_of
 
 log = logging.getLogger(__name__)
 
-_ANSWERS = table_of(PlacementAnswerRow)
 _CREATORS = {"applicant": table_of(ApplicantRow), "vacancy": table_of(VacancyRow)}
 _DEFAULT_PARTIES = ("host", "applicant")
 _PARTY_ORDER = ("host", "applicant", "committee")
 _SUBJECT = subject_of(Kind.PLACEMENT_RESPONDED)
-_ANSWER_COLUMNS = (
-    "placement_id", "round_id", "party", "decision", "source", "event_id", "time", "outcome",
-)  # fmt: skip
 _DECLINES: dict[str, ReleaseReason] = {
     "host": "declined_by_host",
     "applicant": "declined_by_applicant",
@@ -61,10 +55,11 @@ class OfferCounts:
 @dataclass
 class OfferDesk:
     """The offers one batch's events touch, loaded once (again after a round) and kept in step
-    with what this batch writes; answers received are written at `close`.
+    with what this batch writes.
 
-    Offer changes and their outbound events go to `writes` (the batch's Segment), staged in
-    the order of the inbound events beside the dead letters and written in bulk.
+    Offer changes, their outbound events and the answers received go to `writes` (the batch's
+    Segment), staged in the order of the inbound events beside the dead letters and written
+    in bulk.
     """
 
     connection: Connection
@@ -74,21 +69,14 @@ class OfferDesk:
     writes: OfferWrites
     counts: OfferCounts = field(default_factory=OfferCounts)
     _offers: dict[tuple[str, str], Offer] | None = None
-    _answers: list[dict[str, Any]] = field(default_factory=list)
+
+    def preload(self, offers: list[Offer]) -> None:
+        """The offers `_loaded` would read, read ahead with the batch's other reads."""
+        self._offers = {(o.round_id, o.applicant_id): o for o in offers}
 
     def forget(self) -> None:
         """A round ran (it added offers and may have expired some): load again when needed."""
         self._offers = None
-
-    def close(self) -> None:
-        """Write the answers received."""
-        if not self._answers:
-            return
-        if self.connection.dialect.name == "postgresql":  # one round trip for the batch's answers
-            copy_rows(self.connection, _ANSWERS.name, _ANSWER_COLUMNS, self._answers)
-        else:
-            self.connection.execute(insert(_ANSWERS), self._answers)
-        self._answers = []
 
     def on_answer(self, event: Accepted) -> AnswerRefusedError | SourceRefusedError | None:
         """Apply an answer, or the reason it is a dead letter (then nothing changed)."""
@@ -179,7 +167,7 @@ class OfferDesk:
         """The live offers of the batch's withdrawn applicants and of its closed or posted
         vacancies, and every offer of the applicants its answers name."""
         if self._offers is None:
-            offers = load_touched(self.connection, *_touched(self.events))
+            offers = load_touched(self.connection, *touched(self.events))
             self._offers = {(o.round_id, o.applicant_id): o for o in offers}
         return self._offers
 
@@ -204,7 +192,7 @@ class OfferDesk:
         return creator
 
     def _record(self, event: Accepted, answer: Answer, offer: Offer, outcome: str) -> None:
-        self._answers.append(
+        self.writes.answered(
             {
                 "placement_id": answer.placement_id,
                 "round_id": offer.round_id,
@@ -218,7 +206,7 @@ class OfferDesk:
         )
 
 
-def _touched(events: Sequence[Accepted]) -> tuple[set[str], set[str], set[str]]:
+def touched(events: Sequence[Accepted]) -> tuple[set[str], set[str], set[str]]:
     """The applicants withdrawn, the vacancies closed or posted, and the applicants answered
     for, in a batch: whose placements `OfferDesk._loaded` reads."""
     applicants, vacancies, answered = set(), set(), set()

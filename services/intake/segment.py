@@ -11,15 +11,32 @@ from contracts import MAX_BODY_BYTES, CloudEvent, ContractError, subject_of
 from matching import chain_step
 from services.intake.parsing import Accepted
 from services.outbound.events import raw_text
-from services.rounds.offers import Offer, enqueue_by_round, write_offer_updates
-from services.store.db import copy_rows, fetch_all, lines, upsert
-from services.store.tables import ApplicantRow, DeadLetterRow, EventLogRow, VacancyRow, table_of
+from services.outbound.outbox import pipelined
+from services.rounds.offers import (
+    Offer,
+    enqueue_by_round,
+    offer_updates_statement,
+    write_offer_updates,
+)
+from services.store.db import Statement, copy_rows, fetch_all, fetch_pipelined, lines, upsert
+from services.store.tables import (
+    ApplicantRow,
+    DeadLetterRow,
+    EventLogRow,
+    PlacementAnswerRow,
+    VacancyRow,
+    table_of,
+)
 
 _TABLES = {
     "applicant": (table_of(ApplicantRow), "applicant_id", "withdrawn"),
     "vacancy": (table_of(VacancyRow), "vacancy_id", "closed"),
 }
 _LOG = table_of(EventLogRow)
+_ANSWERS = table_of(PlacementAnswerRow)
+_ANSWER_COLUMNS = (
+    "placement_id", "round_id", "party", "decision", "source", "event_id", "time", "outcome",
+)  # fmt: skip
 _DEAD = table_of(DeadLetterRow)
 
 
@@ -29,16 +46,22 @@ def read_chain(connection: Connection) -> str:
     Rows logged without their chain (by a release before revision 0007 still consuming after
     the upgrade) are chained here first, in log order, as the migration chains older rows.
     """
-    last: Any
     if connection.dialect.name == "postgresql":  # on the driver: it begins every batch
-        rows = fetch_all(connection, "SELECT chain FROM event_log ORDER BY seq DESC LIMIT 1", {})
-        last = rows[0] if rows else None
-    else:
-        last = connection.execute(select(_LOG.c.chain).order_by(_LOG.c.seq.desc()).limit(1)).first()
-    if last is None:
+        return chain_of(connection, fetch_all(connection, *CHAIN_STATEMENT))
+    rows = connection.execute(select(_LOG.c.chain).order_by(_LOG.c.seq.desc()).limit(1)).all()
+    return chain_of(connection, [tuple(row) for row in rows])
+
+
+CHAIN_STATEMENT: Statement = ("SELECT chain FROM event_log ORDER BY seq DESC LIMIT 1", {})
+"""PostgreSQL: the last logged event's chain (`chain_of` reads its rows)."""
+
+
+def chain_of(connection: Connection, rows: list[tuple[Any, ...]]) -> str:
+    """`read_chain` from the rows of `CHAIN_STATEMENT`."""
+    if not rows:
         return ""
-    if last[0] is not None:
-        return str(last[0])
+    if rows[0][0] is not None:
+        return str(rows[0][0])
     return _chain_unchained(connection)
 
 
@@ -79,6 +102,7 @@ class Segment:
         self._dead: list[dict[str, Any]] = []
         self._outbound: list[tuple[str | None, CloudEvent[Any]]] = []
         self._offers: dict[tuple[str, str], dict[str, Any]] = {}
+        self._answers: list[dict[str, Any]] = []
 
     def log(self, message: Any, event: Accepted, body: str) -> None:
         """Record an accepted event in the event log, continuing the chain."""
@@ -134,20 +158,52 @@ class Segment:
         self._outbound.append((round_id, event))
         self.queued_outbound = True
 
+    def answered(self, row: dict[str, Any]) -> None:
+        """Stage a placement_answers row (services.intake.offers)."""
+        self._answers.append(row)
+
     def flush(self, connection: Connection) -> None:
-        """Write everything staged, then start empty."""
+        """Write everything staged, then start empty.
+
+        On PostgreSQL the log goes by COPY, and the rest (but dead letters, which are few, and
+        a run of outbound events large enough for COPY) in one pipeline: one round trip."""
         if self._log:
             _append_log(connection, self._log)
-        for aggregate, rows in self._snapshots.items():
-            if rows:
-                _upsert_snapshots(connection, aggregate, list(rows.values()))
         if self._dead:
             stmt = upsert(connection, _DEAD).on_conflict_do_nothing(index_elements=["id"])
             connection.execute(stmt, self._dead)
-        if self._offers:
-            write_offer_updates(connection, self._offers)
-        enqueue_by_round(connection, self._outbound)
+        if connection.dialect.name == "postgresql":
+            self._flush_pipelined(connection)
+        else:
+            for aggregate, rows in self._snapshots.items():
+                if rows:
+                    _upsert_snapshots(connection, aggregate, list(rows.values()))
+            if self._offers:
+                write_offer_updates(connection, self._offers)
+            enqueue_by_round(connection, self._outbound)
+            if self._answers:
+                connection.execute(insert(_ANSWERS), self._answers)
         self._start_empty()
+
+    def _flush_pipelined(self, connection: Connection) -> None:
+        statements = [
+            _upsert_statement(aggregate, list(rows.values()))
+            for aggregate, rows in self._snapshots.items()
+            if rows
+        ]
+        if self._offers:
+            statements.append(offer_updates_statement(self._offers))
+        outbound = pipelined(self._outbound)
+        if outbound is None:  # the outbox's COPY and ANALYZE, after the rows before them
+            fetch_pipelined(connection, statements)
+            enqueue_by_round(connection, self._outbound)
+            statements = []
+        else:
+            statements += outbound
+        if self._answers:
+            statements.append(_answers_statement(self._answers))
+        if statements:
+            fetch_pipelined(connection, statements)
 
 
 def _append_log(connection: Connection, rows: list[dict[str, Any]]) -> None:
@@ -162,9 +218,6 @@ def _append_log(connection: Connection, rows: list[dict[str, Any]]) -> None:
 def _upsert_snapshots(connection: Connection, aggregate: str, rows: list[dict[str, Any]]) -> None:
     """Newest version wins; a withdrawal or closure keeps the last known payload and year."""
     table, id_field, flag = _TABLES[aggregate]
-    if connection.dialect.name == "postgresql":
-        _copy_upsert(connection, table.name, id_field, flag, rows)
-        return
     rows = [{**row, "payload": _as_json_doc(row["payload"])} for row in rows]  # JSON column
     stmt = upsert(connection, table)
     new = stmt.excluded
@@ -182,17 +235,33 @@ def _upsert_snapshots(connection: Connection, aggregate: str, rows: list[dict[st
     connection.execute(stmt, rows)
 
 
+def _answers_statement(rows: list[dict[str, Any]]) -> Statement:
+    """PostgreSQL: the placement_answers rows in one INSERT over newline-joined columns (ids,
+    sources, parties and outcomes hold no newline by the contract's patterns)."""
+    names = ", ".join(_ANSWER_COLUMNS)
+    arrays = ", ".join(f"string_to_array(%({c})s, E'\\n')" for c in _ANSWER_COLUMNS)
+    values = ", ".join(f"{c}::timestamptz" if c == "time" else c for c in _ANSWER_COLUMNS)
+    params = {
+        c: lines([row[c].isoformat() if c == "time" else row[c] for row in rows])
+        for c in _ANSWER_COLUMNS
+    }
+    return (
+        f"INSERT INTO placement_answers ({names}) SELECT {values} "
+        f"FROM unnest({arrays}) WITH ORDINALITY AS t({names}, n) ORDER BY n",
+        params,
+    )
+
+
 def _as_json_doc(payload: str | None) -> Any:
     return None if payload is None else json.loads(payload)
 
 
-def _copy_upsert(
-    connection: Connection, table: str, id_field: str, flag: str, rows: list[dict[str, Any]]
-) -> None:
+def _upsert_statement(aggregate: str, rows: list[dict[str, Any]]) -> Statement:
     """PostgreSQL: one INSERT .. SELECT .. ON CONFLICT over the rows as newline-joined columns
     (a statement per row was once the intake's largest cost; a staging table the next)."""
-    fetch_all(
-        connection,
+    rows_table, id_field, flag = _TABLES[aggregate]
+    table = rows_table.name
+    return (
         f"INSERT INTO {table} ({id_field}, program_year, version, {flag}, payload, created_by) "
         f"SELECT i, y::integer, v::integer, f::boolean, p::json, c FROM unnest("
         f"string_to_array(%(i)s, E'\\n'), string_to_array(%(y)s, E'\\n', ''), "

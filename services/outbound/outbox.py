@@ -6,6 +6,7 @@ services.store.tables.
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from psycopg.errors import UniqueViolation
@@ -13,7 +14,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 
 from contracts import CloudEvent
 from services.outbound.events import to_outbox_values
-from services.store.db import copy_rows, fetch_all, lines, upsert
+from services.store.db import Statement, copy_rows, fetch_all, lines, upsert
 from services.store.lease import Fence, check_fence
 from services.store.tables import OutboxEntry, table_of
 
@@ -68,15 +69,32 @@ def _copied(connection: Connection, rows: list[dict[str, Any]], round_id: str | 
 
 def _insert_new(connection: Connection, rows: list[dict[str, Any]], round_id: str | None) -> None:
     """Append the rows whose ids are not in the outbox yet, in one statement."""
+    fetch_all(connection, *insert_statement(rows, round_id))
+
+
+def insert_statement(rows: list[dict[str, Any]], round_id: str | None) -> Statement:
+    """PostgreSQL: `_insert_new`'s statement, for fewer than ANALYZE_FROM rows (`pipelined`)."""
     columns = {k: lines([row[c] for row in rows]) for k, c in _COLUMNS.items()}
-    fetch_all(
-        connection,
+    return (
         "INSERT INTO outbox (event_id, subject, body, round_id) SELECT i, s, b, %(r)s::text "
         "FROM unnest(string_to_array(%(i)s, E'\\n'), string_to_array(%(s)s, E'\\n'), "
         "string_to_array(%(b)s, E'\\n')) WITH ORDINALITY AS t(i, s, b, n) ORDER BY n "
         "ON CONFLICT (event_id) DO NOTHING",
         {**columns, "r": round_id},
     )
+
+
+def pipelined(events: Sequence[tuple[str | None, CloudEvent[Any]]]) -> list[Statement] | None:
+    """PostgreSQL: `enqueue` of each run of events of one round, in order, as statements to
+    send with others in one round trip; None when a run is as large as ANALYZE_FROM (those go
+    by COPY and ANALYZE: `enqueue`)."""
+    runs = [
+        (round_id, [to_outbox_values(event) for _, event in run])
+        for round_id, run in groupby(events, key=lambda pair: pair[0])
+    ]
+    if any(len(rows) >= ANALYZE_FROM for _, rows in runs):
+        return None
+    return [insert_statement(rows, round_id) for round_id, rows in runs]
 
 
 _COPY_COLUMNS = ("event_id", "subject", "body", "round_id")

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select, update
 from contracts import CloudEvent, PlacementConfirmed, PlacementReleased, ReleaseReason
 from services.outbound.events import to_placement_confirmed, to_placement_released
 from services.outbound.outbox import enqueue
-from services.store.db import fetch_all, lines
+from services.store.db import Statement, fetch_all, lines
 from services.store.tables import PlacementRow, RoundRow, table_of
 
 PROPOSED, CONFIRMED, RELEASED = "proposed", "confirmed", "released"
@@ -89,8 +89,12 @@ def load_touched(
             or_(c.applicant_id.in_(sorted(applicants)), c.vacancy_id.in_(sorted(vacancies))),
         )
         return load_offers(connection, or_(live, c.applicant_id.in_(sorted(answered))))
-    rows = fetch_all(
-        connection,
+    return offers_of(fetch_all(connection, *touched_statement(applicants, vacancies, answered)))
+
+
+def touched_statement(applicants: set[str], vacancies: set[str], answered: set[str]) -> Statement:
+    """PostgreSQL: `load_touched`'s read (`offers_of` turns its rows into offers)."""
+    return (
         f"SELECT {', '.join(f'p.{c}' for c in _OFFER_FIELDS)}, r.ordinal, r.lottery_seed "
         "FROM placements AS p JOIN rounds AS r ON r.round_id = p.round_id "
         "WHERE (p.state IN ('proposed', 'confirmed') AND ("
@@ -103,6 +107,11 @@ def load_touched(
             "a": lines(sorted(answered)),
         },  # fmt: skip
     )
+
+
+def offers_of(rows: Iterable[Sequence[Any]]) -> list[Offer]:
+    """Offers from rows of the placements columns in `_OFFER_FIELDS` order, then the round's
+    ordinal and lottery seed."""
     return [_offer_of(*row) for row in rows]
 
 
@@ -150,6 +159,9 @@ class OfferWrites(Protocol):
 
     def outbound(self, round_id: str | None, event: CloudEvent[Any]) -> None:
         """Queue an outbound event as an event of round `round_id`."""
+
+    def answered(self, row: dict[str, Any]) -> None:
+        """Record an answer received (a placement_answers row)."""
 
 
 def record_acceptance(writes: OfferWrites, offer: Offer, party: str, order: Sequence[str]) -> None:
@@ -246,6 +258,11 @@ _OFFER_COLUMNS = ("state", "accepted_by", "released_reason", "released_at")
 def _write_offer_updates_pg(
     connection: Connection, updates: dict[tuple[str, str], dict[str, Any]]
 ) -> None:
+    fetch_all(connection, *offer_updates_statement(updates))
+
+
+def offer_updates_statement(updates: dict[tuple[str, str], dict[str, Any]]) -> Statement:
+    """PostgreSQL: `write_offer_updates` as one statement."""
     columns: dict[str, list[str]] = {"r": [], "a": [], **{c: [] for c in _OFFER_COLUMNS}}
     for (round_id, applicant_id), values in updates.items():
         columns["r"].append(round_id)
@@ -256,8 +273,7 @@ def _write_offer_updates_pg(
     sets = ", ".join(f"{c} = COALESCE(t.{c}{_CAST.get(c, '')}, p.{c})" for c in _OFFER_COLUMNS)
     nulls = {c: "" if c in ("r", "a") else ", ''" for c in columns}  # '' is NULL: left as is
     arrays = ", ".join(f"string_to_array(%({c})s, E'\\n'{nulls[c]})" for c in columns)
-    fetch_all(
-        connection,
+    return (
         f"UPDATE placements AS p SET {sets} FROM unnest({arrays}) "
         f"AS t(r, a, {', '.join(_OFFER_COLUMNS)}) "
         "WHERE p.round_id = t.r AND p.applicant_id = t.a",

@@ -42,12 +42,18 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
         engine = make_engine("sqlite:///:memory:")
         migrate(engine)
     else:
-        engine = make_engine(request.getfixturevalue("pg_url"))
-        migrate(engine)
-        with engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY"))
+        engine = emptied(request.getfixturevalue("pg_url"))
     yield engine
     engine.dispose()
+
+
+def emptied(url: str) -> Engine:
+    """An engine on the module's PostgreSQL database, its tables migrated and emptied."""
+    engine = make_engine(url)
+    migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY"))
+    return engine
 
 
 def make_intake(
