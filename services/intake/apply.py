@@ -116,9 +116,13 @@ class Intake:
         included, which runs inside) commits nothing and raises LeaseLostError.
         """
         with self.engine.begin() as connection:
-            outcome = self.apply(connection, batch, parsed)
-            forget_held(connection, [m.stream_seq for m in batch if m.held])
-            check_fence(connection, self.fence)
+            held = [m.stream_seq for m in batch if m.held]
+            if held:  # deleted after the batch's writes, before the fence
+                outcome = self.apply(connection, batch, parsed)
+                forget_held(connection, held)
+                check_fence(connection, self.fence)
+            else:  # with the batch's last writes (one round trip on PostgreSQL)
+                outcome = self.apply(connection, batch, parsed, fence=self.fence)
             return outcome
 
     def fail_round(
@@ -138,8 +142,9 @@ class Intake:
         connection: Connection,
         batch: Sequence[Inbound],
         parsed: Sequence[Parsed] | None = None,
+        fence: Fence | None = None,
     ) -> BatchOutcome:
-        """Apply the batch inside the caller's transaction.
+        """Apply the batch inside the caller's transaction; `fence` is checked last.
 
         Every valid event not seen before goes to the event log, stale ones included, so a
         replay of the log reproduces the same state and the same rounds.
@@ -174,7 +179,7 @@ class Intake:
                     unclaim(connection, event)
                     dlq = to_dead_lettered(refusal, message.body, self.clock())
                     segment.dead_letter(dlq, refusal, message.body)
-        segment.flush(connection)
+        segment.flush(connection, fence)
         outcome.answers_ignored = desk.counts.answers_ignored
         outcome.over_capacity = desk.counts.over_capacity
         outcome.publishes = outcome.publishes or outcome.rejected > 0 or segment.queued_outbound

@@ -18,7 +18,8 @@ from services.rounds.offers import (
     offer_updates_statement,
     write_offer_updates,
 )
-from services.store.db import Statement, copy_rows, fetch_all, fetch_pipelined, lines, upsert
+from services.store.db import Statement, fetch_all, fetch_pipelined, lines, upsert
+from services.store.lease import Fence, check_fence
 from services.store.tables import (
     ApplicantRow,
     DeadLetterRow,
@@ -162,18 +163,20 @@ class Segment:
         """Stage a placement_answers row (services.intake.offers)."""
         self._answers.append(row)
 
-    def flush(self, connection: Connection) -> None:
-        """Write everything staged, then start empty.
+    def flush(self, connection: Connection, fence: Fence | None = None) -> None:
+        """Write everything staged, then start empty; with `fence`, check it last (the batch's
+        last flush: services.store.lease).
 
-        On PostgreSQL the log goes by COPY, and the rest (but dead letters, which are few, and
-        a run of outbound events large enough for COPY) in one pipeline: one round trip."""
-        if self._log:
-            _append_log(connection, self._log)
+        On PostgreSQL everything but dead letters (few) and a run of outbound events large
+        enough for COPY goes in one pipeline: one round trip, the fence's check included."""
+        pg = connection.dialect.name == "postgresql"
+        if self._log and not pg:
+            connection.execute(insert(_LOG), self._log)
         if self._dead:
             stmt = upsert(connection, _DEAD).on_conflict_do_nothing(index_elements=["id"])
             connection.execute(stmt, self._dead)
-        if connection.dialect.name == "postgresql":
-            self._flush_pipelined(connection)
+        if pg:
+            self._flush_pipelined(connection, fence)
         else:
             for aggregate, rows in self._snapshots.items():
                 if rows:
@@ -183,10 +186,12 @@ class Segment:
             enqueue_by_round(connection, self._outbound)
             if self._answers:
                 connection.execute(insert(_ANSWERS), self._answers)
+            check_fence(connection, fence)
         self._start_empty()
 
-    def _flush_pipelined(self, connection: Connection) -> None:
-        statements = [
+    def _flush_pipelined(self, connection: Connection, fence: Fence | None) -> None:
+        statements = [_log_statement(self._log)] if self._log else []
+        statements += [
             _upsert_statement(aggregate, list(rows.values()))
             for aggregate, rows in self._snapshots.items()
             if rows
@@ -202,17 +207,31 @@ class Segment:
             statements += outbound
         if self._answers:
             statements.append(_answers_statement(self._answers))
-        if statements:
-            fetch_pipelined(connection, statements)
+        if fence is not None:
+            statements.append(fence.statement())
+        if not statements:
+            return
+        results = fetch_pipelined(connection, statements)
+        if fence is not None:
+            fence.verify(results[-1])
 
 
-def _append_log(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL takes the rows by COPY (one round trip); other databases by executemany."""
-    if connection.dialect.name != "postgresql":
-        connection.execute(insert(_LOG), rows)
-        return
-    columns = ("stream_seq", "source", "event_id", "subject", "body", "chain")
-    copy_rows(connection, "event_log", columns, rows)
+def _log_statement(rows: list[dict[str, Any]]) -> Statement:
+    """PostgreSQL: the event log's rows in one INSERT, in order. The bodies go as one text
+    array (an inbound body may hold a newline); the other columns newline-joined."""
+    columns = ("stream_seq", "source", "event_id", "subject", "chain")
+    params: dict[str, Any] = {
+        c: lines(["" if row[c] is None else str(row[c]) for row in rows]) for c in columns
+    }
+    params["body"] = [row["body"] for row in rows]
+    return (
+        "INSERT INTO event_log (stream_seq, source, event_id, subject, body, chain) "
+        "SELECT q::bigint, s, i, j, b, c FROM unnest(string_to_array(%(stream_seq)s, E'\\n', ''), "
+        "string_to_array(%(source)s, E'\\n'), string_to_array(%(event_id)s, E'\\n'), "
+        "string_to_array(%(subject)s, E'\\n'), %(body)s::text[], "
+        "string_to_array(%(chain)s, E'\\n')) WITH ORDINALITY AS t(q, s, i, j, b, c, n) ORDER BY n",
+        params,
+    )
 
 
 def _upsert_snapshots(connection: Connection, aggregate: str, rows: list[dict[str, Any]]) -> None:

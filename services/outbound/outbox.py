@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 
 from contracts import CloudEvent
 from services.outbound.events import to_outbox_values
-from services.store.db import Statement, copy_rows, fetch_all, lines, upsert
+from services.store.db import Statement, copy_rows, fetch_all, fetch_pipelined, lines, upsert
 from services.store.lease import Fence, check_fence
 from services.store.tables import OutboxEntry, table_of
 
@@ -123,6 +123,8 @@ def pending(engine: Engine, limit: int | None = 100, after: int = 0) -> list[Out
     None)."""
     with engine.connect() as connection:
         if connection.dialect.name == "postgresql":  # the relay's every batch: on the driver
+            # one statement needs no transaction: no BEGIN and no ROLLBACK, each a round trip
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             compiled = pending_query(limit, after).compile(dialect=connection.dialect)
             rows: Sequence[Any] = fetch_all(connection, str(compiled), compiled.params)
         else:
@@ -152,14 +154,18 @@ def mark_sent(
     sent_at = now or dt.datetime.now(dt.UTC)
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":  # one array parameter, not one per row
-            connection.exec_driver_sql(
+            marking = (
                 "UPDATE outbox SET sent_at = %(at)s WHERE seq = ANY(%(seqs)s::bigint[])",
                 {"at": sent_at, "seqs": list(seqs)},
             )
-        else:
-            connection.execute(
-                update(_OUTBOX).where(_OUTBOX.c.seq.in_(list(seqs))).values(sent_at=sent_at)
-            )
+            if fence is None:
+                fetch_all(connection, *marking)
+            else:  # the update and the fence's check in one round trip
+                fence.verify(fetch_pipelined(connection, [marking, fence.statement()])[-1])
+            return
+        connection.execute(
+            update(_OUTBOX).where(_OUTBOX.c.seq.in_(list(seqs))).values(sent_at=sent_at)
+        )
         check_fence(connection, fence)
 
 

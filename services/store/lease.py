@@ -11,10 +11,11 @@ agree on when a lease ran out. Imports sqlalchemy only; never brokers or matchin
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from services.store.db import fetch_all
+from services.store.db import Statement, fetch_all
 from services.store.errors import LeaseLostError
 
 ACTIVE = "active"
@@ -174,21 +175,35 @@ class Fence:
     def check(self, connection: Connection) -> None:
         """Raise LeaseLostError unless the lease's token is this instance's; call it last,
         just before the commit."""
-        held = self.token
-        if held is None:
-            raise LeaseLostError("this instance is not the active one")
         if connection.dialect.name == "postgresql":  # one round trip: it ends every batch
-            idle = str(max(1, int(self.idle_seconds * 1000)))
-            rows = fetch_all(
-                connection,
-                "SELECT token, set_config('idle_in_transaction_session_timeout', %(idle)s, true) "
-                "FROM service_lease WHERE name = %(name)s FOR SHARE",
-                {"idle": idle, "name": self.name},
-            )
-            current = rows[0][0] if rows else None
-        else:
-            query = text("SELECT token FROM service_lease WHERE name = :name")
-            current = connection.execute(query, {"name": self.name}).scalar()
+            self.verify(fetch_all(connection, *self.statement()))
+            return
+        self._held()
+        query = text("SELECT token FROM service_lease WHERE name = :name")
+        self._compare(connection.execute(query, {"name": self.name}).scalar())
+
+    def statement(self) -> Statement:
+        """PostgreSQL: `check`'s read, to send last with a transaction's other statements
+        (`verify` judges its rows). It also bounds the idle time before the commit."""
+        self._held()
+        idle = str(max(1, int(self.idle_seconds * 1000)))
+        return (
+            "SELECT token, set_config('idle_in_transaction_session_timeout', %(idle)s, true) "
+            "FROM service_lease WHERE name = %(name)s FOR SHARE",
+            {"idle": idle, "name": self.name},
+        )
+
+    def verify(self, rows: list[tuple[Any, ...]]) -> None:
+        """`check` on the rows of `statement`."""
+        self._compare(rows[0][0] if rows else None)
+
+    def _held(self) -> int:
+        if self.token is None:
+            raise LeaseLostError("this instance is not the active one")
+        return self.token
+
+    def _compare(self, current: Any) -> None:
+        held = self._held()
         if current != held:
             raise LeaseLostError(
                 f"the active lease's token is {current}, this instance's {held}: another "

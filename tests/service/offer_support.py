@@ -26,7 +26,7 @@ R1_AT = dt.datetime(2023, 4, 1, tzinfo=UTC)
 R1_DUE = dt.datetime(2023, 4, 15, tzinfo=UTC)
 TABLES = (
     "applicants, vacancies, event_log, inbox, dead_letters, rounds, placements, outbox, "
-    "placement_answers"
+    "placement_answers, service_lease, held_inbound"
 )
 
 

@@ -1,5 +1,6 @@
 """The active instance's lease (services.store.lease) and the role kept by it
-(services.store.leadership), on SQLite: takeover only of a lease that ran out, a new token each
+(services.store.leadership), on SQLite and on PostgreSQL (where the fencing check goes in one
+pipeline with a batch's last writes): takeover only of a lease that ran out, a new token each
 time, and the fencing check that keeps a former holder's batch from committing."""
 
 import asyncio
@@ -14,7 +15,10 @@ from services.store.errors import LeaseLostError
 from services.store.leadership import Leadership, Role
 from services.store.lease import Fence, read_lease, release, renew, try_acquire
 from services.store.tables import EventLogRow
+from tests.service.offer_support import engine, pg_url
 from tests.support.inbound_events import registered, round_requested
+
+__all__ = ["engine", "pg_url"]  # fixtures: each test on SQLite and on PostgreSQL
 
 
 def test_a_held_lease_is_not_taken_and_one_that_ran_out_is_taken_with_a_new_token(engine):
