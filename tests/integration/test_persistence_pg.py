@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from threading import Barrier, Thread
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
@@ -18,7 +20,7 @@ from services.intake.apply import Inbound, Intake
 from services.ops.offline import run_offline
 from services.outbound.outbox import mark_sent, pending
 from services.store.db import make_engine, migrate
-from services.store.tables import ApplicantRow, DeadLetterRow, PlacementRow
+from services.store.tables import ApplicantRow, DeadLetterRow, EventLogRow, PlacementRow
 from tests.support.databases import throwaway_database
 from tests.support.inbound_events import (
     YEAR,
@@ -89,6 +91,31 @@ def test_duplicates_stale_versions_and_withdrawals_on_postgresql(engine):
         row = c.execute(select(ApplicantRow)).one()
     assert (outcome.duplicate, outcome.stale, outcome.accepted) == (1, 1, 0)
     assert row.withdrawn and row.version == 2 and row.payload["applicant_id"] == "A-1"
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    names=st.lists(st.text(min_size=1, max_size=40).filter(lambda t: "\x00" not in t), max_size=4),
+    indent=st.sampled_from([None, 0, 2, "\t"]),
+)
+def test_the_event_log_keeps_each_body_as_it_came_on_postgresql(engine, names, indent):
+    """The log's bodies go as one binary text array in the batch's write pipeline: a body
+    laid out over lines, with quotes, backslashes or any other character, is logged as sent,
+    and in order."""
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY"))
+    bodies = []
+    for n, name in enumerate(["A", *names]):
+        event = json.loads(registered(f"A-{n}"))
+        event["data"]["given_name"] = name
+        bodies.append(json.dumps(event, indent=indent, ensure_ascii=n % 2 == 0).encode())
+    outcome = feed(Intake(engine, rulesets, now, GreedySolver()), *bodies)
+    with engine.connect() as c:
+        logged = c.execute(select(EventLogRow.body).order_by(EventLogRow.seq)).scalars().all()
+    assert outcome.accepted == len(bodies)
+    assert logged == [b.decode() for b in bodies]
 
 
 def test_a_body_with_nul_and_invalid_utf8_is_dead_lettered_on_postgresql(engine):
