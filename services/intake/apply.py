@@ -35,7 +35,7 @@ from services.intake.parsing import (
 from services.intake.segment import CHAIN_STATEMENT, Segment, chain_of, read_chain
 from services.intake.sources import SourceRules, judge
 from services.outbound.events import raw_text, to_dead_lettered
-from services.rounds.offers import Offer, offers_of, touched_statement
+from services.rounds.offers import TOUCHED_RESULT, Offer, offers_of, touched_statements
 from services.rounds.runner import RoundRunner, RulesetFor, SolveRound
 from services.store.db import fetch_pipelined
 from services.store.lease import Fence, check_fence
@@ -250,15 +250,16 @@ def _read_ahead(
     statements += [statement for _, statement in by_aggregate]
     statements.append(CHAIN_STATEMENT)
     reads_offers = any(offers_touched)
-    if reads_offers:
-        statements.append(touched_statement(*offers_touched))
-    results = iter(fetch_pipelined(connection, statements))
-    fresh = claimed(next(results)) if keys else set()
+    if reads_offers:  # last: its rows are at TOUCHED_RESULT from the end
+        statements += touched_statements(*offers_touched)
+    results = fetch_pipelined(connection, statements)
+    offers = offers_of(results[TOUCHED_RESULT]) if reads_offers else []
+    ahead = iter(results)
+    fresh = claimed(next(ahead)) if keys else set()
     versions = {
-        (aggregate, str(i)): int(v) for aggregate, _ in by_aggregate for i, v in next(results)
+        (aggregate, str(i)): int(v) for aggregate, _ in by_aggregate for i, v in next(ahead)
     }
-    chain = chain_of(connection, next(results))
-    offers = offers_of(next(results)) if reads_offers else []
+    chain = chain_of(connection, next(ahead))
     return fresh, versions, chain, offers
 
 

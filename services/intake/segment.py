@@ -15,7 +15,7 @@ from services.outbound.outbox import pipelined
 from services.rounds.offers import (
     Offer,
     enqueue_by_round,
-    offer_updates_statement,
+    offer_updates_statements,
     write_offer_updates,
 )
 from services.store.db import Statement, fetch_all, fetch_pipelined, lines, upsert
@@ -197,7 +197,7 @@ class Segment:
             if rows
         ]
         if self._offers:
-            statements.append(offer_updates_statement(self._offers))
+            statements += offer_updates_statements(self._offers)
         outbound = pipelined(self._outbound)
         if outbound is None:  # the outbox's COPY and ANALYZE, after the rows before them
             fetch_pipelined(connection, statements)

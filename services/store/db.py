@@ -125,6 +125,18 @@ def fetch_pipelined(
             cursor.close()
 
 
+def without_plans(statement: Statement, *methods: str) -> list[Statement]:
+    """`statement` with the planner's `methods` (`seqscan`, `hashjoin`, ...) off for it alone
+    (SET LOCAL before, back on after): for the intake's few-hundred-row reads and updates by
+    key, where the planner's costs for random reads (four times a sequential one, though the
+    tables are in memory) pick a read of the whole table. The result is the second but last."""
+    return [
+        *((f"SET LOCAL enable_{method} = off", {}) for method in methods),
+        statement,
+        *((f"SET LOCAL enable_{method} = on", {}) for method in methods),
+    ]
+
+
 def copy_rows(
     connection: Connection, table: str, columns: Sequence[str], rows: Iterable[dict[str, Any]]
 ) -> None:

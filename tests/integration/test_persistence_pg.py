@@ -19,6 +19,7 @@ from matching import load_ruleset
 from services.intake.apply import Inbound, Intake
 from services.ops.offline import run_offline
 from services.outbound.outbox import mark_sent, pending
+from services.rounds.offers import offer_updates_statements, touched_statements
 from services.store.db import make_engine, migrate
 from services.store.tables import ApplicantRow, DeadLetterRow, EventLogRow, PlacementRow
 from tests.support.databases import throwaway_database
@@ -116,6 +117,40 @@ def test_the_event_log_keeps_each_body_as_it_came_on_postgresql(engine, names, i
         logged = c.execute(select(EventLogRow.body).order_by(EventLogRow.seq)).scalars().all()
     assert outcome.accepted == len(bodies)
     assert logged == [b.decode() for b in bodies]
+
+
+def test_a_batch_finds_its_offers_by_key_not_by_reading_every_placement(engine):
+    """Behind 30,000 placements (statistics fresh), the intake's read of the offers a batch
+    touches and its update of their rows use the placements' indexes: a plan that reads the
+    whole table costs every batch of answers more as the year's placements grow."""
+    with engine.begin() as c:
+        c.execute(text(
+            "INSERT INTO rounds (round_id, ordinal, program_year, period, mode, dry_run, status, "
+            "final_event_id) VALUES ('R-1', 1, 2023, 'summer', 'optimal', false, 'optimal', 'e')"
+        ))  # fmt: skip
+        c.execute(text(
+            "INSERT INTO placements (round_id, applicant_id, program_year, period, vacancy_id, "
+            "course, state) SELECT 'R-1', 'A-' || n, 2023, 'summer', 'V-' || (n % 3000), 'B', "
+            "'proposed' FROM generate_series(1, 30000) AS n"
+        ))  # fmt: skip
+        c.execute(text("ANALYZE placements"))
+    answered = {f"A-{n}" for n in range(100, 400)}
+    updates = {("R-1", a): {"state": "confirmed"} for a in answered}
+    statements = [
+        *touched_statements({"A-7"}, {"V-9"}, answered),
+        *offer_updates_statements(updates),
+    ]
+    with engine.begin() as c:
+        driver = c.connection.driver_connection
+        plans = []
+        for sql, params in statements:
+            cursor = driver.execute(sql if sql.startswith("SET") else f"EXPLAIN {sql}", params)
+            rows = cursor.fetchall() if cursor.description else []
+            plans.append("\n".join(str(row[0]) for row in rows))
+        c.rollback()
+    touched_plan, update_plan = plans[1], plans[5]
+    assert "placements" in touched_plan and "Seq Scan on placements" not in touched_plan
+    assert "Index Scan" in update_plan and "Seq Scan on placements" not in update_plan
 
 
 def test_a_body_with_nul_and_invalid_utf8_is_dead_lettered_on_postgresql(engine):
