@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 
 from services.intake.parsing import AGGREGATE_OF, Accepted
-from services.store.db import Statement, fetch_all, lines, upsert
+from services.store.db import Statement, lines, upsert
 from services.store.tables import ApplicantRow, HeldInboundRow, InboxRow, VacancyRow, table_of
 
 _INBOX = table_of(InboxRow)
@@ -19,12 +19,11 @@ _ID_COLUMNS = (("applicant", _APPLICANTS.c.applicant_id), ("vacancy", _VACANCIES
 
 
 def claim_keys(connection: Connection, events: list[Accepted]) -> set[tuple[str, str]]:
-    """Record every new (source, id) in the inbox; returns the keys that were not there yet."""
+    """Record every new (source, id) in the inbox; returns the keys that were not there yet.
+    Not PostgreSQL's: there `claim_statement` goes with the batch's other reads."""
     keys = new_keys(events)
     if not keys:
         return set()
-    if connection.dialect.name == "postgresql":
-        return _claim_keys_pg(connection, keys)
     stmt = upsert(connection, _INBOX).on_conflict_do_nothing(index_elements=["source", "event_id"])
     stmt = stmt.returning(_INBOX.c.source, _INBOX.c.event_id)
     rows = connection.execute(stmt, [{"source": s, "event_id": i} for s, i in keys])
@@ -32,6 +31,8 @@ def claim_keys(connection: Connection, events: list[Accepted]) -> set[tuple[str,
 
 
 def current_versions(connection: Connection, events: list[Accepted]) -> dict[tuple[str, str], int]:
+    """The versions the batch's aggregates hold. Not PostgreSQL's: there
+    `versions_statements` go with the batch's other reads."""
     ids = aggregate_ids(events)
     versions: dict[tuple[str, str], int] = {}
     for aggregate, column in _ID_COLUMNS:
@@ -40,10 +41,6 @@ def current_versions(connection: Connection, events: list[Accepted]) -> dict[tup
                 {(aggregate, i): v for i, v in _versions(connection, column, ids[aggregate])}
             )
     return versions
-
-
-def _claim_keys_pg(connection: Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    return claimed(fetch_all(connection, *claim_statement(keys)))
 
 
 def new_keys(events: list[Accepted]) -> list[tuple[str, str]]:
@@ -85,8 +82,6 @@ def versions_statements(ids: dict[str, set[str]]) -> list[tuple[str, Statement]]
 
 
 def _versions(connection: Connection, column: Any, ids: set[str]) -> Any:
-    if connection.dialect.name == "postgresql":
-        return fetch_all(connection, *_versions_statement(column, ids))
     return connection.execute(select(column, column.table.c.version).where(column.in_(ids)))
 
 

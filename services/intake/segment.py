@@ -18,7 +18,7 @@ from services.rounds.offers import (
     offer_updates_statements,
     write_offer_updates,
 )
-from services.store.db import Statement, fetch_all, fetch_pipelined, lines, upsert
+from services.store.db import Statement, fetch_pipelined, lines, upsert
 from services.store.lease import Fence, check_fence
 from services.store.tables import (
     ApplicantRow,
@@ -46,9 +46,8 @@ def read_chain(connection: Connection) -> str:
 
     Rows logged without their chain (by a release before revision 0007 still consuming after
     the upgrade) are chained here first, in log order, as the migration chains older rows.
+    Not PostgreSQL's: there CHAIN_STATEMENT goes with the batch's other reads (`chain_of`).
     """
-    if connection.dialect.name == "postgresql":  # on the driver: it begins every batch
-        return chain_of(connection, fetch_all(connection, *CHAIN_STATEMENT))
     rows = connection.execute(select(_LOG.c.chain).order_by(_LOG.c.seq.desc()).limit(1)).all()
     return chain_of(connection, [tuple(row) for row in rows])
 

@@ -215,12 +215,9 @@ def release(
 def write_offer_updates(
     connection: Connection, updates: dict[tuple[str, str], dict[str, Any]]
 ) -> None:
-    """Write staged column values per (round id, applicant id): on PostgreSQL one statement
-    over the rows as newline-joined columns, elsewhere one executemany per set of columns (a
-    statement per answer was the answers' largest cost)."""
-    if connection.dialect.name == "postgresql":
-        fetch_pipelined(connection, offer_updates_statements(updates))
-        return
+    """Write staged column values per (round id, applicant id), one executemany per set of
+    columns (a statement per answer was the answers' largest cost). Not PostgreSQL's: there
+    `offer_updates_statements` go in the batch's write pipeline."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for (round_id, applicant_id), values in updates.items():
         row = {"b_round": round_id, "b_applicant": applicant_id}
