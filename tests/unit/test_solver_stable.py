@@ -1,12 +1,13 @@
 """Mode `stable` on textbook markets whose applicant-optimal stable matching is known."""
 
 import numpy as np
+from hypothesis import given, settings
 
 from matching.problem import Problem, Solution
 from matching.solver import solve
 from matching.solver.deferred import seat_proposing
 from matching.validate import check_capacity, check_stable
-from tests.unit.markets import market
+from tests.unit.markets import market, markets
 
 
 def seats_of(problem: Problem, assignment: np.ndarray) -> list[int]:
@@ -73,3 +74,43 @@ def test_validator_names_every_blocking_pair_when_one_seat_is_left_empty():
         "applicant 0 and seat 1 block (option 1)",
         "applicant 1 and seat 1 block (option 2)",
     ]
+
+
+def one_at_a_time(problem: Problem) -> list[int]:
+    """Deferred acceptance as textbooks write it: one free applicant proposes at a time, and a
+    seat over its capacity rejects the applicant it ranks lowest (the reference the rounds on
+    arrays must equal; written from the definition, not from the solver)."""
+    by_applicant: dict[int, list[int]] = {}
+    for o, a in enumerate(problem.opt_applicant.tolist()):
+        by_applicant.setdefault(a, []).append(o)
+    capacity, seat_pref = problem.capacity.tolist(), problem.seat_pref.tolist()
+    opt_seat = problem.opt_seat.tolist()
+    held: dict[int, list[int]] = {s: [] for s in range(len(capacity))}
+    next_choice = dict.fromkeys(by_applicant, 0)
+    free = sorted(by_applicant, reverse=True)
+    while free:
+        a = free.pop()
+        if next_choice[a] == len(by_applicant[a]):
+            continue
+        o = by_applicant[a][next_choice[a]]
+        next_choice[a] += 1
+        seat = held[opt_seat[o]]
+        seat.append(o)
+        if len(seat) > capacity[opt_seat[o]]:
+            worst = max(seat, key=lambda option: seat_pref[option])
+            seat.remove(worst)
+            free.append(int(problem.opt_applicant[worst]))
+    outcome = [-1] * problem.n_applicants
+    for options in held.values():
+        for o in options:
+            outcome[int(problem.opt_applicant[o])] = opt_seat[o]
+    return outcome
+
+
+@settings(max_examples=150, deadline=None)
+@given(markets(max_applicants=80, max_seats=12))
+def test_proposals_in_rounds_give_the_matching_of_proposals_one_at_a_time(spec):
+    """Crowded markets (up to 80 applicants for 12 seats of 0-3 places) make seats take and
+    drop applicants over many rounds, held ones displaced by newcomers and by each other."""
+    problem = market(*spec)
+    assert seats_of(problem, solve(problem, "stable").assignment) == one_at_a_time(problem)
