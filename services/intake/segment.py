@@ -10,14 +10,9 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from contracts import MAX_BODY_BYTES, CloudEvent, ContractError, subject_of
 from matching import chain_step
 from services.intake.parsing import Accepted
-from services.outbound.events import raw_text
-from services.outbound.outbox import pipelined
-from services.rounds.offers import (
-    Offer,
-    enqueue_by_round,
-    offer_updates_statements,
-    write_offer_updates,
-)
+from services.outbound.events import raw_text, to_outbox_values
+from services.outbound.outbox import enqueue_rows, pipelined
+from services.rounds.offers import Offer, offer_updates_statements, write_offer_updates
 from services.store.db import Statement, fetch_pipelined, lines, upsert
 from services.store.lease import Fence, check_fence
 from services.store.tables import (
@@ -100,7 +95,8 @@ class Segment:
         self._log: list[dict[str, Any]] = []
         self._snapshots: dict[str, dict[str, dict[str, Any]]] = {a: {} for a in _TABLES}
         self._dead: list[dict[str, Any]] = []
-        self._outbound: list[tuple[str | None, CloudEvent[Any]]] = []
+        self._outbound: list[dict[str, Any]] = []
+        """Outbox rows, each naming its round (`round_id`; None for a dead letter)."""
         self._offers: dict[tuple[str, str], dict[str, Any]] = {}
         self._answers: list[dict[str, Any]] = []
 
@@ -147,15 +143,15 @@ class Segment:
                 "received_at": dlq.data.received_at,
             }
         )
-        self._outbound.append((None, dlq))
+        self._outbound.append({**to_outbox_values(dlq), "round_id": None})
 
     def update_offer(self, offer: Offer, **values: Any) -> None:
         """Stage column values of an offer's placements row (services.rounds.offers)."""
         self._offers.setdefault((offer.round_id, offer.applicant_id), {}).update(values)
 
-    def outbound(self, round_id: str | None, event: CloudEvent[Any]) -> None:
-        """Stage an outbound event after those staged before it (dead letters included)."""
-        self._outbound.append((round_id, event))
+    def outbound(self, round_id: str | None, row: dict[str, str]) -> None:
+        """Stage an outbound event's row after those staged before it (dead letters included)."""
+        self._outbound.append({**row, "round_id": round_id})
         self.queued_outbound = True
 
     def answered(self, row: dict[str, Any]) -> None:
@@ -182,7 +178,7 @@ class Segment:
                     _upsert_snapshots(connection, aggregate, list(rows.values()))
             if self._offers:
                 write_offer_updates(connection, self._offers)
-            enqueue_by_round(connection, self._outbound)
+            enqueue_rows(connection, self._outbound)
             if self._answers:
                 connection.execute(insert(_ANSWERS), self._answers)
             check_fence(connection, fence)
@@ -200,7 +196,7 @@ class Segment:
         outbound = pipelined(self._outbound)
         if outbound is None:  # the outbox's COPY and ANALYZE, after the rows before them
             fetch_pipelined(connection, statements)
-            enqueue_by_round(connection, self._outbound)
+            enqueue_rows(connection, self._outbound)
             statements = []
         else:
             statements += outbound

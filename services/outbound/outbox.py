@@ -6,7 +6,6 @@ services.store.tables.
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import groupby
 from typing import Any
 
 from psycopg.errors import UniqueViolation
@@ -38,63 +37,56 @@ def enqueue(
 
 
 def enqueue_rows(
-    connection: Connection, rows: list[dict[str, str]], round_id: str | None = None
+    connection: Connection, rows: Sequence[dict[str, Any]], round_id: str | None = None
 ) -> None:
-    """`enqueue` for events already written as rows (`to_outbox_values`, `to_round_rows`)."""
+    """`enqueue` for events already written as rows (`to_outbox_values`, `to_round_rows`): each
+    an event of round `round_id`, or of its own where the row names one (`round_id`: the
+    releases an expiry queues ahead of a round's own events are events of the offers' rounds)."""
     if not rows:
         return
+    rows = [{"round_id": round_id, **row} for row in rows]
     if connection.dialect.name == "postgresql":
-        if len(rows) < ANALYZE_FROM or not _copied(connection, rows, round_id):
-            _insert_new(connection, rows, round_id)
+        if len(rows) < ANALYZE_FROM or not _copied(connection, rows):
+            fetch_all(connection, *insert_statement(rows))
         if len(rows) >= ANALYZE_FROM:
-            connection.exec_driver_sql("ANALYZE outbox")
+            connection.exec_driver_sql(ANALYZE)
         return
     stmt = upsert(connection, _OUTBOX).on_conflict_do_nothing(index_elements=["event_id"])
-    connection.execute(stmt, [{**row, "round_id": round_id} for row in rows])
+    connection.execute(stmt, rows)
 
 
-def _copied(connection: Connection, rows: list[dict[str, Any]], round_id: str | None) -> bool:
-    """Append many rows by COPY (a round's 100,000 events: about half the time of the insert
-    below), in a savepoint; False, with nothing written, when an id was in the outbox already
-    (a new round's ids are new, so that is only a safety net)."""
+def _copied(connection: Connection, rows: list[dict[str, Any]]) -> bool:
+    """Append many rows by COPY (a round's 100,000 events: about half the time of the insert),
+    in a savepoint; False, with nothing written, when an id was in the outbox already (a new
+    round's ids are new, so that is only a safety net)."""
     try:
         with connection.begin_nested():
-            copy_rows(
-                connection, "outbox", _COPY_COLUMNS, (row | {"round_id": round_id} for row in rows)
-            )
+            copy_rows(connection, "outbox", _COPY_COLUMNS, rows)
     except UniqueViolation:
         return False
     return True
 
 
-def _insert_new(connection: Connection, rows: list[dict[str, Any]], round_id: str | None) -> None:
-    """Append the rows whose ids are not in the outbox yet, in one statement."""
-    fetch_all(connection, *insert_statement(rows, round_id))
-
-
-def insert_statement(rows: list[dict[str, Any]], round_id: str | None) -> Statement:
-    """PostgreSQL: `_insert_new`'s statement, for fewer than ANALYZE_FROM rows (`pipelined`)."""
-    columns = {k: lines([row[c] for row in rows]) for k, c in _COLUMNS.items()}
+def insert_statement(rows: Sequence[dict[str, Any]]) -> Statement:
+    """PostgreSQL: the rows (with their `round_id`) whose ids are not in the outbox yet, in one
+    statement, in order (for fewer than ANALYZE_FROM rows: `pipelined`)."""
+    columns = {k: lines([row[c] or "" for row in rows]) for k, c in _COLUMNS.items()}
     return (
-        "INSERT INTO outbox (event_id, subject, body, round_id) SELECT i, s, b, %(r)s::text "
+        "INSERT INTO outbox (event_id, subject, body, round_id) SELECT i, s, b, r "
         "FROM unnest(string_to_array(%(i)s, E'\\n'), string_to_array(%(s)s, E'\\n'), "
-        "string_to_array(%(b)s, E'\\n')) WITH ORDINALITY AS t(i, s, b, n) ORDER BY n "
-        "ON CONFLICT (event_id) DO NOTHING",
-        {**columns, "r": round_id},
+        "string_to_array(%(b)s, E'\\n'), string_to_array(%(r)s, E'\\n', '')) "
+        "WITH ORDINALITY AS t(i, s, b, r, n) ORDER BY n ON CONFLICT (event_id) DO NOTHING",
+        columns,
     )
 
 
-def pipelined(events: Sequence[tuple[str | None, CloudEvent[Any]]]) -> list[Statement] | None:
-    """PostgreSQL: `enqueue` of each run of events of one round, in order, as statements to
-    send with others in one round trip; None when a run is as large as ANALYZE_FROM (those go
-    by COPY and ANALYZE: `enqueue`)."""
-    runs = [
-        (round_id, [to_outbox_values(event) for _, event in run])
-        for round_id, run in groupby(events, key=lambda pair: pair[0])
-    ]
-    if any(len(rows) >= ANALYZE_FROM for _, rows in runs):
+def pipelined(rows: Sequence[dict[str, Any]]) -> list[Statement] | None:
+    """PostgreSQL: `enqueue_rows` of rows that each name their `round_id`, as statements to
+    send with others in one round trip; None when there are as many as ANALYZE_FROM (those go
+    by COPY and ANALYZE: `enqueue_rows`)."""
+    if len(rows) >= ANALYZE_FROM:
         return None
-    return [insert_statement(rows, round_id) for round_id, rows in runs]
+    return [insert_statement(rows)] if rows else []
 
 
 _COPY_COLUMNS = ("event_id", "subject", "body", "round_id")
@@ -108,9 +100,14 @@ sort: 30-70 ms per batch of 500 behind a round's 100,000 events, against 0.2 ms 
 index scan it picks once it knows. ANALYZE in the enqueuing transaction counts its own rows
 (about 0.1 s for a round's). As many rows at once are written by COPY (`_copied`)."""
 
-_COLUMNS = {"i": "event_id", "s": "subject", "b": "body"}
-"""Parameters of the PostgreSQL insert (and `r`, the round id of them all); `ORDER BY n` keeps
-`seq` in event order."""
+_COLUMNS = {"i": "event_id", "s": "subject", "b": "body", "r": "round_id"}
+"""Parameters of the PostgreSQL insert, newline-joined (an empty round id is NULL: a dead
+letter's); `ORDER BY n` keeps `seq` in event order."""
+
+ANALYZE = "ANALYZE outbox (seq, sent_at, parked_at)"
+"""The statistics the relay's read is planned by (the rows, the pending ones, their order):
+0.10 s behind a year's 250,000 rows, against 0.22 s for every column (the bodies' widths and
+values, which no plan reads)."""
 
 
 def requeue(connection: Connection, event_id: str) -> None:

@@ -7,14 +7,12 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import groupby
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
-from contracts import CloudEvent, PlacementConfirmed, PlacementReleased, ReleaseReason
-from services.outbound.events import to_placement_confirmed, to_placement_released
-from services.outbound.outbox import enqueue
+from contracts import ReleaseReason
+from services.outbound.events import placement_confirmed_row, placement_released_row
 from services.store.db import Statement, fetch_pipelined, lines, without_plans
 from services.store.tables import PlacementRow, RoundRow, table_of
 
@@ -173,8 +171,8 @@ class OfferWrites(Protocol):
     def update_offer(self, offer: Offer, **values: Any) -> None:
         """Set columns of the offer's placements row."""
 
-    def outbound(self, round_id: str | None, event: CloudEvent[Any]) -> None:
-        """Queue an outbound event as an event of round `round_id`."""
+    def outbound(self, round_id: str | None, row: dict[str, str]) -> None:
+        """Queue an outbound event (its outbox row) as an event of round `round_id`."""
 
     def answered(self, row: dict[str, Any]) -> None:
         """Record an answer received (a placement_answers row)."""
@@ -190,8 +188,7 @@ def confirm(writes: OfferWrites, offer: Offer, at: dt.datetime) -> None:
     """Mark the offer confirmed and queue its `jip.placement.confirmed` at `at`."""
     offer.state = CONFIRMED
     writes.update_offer(offer, state=CONFIRMED)
-    data = PlacementConfirmed(**_facts(offer))
-    writes.outbound(offer.round_id, to_placement_confirmed(data, at))
+    writes.outbound(offer.round_id, placement_confirmed_row(_facts(offer), at))
 
 
 def release(
@@ -208,8 +205,8 @@ def release(
             continue
         offer.state = RELEASED
         writes.update_offer(offer, state=RELEASED, released_reason=reason, released_at=_utc(at))
-        data = PlacementReleased(**_facts(offer), reason=reason, detail=detail)
-        writes.outbound(offer.round_id, to_placement_released(data, at))
+        row = placement_released_row(_facts(offer), reason, detail, at)
+        writes.outbound(offer.round_id, row)
 
 
 def write_offer_updates(
@@ -235,33 +232,31 @@ def write_offer_updates(
         connection.execute(stmt, rows)
 
 
-def expire(connection: Connection, program_year: int, at: dt.datetime) -> int:
-    """Release (`expired`) every proposed placement of the year due before `at`, in
-    placement_id order, queueing the release events; returns how many."""
-    due = load_offers(
-        connection,
-        (_PLACEMENTS.c.program_year == program_year)
-        & (_PLACEMENTS.c.state == PROPOSED)
-        & (_PLACEMENTS.c.respond_by < _utc(at)),
-    )
-    due.sort(key=lambda offer: offer.placement_id)
-    events: list[tuple[str, CloudEvent[Any]]] = []
-    if due:
-        connection.execute(
-            update(_PLACEMENTS)
-            .where(
-                _PLACEMENTS.c.program_year == program_year,
-                _PLACEMENTS.c.state == PROPOSED,
-                _PLACEMENTS.c.respond_by < _utc(at),
-            )
-            .values(state=RELEASED, released_reason="expired", released_at=_utc(at))
+def expire(connection: Connection, program_year: int, at: dt.datetime) -> list[dict[str, Any]]:
+    """Release (`expired`) every proposed placement of the year due before `at`; returns their
+    release events' outbox rows in placement_id order, each naming its offer's round (the
+    caller queues them ahead of its own: services.rounds.runner)."""
+    released = connection.execute(
+        update(_PLACEMENTS)
+        .where(
+            _PLACEMENTS.c.program_year == program_year,
+            _PLACEMENTS.c.state == PROPOSED,
+            _PLACEMENTS.c.respond_by < _utc(at),
         )
-    for offer in due:
-        detail = "not answered by every required party by its deadline"
-        data = PlacementReleased(**_facts(offer), reason="expired", detail=detail)
-        events.append((offer.round_id, to_placement_released(data, at)))
-    enqueue_by_round(connection, events)
-    return len(due)
+        .values(state=RELEASED, released_reason="expired", released_at=_utc(at))
+        .returning(*(_PLACEMENTS.c[c] for c in _FACT_COLUMNS))
+    ).all()
+    detail = "not answered by every required party by its deadline"
+    due = sorted((_facts_of(*row) for row in released), key=lambda facts: facts["placement_id"])
+    return [
+        {"round_id": facts["round_id"]} | placement_released_row(facts, "expired", detail, at)
+        for facts in due
+    ]
+
+
+_FACT_COLUMNS = (
+    "round_id", "applicant_id", "program_year", "period", "vacancy_id", "company_id", "course"
+)  # fmt: skip
 
 
 _OFFER_COLUMNS = ("state", "accepted_by", "released_reason", "released_at")
@@ -301,25 +296,32 @@ def _text_of(value: Any) -> str:
     return value.isoformat() if isinstance(value, dt.datetime) else str(value)
 
 
-def enqueue_by_round(
-    connection: Connection, events: Sequence[tuple[str | None, CloudEvent[Any]]]
-) -> None:
-    """Queue events in order, each as an event of the round that made its placement (the
-    outbox's `round_id` is an event's `data.round_id`, as migration 0004 filled it)."""
-    for round_id, group in groupby(events, key=lambda pair: pair[0]):
-        enqueue(connection, [event for _, event in group], round_id)
-
-
 def _facts(offer: Offer) -> dict[str, Any]:
+    return _facts_of(
+        offer.round_id, offer.applicant_id, offer.program_year, offer.period, offer.vacancy_id,
+        offer.company_id, offer.course,
+    )  # fmt: skip
+
+
+def _facts_of(
+    round_id: str,
+    applicant_id: str,
+    program_year: int,
+    period: str,
+    vacancy_id: str,
+    company_id: str | None,
+    course: str,
+) -> dict[str, Any]:
+    """The facts every event about an offer repeats, in the contract's field order."""
     return {
-        "placement_id": offer.placement_id,
-        "round_id": offer.round_id,
-        "program_year": offer.program_year,
-        "period": offer.period,
-        "applicant_id": offer.applicant_id,
-        "vacancy_id": offer.vacancy_id,
-        "company_id": offer.company_id,
-        "course": offer.course,
+        "placement_id": f"{round_id}/{applicant_id}",
+        "round_id": round_id,
+        "program_year": program_year,
+        "period": period,
+        "applicant_id": applicant_id,
+        "vacancy_id": vacancy_id,
+        "company_id": company_id or "",
+        "course": course,
     }
 
 

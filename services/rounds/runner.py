@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
@@ -16,8 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from contracts import RoundRequested
 from matching import RoundFailed, RoundResult, Ruleset, Snapshot, SolverUnavailable, round_seed
 from services.collector import collector_paused
-from services.outbound.events import dry_run_tag, to_round_failed, to_round_rows
-from services.outbound.outbox import ANALYZE_FROM, enqueue, enqueue_rows, requeue
+from services.outbound.events import dry_run_tag, to_outbox_values, to_round_failed, to_round_rows
+from services.outbound.outbox import ANALYZE_FROM, enqueue_rows, requeue
 from services.rounds.guard import time_refusal
 from services.rounds.offers import PROPOSED, expire
 from services.rounds.snapshot import load_snapshot
@@ -79,15 +79,16 @@ class RoundRunner:
             reason = f"unknown program year {request.program_year}"
             self.fail(connection, request, at, reason, origin)
             return True
-        if not request.dry_run:
-            expired = expire(connection, request.program_year, at)
-            if expired:
-                log.info(
-                    "offers expired before the round",
-                    extra={"round_id": request.round_id, "expired": expired},
-                )
+        released = [] if request.dry_run else expire(connection, request.program_year, at)
+        if released:
+            log.info(
+                "offers expired before the round",
+                extra={"round_id": request.round_id, "expired": len(released)},
+            )
         with collector_paused():
-            figures = self._solve_and_store(connection, request, ruleset, at, chain, tag, origin)
+            figures = self._solve_and_store(
+                connection, request, ruleset, at, chain, tag, origin, released
+            )
         if figures is not None:
             log.info("round stored; its events are queued for publishing", extra=figures)
         return True
@@ -101,8 +102,10 @@ class RoundRunner:
         chain: str,
         tag: str | None,
         origin: tuple[str, str],
+        released: list[dict[str, Any]],
     ) -> dict[str, Any] | None:
-        """Load, solve and store the round (or its failure: then None); the figures to log.
+        """Load, solve and store the round (or its failure: then None), its events queued after
+        `released` (the expiry's release events, one COPY for both); the figures to log.
 
         Its snapshot, market and result are gone when it returns, before the collector resumes
         (`collector_paused`): resumed with them alive, the collector's first pass scans them all,
@@ -120,7 +123,7 @@ class RoundRunner:
             raise error.with_traceback(None) from None
         except RoundFailed as error:  # the market breaks a rule, e.g. [ranking] max_pairs
             log.warning("round failed", extra={"round_id": request.round_id})
-            self.fail(connection, request, at, str(error), origin)
+            self.fail(connection, request, at, str(error), origin, released)
             return None
         except Exception as error:  # a solver defect must not stop the intake
             log.error(
@@ -128,12 +131,12 @@ class RoundRunner:
                 extra={"round_id": request.round_id, "error": type(error).__name__},
             )
             reason = f"the solver raised {type(error).__name__}"
-            self.fail(connection, request, at, reason, origin)
+            self.fail(connection, request, at, reason, origin, released)
             return None
         solved = time.perf_counter()
         result = dataclasses.replace(result, lottery_seed=snapshot.seed)  # the seed drawn
         respond_by = ruleset.respond_by(at, request.program_year, request.period)
-        self._complete(connection, request, at, result, respond_by, tag)
+        self._complete(connection, request, at, result, respond_by, tag, released)
         return {
             "round_id": request.round_id,
             "status": result.status,
@@ -152,6 +155,7 @@ class RoundRunner:
         result: RoundResult,
         respond_by: dt.datetime,
         tag: str | None,
+        released: list[dict[str, Any]],
     ) -> None:
         outbound = to_round_rows(result, request, at, respond_by, tag)
         if not request.dry_run:
@@ -175,7 +179,7 @@ class RoundRunner:
                 for p in result.placements
             ]
             _insert_placements(connection, rows)
-        enqueue_rows(connection, outbound, request.round_id)
+        enqueue_rows(connection, released + outbound, request.round_id)
 
     def fail(
         self,
@@ -184,14 +188,16 @@ class RoundRunner:
         at: dt.datetime,
         reason: str,
         origin: tuple[str, str] = ("", ""),
+        released: Sequence[dict[str, Any]] = (),
     ) -> None:
-        """Store the round as failed with `reason` and queue its `round.failed` at `at`; a dry
-        run stores nothing and uses up no round id (its answer's id is tagged by `origin`)."""
+        """Store the round as failed with `reason` and queue its `round.failed` at `at`, after
+        `released` (an expiry's release events); a dry run stores nothing and uses up no round
+        id (its answer's id is tagged by `origin`)."""
         tag = dry_run_tag(*origin) if request.dry_run else None
         failed = to_round_failed(request.round_id, reason, at, tag)
         if not request.dry_run:
             _insert_round(connection, request, "failed", failed.id)
-        enqueue(connection, [failed], request.round_id)
+        enqueue_rows(connection, [*released, to_outbox_values(failed)], request.round_id)
 
 
 _PLACEMENT_COLUMNS = (

@@ -5,6 +5,7 @@ text."""
 
 import datetime as dt
 import string
+import typing
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,8 +14,11 @@ from contracts import (
     SERVICE_SOURCE,
     ApplicantUnplaced,
     Kind,
+    PlacementConfirmed,
     PlacementMade,
+    PlacementReleased,
     Reason,
+    ReleaseReason,
     RoundRequested,
     event_body,
     make_event,
@@ -22,7 +26,12 @@ from contracts import (
     to_json_bytes,
 )
 from matching import run_round
-from services.outbound.events import to_round_rows
+from services.outbound.events import (
+    placement_confirmed_row,
+    placement_released_row,
+    to_outbox_values,
+    to_round_rows,
+)
 from tests.unit.test_round_properties import FAST, program_years
 
 OFFSETS = st.sampled_from([0, 9 * 60, -(5 * 60 + 30), 14 * 60, -12 * 60]).map(
@@ -130,3 +139,47 @@ def test_any_reason_text_is_written_as_the_model_writes_it(round_id, applicant_i
     }
     body = event_body(Kind.APPLICANT_UNPLACED, "u-1", plain, time, SERVICE_SOURCE, subject)
     assert body == to_json_bytes(model)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {
+            "round_id": IDS,
+            "applicant_id": IDS,
+            "program_year": st.integers(2000, 2099),
+            "period": st.sampled_from(["summer", "winter"]),
+            "vacancy_id": IDS,
+            "company_id": IDS,
+            "course": st.sampled_from(["A", "A2", "B", "B2", "C"]),
+        }
+    ),
+    st.sampled_from(typing.get_args(ReleaseReason)),
+    st.text(max_size=500),
+    TIMES,
+)
+def test_offer_rows_equal_the_models_rows(offer, reason, detail, time):
+    """An offer's confirmation and release (every answer batch's, every expiry's) are written
+    from the stored offer's values: ids, subjects and bytes as the validated models give, for
+    any release detail and event times at any offset."""
+    facts = {"placement_id": f"{offer['round_id']}/{offer['applicant_id']}", **offer}
+    facts = {field: facts[field] for field in PlacementConfirmed.model_fields}  # contract order
+    subject = f"applicant/{offer['applicant_id']}"
+    confirmed = make_event(
+        Kind.PLACEMENT_CONFIRMED,
+        f"{facts['placement_id']}/confirmed",
+        PlacementConfirmed(**facts),
+        time,
+        SERVICE_SOURCE,
+        subject,
+    )
+    released = make_event(
+        Kind.PLACEMENT_RELEASED,
+        f"{facts['placement_id']}/released",
+        PlacementReleased(**facts, reason=reason, detail=detail),
+        time,
+        SERVICE_SOURCE,
+        subject,
+    )
+    assert placement_confirmed_row(facts, time) == to_outbox_values(confirmed)
+    assert placement_released_row(facts, reason, detail, time) == to_outbox_values(released)
