@@ -7,9 +7,11 @@ Imports nats-py and services.outbound.outbox; never the database or matching.
 import asyncio
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.errors import ConnectionClosedError, OutboundBufferLimitError
 from nats.js.errors import APIError, NoStreamResponseError
 
 from contracts import STREAM
@@ -19,26 +21,62 @@ MESSAGE_TOO_LARGE = 10054
 """JetStream's error code for a message over the stream's maximum message size."""
 
 
-def publish_headers(row: OutboxRow) -> dict[str, str]:
-    """`Nats-Msg-Id` = event id (the broker drops a re-send), and the stream it must land in."""
-    return {"Nats-Msg-Id": row.event_id, "Nats-Expected-Stream": STREAM}
+def header_block(row: OutboxRow) -> bytes:
+    """The message's headers as the wire carries them: `Nats-Msg-Id` = event id (the broker
+    drops a re-send) and the stream it must land in. The event id is the service's own (no
+    blank, no CR or LF)."""
+    return b"NATS/1.0\r\nNats-Msg-Id: " + row.event_id.encode() + _STREAM_HEADER
 
 
-def wire_size(body: bytes, headers: dict[str, str]) -> int:
+def wire_size(row: OutboxRow) -> int:
     """Bytes the server counts against its max_payload: the header block and the body.
 
     nats-py compares the body alone with max_payload; the server counts both, and answers a
     message over it by closing the connection, so the relay checks the sum before publishing.
     """
-    header_block = len(b"NATS/1.0\r\n\r\n")
-    for key, value in headers.items():
-        header_block += len(f"{key.strip()}: {value.strip()}\r\n".encode())
-    return header_block + len(body)
+    return len(header_block(row)) + len(row.body)
+
+
+def hpub(row: OutboxRow, reply: str) -> bytes:
+    """The NATS protocol's HPUB command of a row: `HPUB <subject> <reply> <header bytes> <total
+    bytes>`, CRLF, then the header block and the body, CRLF (the bytes nats-py's `publish` writes
+    for the same message: tests/unit/test_relay_wire.py)."""
+    header = header_block(row)
+    return b"HPUB %s %s %d %d\r\n%s%s\r\n" % (
+        row.subject.encode(), reply.encode(), len(header), len(header) + len(row.body), header,
+        row.body,
+    )  # fmt: skip
+
+
+_STREAM_HEADER = f"\r\nNats-Expected-Stream: {STREAM}\r\n\r\n".encode()
 
 
 def refused_as_too_large(error: BaseException) -> bool:
     """Whether an ack says the message is too large for the stream (no retry can change that)."""
     return isinstance(error, APIError) and error.err_code == MESSAGE_TOO_LARGE
+
+
+@dataclass(slots=True)
+class _Batch:
+    """The acks a batch still awaits (reply token -> row) and the refusals received."""
+
+    done: asyncio.Future[None]
+    waiting: dict[str, OutboxRow] = field(default_factory=dict)
+    refused: list[tuple[OutboxRow, BaseException]] = field(default_factory=list)
+    sealed: bool = False
+    """Every row of the batch is published: the last ack may end it."""
+
+    def answered(self, token: str, error: BaseException | None) -> None:
+        row = self.waiting.pop(token, None)
+        if row is None:
+            return
+        if error is not None:
+            self.refused.append((row, error))
+        self.end_if_answered()
+
+    def end_if_answered(self) -> None:
+        if self.sealed and not self.waiting and not self.done.done():
+            self.done.set_result(None)
 
 
 class BatchAcks:
@@ -47,57 +85,69 @@ class BatchAcks:
     `js.publish` costs a task and a timer per message (FastStream's publish more still), which
     held the relay to about 11,000 events/s here. nats-py's own `publish_async` never delivers
     an error answer: it raises inside its reply callback, so a refused publish would only time
-    out. Here each answer resolves its message's future: the ack, or the error it carries.
+    out. Here each answer is matched to its row by its reply token, and the batch ends with its
+    last answer (one future a batch, not one a message; an ack is read as JSON only when it may
+    carry an error).
     """
 
     def __init__(self, client: Client) -> None:
         self.client = client
         self._prefix: str | None = None
-        self._waiting: dict[str, asyncio.Future[None]] = {}
+        self._batch: _Batch | None = None
         self._next = 0
 
     def in_flight(self) -> int:
         """Messages published whose ack is still awaited."""
-        return len(self._waiting)
+        return 0 if self._batch is None else len(self._batch.waiting)
 
     async def publish(self, rows: Sequence[OutboxRow], timeout: float) -> list[OutboxRow]:
         """Publish the rows in order and await every ack (at most `timeout` s for the batch).
 
         Returns the rows refused as too large, in order: over the server's max_payload (never
         sent) or over the stream's maximum message size (refused in the ack); the rest went out.
-        Any other refusal or a missing ack raises, and the caller treats the batch as unsent.
+        Any other refusal (the first in publish order) or a missing ack raises, and the caller
+        treats the batch as unsent.
         """
         prefix = await self._subscribed()
-        loop = asyncio.get_running_loop()
         too_large: list[OutboxRow] = []
-        sent: list[tuple[OutboxRow, str]] = []
+        commands: list[bytes] = []
+        batch = self._batch = _Batch(asyncio.get_running_loop().create_future())
         try:
             for row in rows:
-                headers = publish_headers(row)
-                if wire_size(row.body, headers) > self.client.max_payload:
+                if wire_size(row) > self.client.max_payload:
                     too_large.append(row)
                     continue
                 self._next += 1
                 token = str(self._next)
-                self._waiting[token] = loop.create_future()
-                sent.append((row, token))
-                await self.client.publish(row.subject, row.body, reply=prefix + token,
-                                          headers=headers)  # fmt: skip
+                batch.waiting[token] = row
+                commands.append(hpub(row, prefix + token))
+            await self._send(commands)
+            batch.sealed = True
+            batch.end_if_answered()
             async with asyncio.timeout(timeout):
-                answers = await asyncio.gather(
-                    *(self._waiting[t] for _, t in sent), return_exceptions=True
-                )
+                await batch.done
         finally:
-            for _, token in sent:
-                future = self._waiting.pop(token, None)
-                if future is not None:
-                    future.cancel()
-        for (row, _), answer in zip(sent, answers, strict=True):
-            if isinstance(answer, BaseException):
-                if not refused_as_too_large(answer):
-                    raise answer
-                too_large.append(row)
+            self._batch = None
+            batch.done.cancel()
+        for row, error in sorted(batch.refused, key=lambda pair: pair[0].seq):
+            if not refused_as_too_large(error):
+                raise error
+            too_large.append(row)
         return sorted(too_large, key=lambda row: row.seq)
+
+    async def _send(self, commands: list[bytes]) -> None:
+        """Hand the batch's HPUB commands to the client's writer in one piece and flush.
+
+        nats-py's `publish` builds each message's header block anew (a regular expression per
+        key, a translate per value) and checks each subject: 20 us a message, most of the relay's
+        own time; these commands are built from values the service wrote (`hpub`), and the
+        client's buffer and flusher carry them exactly as they carry `publish`'s."""
+        if self.client.is_closed:
+            raise ConnectionClosedError
+        if not self.client.is_connected:  # reconnecting: the pass fails and is tried again
+            raise OutboundBufferLimitError
+        await self.client._send_command(b"".join(commands))  # noqa: SLF001
+        await self.client._flush_pending()  # noqa: SLF001
 
     async def _subscribed(self) -> str:
         if self._prefix is None:
@@ -108,17 +158,22 @@ class BatchAcks:
 
     async def _answer(self, msg: Msg) -> None:
         assert self._prefix is not None
-        future = self._waiting.get(msg.subject[len(self._prefix) :])
-        if future is None or future.done():
+        batch = self._batch
+        if batch is None:  # a late ack of a batch given up on
             return
-        if msg.headers and msg.headers.get("Status") == "503":
-            future.set_exception(NoStreamResponseError())
-            return
-        try:
-            answer = json.loads(msg.data)
-            if "error" in answer:
-                APIError.from_error(answer["error"])  # raises the error's own class
-        except Exception as error:
-            future.set_exception(error)
-        else:
-            future.set_result(None)
+        batch.answered(msg.subject[len(self._prefix) :], _refusal(msg))
+
+
+def _refusal(msg: Msg) -> BaseException | None:
+    """The error an answer carries (no stream; a JetStream API error), or None for an ack."""
+    if msg.headers and msg.headers.get("Status") == "503":
+        return NoStreamResponseError()
+    if msg.data.startswith(b'{"stream":') and b'"error"' not in msg.data:
+        return None  # an ack ({"stream":..,"seq":..}): no JSON parse needed
+    try:
+        answer = json.loads(msg.data)
+        if "error" in answer:
+            APIError.from_error(answer["error"])  # raises the error's own class
+    except Exception as error:
+        return error
+    return None
