@@ -255,9 +255,10 @@ async def main_async(args: argparse.Namespace) -> None:
           f"{intake['raw_tasks_per_s']:,.0f} events/s with a task per ack")  # fmt: skip
     print(f"intake via the service consumer into PostgreSQL: {intake['intake_per_s']:,.0f} events/s"
           f" = {intake['intake_per_s'] / raw:.0%} of the faster raw rate")  # fmt: skip
-    relay = await bench_relay(args.database_url, args.relay_events, args.batch)
+    relay = await bench_relay(args.database_url, args.relay_events, args.relay_batch)
     print(
-        f"outbox relay publish+ack: {relay['relay_per_s']:,.0f} events/s ({relay['events']} events)"
+        f"outbox relay publish+ack: {relay['relay_per_s']:,.0f} events/s ({relay['events']} "
+        f"events, batches of {args.relay_batch})"
     )
     if args.applicants:
         rnd = await bench_round(args.database_url, args.applicants, args.vacancies, args.mode)
@@ -273,6 +274,9 @@ def main() -> None:
     parser.add_argument("--database-url", required=True, help="PostgreSQL server (maintenance db)")
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--relay-events", type=int, default=50_000)
+    parser.add_argument(
+        "--relay-batch", type=int, default=Settings().relay_batch_size, help="the service's default"
+    )
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--applicants", type=int, default=100_000, help="0 skips the round")
     parser.add_argument("--vacancies", type=int, default=20_000)

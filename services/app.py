@@ -117,7 +117,11 @@ def build_service(
         broker_url, settings, middlewares=[metrics.broker_middleware()], logger=_FASTSTREAM_LOG
     )
     relay = OutboxRelay(
-        engine, broker, batch=settings.batch_size, on_parked=metrics.outbox_parked.inc, fence=fence
+        engine,
+        broker,
+        batch=settings.relay_batch_size,
+        on_parked=metrics.outbox_parked.inc,
+        fence=fence,
     )
 
     def committed(outcome: BatchOutcome) -> None:

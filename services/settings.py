@@ -104,6 +104,13 @@ class Settings(BaseSettings):
         "for this long (a running round counts as progress)",
     )
     batch_size: int = Field(default=500, ge=1, le=10_000, description="Inbound events per batch")
+    relay_batch_size: int = Field(
+        default=2_000,
+        ge=1,
+        le=10_000,
+        description="Outbox rows the relay publishes per batch (a read, a publish of them all, "
+        "their acks awaited together, a marking)",
+    )
     parse_workers: int = Field(
         default=1,
         ge=0,

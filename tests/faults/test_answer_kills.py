@@ -51,6 +51,7 @@ async def test_sigkills_between_answers_and_their_confirmations_lose_and_double_
     answer_seqs = await publish(nats_server.url, deliveries)
     last = answer_seqs[-1]
     service.env["INTERN_MATCH_BATCH_SIZE"] = "20"
+    service.env["INTERN_MATCH_RELAY_BATCH_SIZE"] = "20"
     after: list[tuple[str, Progress]] = []
     killed = year_done
     for fraction in sorted(rng.uniform(0.05, 0.6) for _ in range(3)):
@@ -61,10 +62,11 @@ async def test_sigkills_between_answers_and_their_confirmations_lose_and_double_
 
         # Straight after the restart the relay sends what the killed run committed but had
         # not published (or published without marking it sent): kill it in the middle. It
-        # sends row by row here (the batch size is the relay's too), so its backlog lasts
-        # long enough to be seen: with batches of 20 a batch's few round trips let it catch
-        # up with the intake between two looks of the probe.
+        # sends row by row here, so its backlog lasts long enough to be seen: with batches of
+        # 20 a batch's few round trips let it catch up with the intake between two looks of
+        # the probe.
         service.env["INTERN_MATCH_BATCH_SIZE"] = "1"
+        service.env["INTERN_MATCH_RELAY_BATCH_SIZE"] = "1"
         service.start()
 
         def mid_relay(p: Progress, before: int = killed.sent) -> bool:
@@ -73,6 +75,7 @@ async def test_sigkills_between_answers_and_their_confirmations_lose_and_double_
         killed = await _kill_when(service, probe, mid_relay, rng, 0.005)
         after.append(("relay", killed))
         service.env["INTERN_MATCH_BATCH_SIZE"] = "20"
+        service.env["INTERN_MATCH_RELAY_BATCH_SIZE"] = "20"
 
     service.start()
     await probe.settled(last, rounds=1, timeout=120)

@@ -47,6 +47,7 @@ async def test_six_sigkills_over_intake_a_round_and_the_relay_lose_and_double_no
     # The relay sends this outbox (about 3,600 rows) in well under a second with batches of
     # 200; batches of 20 spread it over a second or two, so a kill can land in the middle.
     service.env["INTERN_MATCH_BATCH_SIZE"] = "20"
+    service.env["INTERN_MATCH_RELAY_BATCH_SIZE"] = "20"
     previous = -1
     for fraction in sorted(rng.uniform(0.05, 0.5) for _ in range(3)):
         service.start()
