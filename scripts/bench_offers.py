@@ -3,14 +3,19 @@ PostgreSQL database: a first round of `--applicants` x `--vacancies`; `--answers
 offers through the service's real intake (events/s, and as a share of raw nats-py pull+ack
 measured on the same answers in the same run, beside the same share for registrations); then a
 supplementary round over the freed seats, request -> round.completed on the broker, against the
-first round's time.
-`uv run python -m scripts.bench_offers --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres`
+first round's time. This machine's speed varies by a fifth from minute to minute, so `--repeat
+N` runs the year after the round N times (each on a fresh server and database, each ratio
+within its own run) and prints the median and every run's figure.
+
+    uv run python -m scripts.bench_offers --repeat 3 \\
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 """
 
 import argparse
 import asyncio
 import datetime as dt
 import json
+import statistics
 import tempfile
 import time
 from collections.abc import Iterator
@@ -133,6 +138,28 @@ async def main_async(args: argparse.Namespace) -> None:
           f"({registrations['raw_loop_per_s']:,.0f}/s; {raw:,.0f}/s with a task per ack)"
           )  # fmt: skip
     bodies = market_bodies(args.applicants, args.vacancies)
+    shares, ratios = [], []
+    for run in range(1, args.repeat + 1):
+        if args.repeat > 1:
+            print(f"run {run} of {args.repeat} (a fresh server and database)")
+        share, ratio = await year_after(args, bodies, reg_share)
+        shares.append(share)
+        ratios.append(ratio)
+    if args.repeat > 1:
+        print(f"over {args.repeat} runs: answers {_spread(shares)} of raw nats-py "
+              f"(registrations {reg_share:.0%}); supplementary round {_spread(ratios)} of the "
+              f"first round's")  # fmt: skip
+
+
+def _spread(values: list[float]) -> str:
+    return f"median {statistics.median(values):.0%} (" + ", ".join(f"{v:.0%}" for v in values) + ")"
+
+
+async def year_after(
+    args: argparse.Namespace, bodies: list[bytes], reg_share: float
+) -> tuple[float, float]:
+    """One run: the first round, the answers, the supplementary round; (answers' share of raw
+    nats-py, the supplementary round's time over the first round's)."""
     async with fresh(args.database_url) as (url, database_url):
         last = await publish(url, bodies)
         with tempfile.TemporaryDirectory() as tmp:
@@ -162,6 +189,7 @@ async def main_async(args: argparse.Namespace) -> None:
             print(f"supplementary round over the freed seats: {second['placed']:,} offers, "
                   f"request -> completed {second_seconds:.1f} s "
                   f"({second_seconds / first_seconds:.0%} of the first round's)")  # fmt: skip
+    return share, second_seconds / first_seconds
 
 
 def main() -> None:
@@ -172,6 +200,9 @@ def main() -> None:
     parser.add_argument("--answers", type=int, default=50_000)
     parser.add_argument("--events", type=int, default=50_000, help="registrations to compare")
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of the year after the round, each fresh"
+    )
     asyncio.run(main_async(parser.parse_args()))
 
 
