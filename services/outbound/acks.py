@@ -6,6 +6,7 @@ Imports nats-py and services.outbound.outbox; never the database or matching.
 
 import asyncio
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -40,13 +41,24 @@ def wire_size(row: OutboxRow) -> int:
 def hpub(row: OutboxRow, reply: str) -> bytes:
     """The NATS protocol's HPUB command of a row: `HPUB <subject> <reply> <header bytes> <total
     bytes>`, CRLF, then the header block and the body, CRLF (the bytes nats-py's `publish` writes
-    for the same message: tests/unit/test_relay_wire.py)."""
+    for the same message: tests/unit/test_relay_wire.py).
+
+    The subject, reply and event id go into the protocol's lines as they are, so a blank, CR or
+    LF in one would end a line early and let the rest be read as commands (and nats-py strips
+    any Unicode blank from a header's ends): a row with a blank or a control character in its
+    subject or id raises instead of going out (the relay retries and stops there, as for any
+    refusal but size, and readiness turns red). The service writes both from ids the contract's
+    patterns allow, so none holds one."""
+    if _LINE_BREAKING.search(row.subject) or _LINE_BREAKING.search(row.event_id):
+        raise ValueError(f"outbox row {row.seq}: a blank or control character in its subject or id")
     header = header_block(row)
     return b"HPUB %s %s %d %d\r\n%s%s\r\n" % (
         row.subject.encode(), reply.encode(), len(header), len(header) + len(row.body), header,
         row.body,
     )  # fmt: skip
 
+
+_LINE_BREAKING = re.compile(r"[\s\x00-\x1f\x7f]")
 
 _STREAM_HEADER = f"\r\nNats-Expected-Stream: {STREAM}\r\n\r\n".encode()
 
