@@ -88,6 +88,9 @@ def start_service(
             "http_port": "0",  # no probe server: another process may hold 8080
             **settings,
         }
+        # the relay in batches as small as the intake's (its own default is 2,000): the kill
+        # tests' mid-relay moments need a relay that marks its progress in small steps
+        values.setdefault("relay_batch_size", values["batch_size"])
         service = ServiceProcess(values, tmp_path / f"service-{len(made)}.log")
         made.append(service)
         return service

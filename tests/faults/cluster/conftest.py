@@ -46,6 +46,9 @@ def start_instance(
             "instance_id": name,
             **settings,
         }
+        # the relay in batches as small as the intake's (its own default is 2,000): the kill
+        # tests' mid-relay moments need a relay that marks its progress in small steps
+        values.setdefault("relay_batch_size", values["batch_size"])
         service = ServiceProcess(values, tmp_path / f"service-{name}.log")
         made.append(service)
         return service
