@@ -1,10 +1,12 @@
 """Mode `stable` on textbook markets whose applicant-optimal stable matching is known."""
 
+from unittest.mock import patch
+
 import numpy as np
 from hypothesis import given, settings
 
 from matching.problem import Problem, Solution
-from matching.solver import solve
+from matching.solver import deferred, solve
 from matching.solver.deferred import seat_proposing
 from matching.validate import check_capacity, check_stable
 from tests.unit.markets import market, markets
@@ -113,4 +115,18 @@ def test_proposals_in_rounds_give_the_matching_of_proposals_one_at_a_time(spec):
     """Crowded markets (up to 80 applicants for 12 seats of 0-3 places) make seats take and
     drop applicants over many rounds, held ones displaced by newcomers and by each other."""
     problem = market(*spec)
-    assert seats_of(problem, solve(problem, "stable").assignment) == one_at_a_time(problem)
+    expected = one_at_a_time(problem)
+    for ratio in (0, 1, 10**9):  # rounds to the end; a tail one at a time; one at a time only
+        with patch.object(deferred, "TAIL_RATIO", ratio):
+            assert seats_of(problem, solve(problem, "stable").assignment) == expected, ratio
+
+
+def test_a_long_chain_of_rejections_goes_one_proposal_at_a_time():
+    """One applicant down a list of 3,000 seats that 3,000 others hold: rounds would each pass
+    over every holding for one proposal; the tail goes one proposal at a time, and places it
+    at the one seat with room."""
+    n = 3_000
+    apps = [[s] for s in range(n)] + [list(range(n + 1))]
+    seats = [[s, n] for s in range(n)] + [[n]]
+    problem = market(apps, seats, [1] * (n + 1))
+    assert seats_of(problem, solve(problem, "stable").assignment) == list(range(n + 1))
