@@ -45,12 +45,15 @@ def hpub(row: OutboxRow, reply: str) -> bytes:
 
     The subject, reply and event id go into the protocol's lines as they are, so a blank, CR or
     LF in one would end a line early and let the rest be read as commands (and nats-py strips
-    any Unicode blank from a header's ends): a row with a blank or a control character in its
-    subject or id raises instead of going out (the relay retries and stops there, as for any
+    any Unicode blank from a header's ends), and an empty subject would make the reply the
+    subject: a row with an empty subject or id, or a blank or a control character in one, raises
+    instead of going out (the relay retries and stops there, as for any
     refusal but size, and readiness turns red). The service writes both from ids the contract's
     patterns allow, so none holds one."""
     if _LINE_BREAKING.search(row.subject) or _LINE_BREAKING.search(row.event_id):
         raise ValueError(f"outbox row {row.seq}: a blank or control character in its subject or id")
+    if not row.subject or not row.event_id:  # `HPUB  <reply> …` would publish to the reply
+        raise ValueError(f"outbox row {row.seq}: an empty subject or id")
     header = header_block(row)
     return b"HPUB %s %s %d %d\r\n%s%s\r\n" % (
         row.subject.encode(), reply.encode(), len(header), len(header) + len(row.body), header,

@@ -312,7 +312,14 @@ def _facts_of(
     company_id: str | None,
     course: str,
 ) -> dict[str, Any]:
-    """The facts every event about an offer repeats, in the contract's field order."""
+    """The facts every event about an offer repeats, in the contract's field order.
+
+    They are written into event bodies without a model's validation (`event_body`), so the one
+    a stored row may lack is checked here: a placement stored before its company was known (a
+    row migration 0005 could not fill) raises, as building the model did, instead of publishing
+    an event the contract refuses."""
+    if not company_id:
+        raise ValueError(f"placement {round_id}/{applicant_id} has no company_id")
     return {
         "placement_id": f"{round_id}/{applicant_id}",
         "round_id": round_id,
@@ -320,7 +327,7 @@ def _facts_of(
         "period": period,
         "applicant_id": applicant_id,
         "vacancy_id": vacancy_id,
-        "company_id": company_id or "",
+        "company_id": company_id,
         "course": course,
     }
 

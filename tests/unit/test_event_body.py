@@ -183,3 +183,16 @@ def test_offer_rows_equal_the_models_rows(offer, reason, detail, time):
     )
     assert placement_confirmed_row(facts, time) == to_outbox_values(confirmed)
     assert placement_released_row(facts, reason, detail, time) == to_outbox_values(released)
+
+
+def test_an_offer_stored_without_its_company_writes_no_event():
+    """A placement row from before companies were stored (migration 0005 left it NULL where the
+    vacancy was unknown): the model refused it, so must the plain-value path, rather than
+    publish `"company_id": ""`, which the contract forbids."""
+    import pytest
+
+    from services.rounds.offers import _facts_of
+
+    with pytest.raises(ValueError, match="R-1/A-1 has no company_id"):
+        _facts_of("R-1", "A-1", 2023, "summer", "V-1", None, "A")
+    assert _facts_of("R-1", "A-1", 2023, "summer", "V-1", "C-1", "A")["company_id"] == "C-1"
