@@ -203,7 +203,10 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs of the year after the round, each fresh"
     )
-    asyncio.run(main_async(parser.parse_args()))
+    args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":

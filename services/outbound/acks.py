@@ -116,7 +116,8 @@ class BatchAcks:
         return 0 if self._batch is None else len(self._batch.waiting)
 
     async def publish(self, rows: Sequence[OutboxRow], timeout: float) -> list[OutboxRow]:
-        """Publish the rows in order and await every ack (at most `timeout` s for the batch).
+        """Publish the rows in order and await every ack (at most `timeout` s for the batch, its
+        writing included).
 
         Returns the rows refused as too large, in order: over the server's max_payload (never
         sent) or over the stream's maximum message size (refused in the ack); the rest went out.
@@ -136,10 +137,10 @@ class BatchAcks:
                 token = str(self._next)
                 batch.waiting[token] = row
                 commands.append(hpub(row, prefix + token))
-            await self._send(commands)
-            batch.sealed = True
-            batch.end_if_answered()
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(timeout):  # the writing too: a stalled socket's flush
+                await self._send(commands)
+                batch.sealed = True
+                batch.end_if_answered()
                 await batch.done
         finally:
             self._batch = None
