@@ -76,38 +76,39 @@ def _one_at_a_time(
 ) -> IntArray:
     """Deferred acceptance from this state on, one proposal at a time; the options held at the
     end. A seat's holdings become a heap when a proposal first reaches it, keyed by
-    -(seat_pref * width + option) in Python's unbounded ints, so the root is the held applicant
-    the seat ranks lowest and the option is recovered from the key."""
+    -(seat_pref * width + option) in Python's unbounded ints (the arrays read through `items`),
+    so the root is the held applicant the seat ranks lowest and the option is recovered from
+    the key."""
     width = max(problem.n_options, 1)
-    opt_seat, seat_pref, owner = problem.opt_seat, problem.seat_pref, problem.opt_applicant
-    by_seat = held[np.argsort(opt_seat[held], kind="stable")]
-    held_seats = opt_seat[by_seat]
+    by_seat = held[np.argsort(problem.opt_seat[held], kind="stable")]
+    held_seats = problem.opt_seat[by_seat]
+    seat, pref = items(problem.opt_seat), items(problem.seat_pref)
+    owner, capacity = items(problem.opt_applicant), items(problem.capacity)
     heaps: dict[int, list[int]] = {}
 
     def heap_of(s: int) -> list[int]:
         heap = heaps.get(s)
         if heap is None:
             lo, hi = np.searchsorted(held_seats, [s, s + 1])
-            heap = [-(int(seat_pref[o]) * width + int(o)) for o in by_seat[lo:hi]]
+            heap = [-(pref[o] * width + o) for o in by_seat[lo:hi].tolist()]
             heapq.heapify(heap)
             heaps[s] = heap
         return heap
 
-    capacity = problem.capacity
     waiting = free.tolist()[::-1]
     while waiting:
         a = waiting.pop()
         o, stop = int(cursor[a]), int(end[a])
         while o < stop:
-            s = int(opt_seat[o])
-            key = -(int(seat_pref[o]) * width + o)
+            s = seat[o]
+            key = -(pref[o] * width + o)
             o += 1
             heap = heap_of(s)
             if len(heap) < capacity[s]:
                 heapq.heappush(heap, key)
                 break
             if heap and heap[0] < key:
-                waiting.append(int(owner[(-heapq.heapreplace(heap, key)) % width]))
+                waiting.append(owner[(-heapq.heapreplace(heap, key)) % width])
                 break
         cursor[a] = o
     untouched = by_seat[~np.isin(held_seats, np.fromiter(heaps, np.int64, len(heaps)))]
