@@ -18,7 +18,22 @@ from ortools.graph.python import min_cost_flow
 from matching.errors import SolverUnavailable
 from matching.problem import IntArray, Problem, Solution
 
-__all__ = ["FLOWS", "FlowWorker", "Network", "chosen_options", "network", "solve_optimal"]
+__all__ = [
+    "FLOWS",
+    "FlowWorker",
+    "Network",
+    "NetworkArrays",
+    "chosen_options",
+    "loaded_network",
+    "network",
+    "options_with_flow",
+    "solve_optimal",
+]
+
+
+NetworkArrays = tuple[IntArray, IntArray, IntArray, IntArray, IntArray, int, int]
+"""A network as the worker takes it: tails, heads, capacities, costs, supplies, and the option
+arcs' range (first arc, count)."""
 
 
 class Network:
@@ -49,7 +64,7 @@ class Network:
         self.supplies = np.zeros(n + m + 2, np.int64)
         self.supplies[source], self.supplies[sink] = n, -n
 
-    def arrays(self) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, int, int]:
+    def arrays(self) -> "NetworkArrays":
         """What `chosen_options` takes: the arcs, the supplies and the option arcs' range."""
         return (
             self.tails, self.heads, self.capacities, self.costs, self.supplies,
@@ -97,7 +112,7 @@ def solve_optimal(problem: Problem) -> Solution:
     """Maximum placements, then least total cost; proved optimal by the flow algorithm, solved
     in the worker process (`FLOWS`), so this process's other threads run meanwhile."""
     started = time.perf_counter()
-    chosen = FLOWS.chosen(network(problem))
+    chosen = FLOWS.chosen_for(problem)
     if chosen is None:
         return _unsolved(problem, started)
     assignment: IntArray = np.full(problem.n_applicants, -1, np.int64)
@@ -119,7 +134,21 @@ def chosen_options(
     `first + k` is option `k`) that carry flow, in option order; None unless the solve is
     optimal. Deterministic for one OR-Tools version: among matchings of equal size and cost, the
     arcs' order (the options' lottery order) decides which one."""
-    smcf = _loaded(tails, heads, capacities, costs, supplies)
+    return options_with_flow(_loaded(tails, heads, capacities, costs, supplies), first, count)
+
+
+def loaded_network(held: list[NetworkArrays]) -> tuple[min_cost_flow.SimpleMinCostFlow, int, int]:
+    """The solver loaded with the one network `held` (`Network.arrays`), which it empties: the
+    solver keeps its own copy of the arcs, so the arrays can go before the solve (about 450 MB
+    at a million applicants); with the option arcs' range."""
+    tails, heads, capacities, costs, supplies, first, count = held.pop()
+    return _loaded(tails, heads, capacities, costs, supplies), first, count
+
+
+def options_with_flow(
+    smcf: min_cost_flow.SimpleMinCostFlow, first: int, count: int
+) -> IntArray | None:
+    """`chosen_options` of a loaded network (`loaded_network`)."""
     if smcf.solve_max_flow_with_min_cost() != smcf.OPTIMAL:
         return None
     flows = smcf.flows(np.arange(first, first + count, dtype=np.int64))
@@ -162,13 +191,25 @@ class FlowWorker:
 
     def chosen(self, net: Network) -> IntArray | None:
         """`chosen_options(*net.arrays())`, computed by the worker."""
+        return self._answer([net.arrays()], net.n_options)
+
+    def chosen_for(self, problem: Problem) -> IntArray | None:
+        """`chosen(network(problem))`, the network held in this process only until the worker
+        has it (at a million applicants 450 MB less while the worker solves)."""
+        net = network(problem)
+        held, count = [net.arrays()], net.n_options
+        del net
+        return self._answer(held, count)
+
+    def _answer(self, held: list[NetworkArrays], count: int) -> IntArray | None:
+        """The worker's answer to the network `held`, which is emptied once sent."""
         with self._lock:
             process = self._started()
             stdin, stdout = process.stdin, process.stdout
             if stdin is None or stdout is None:  # Popen with PIPE always has both
                 raise TypeError("the flow worker has no pipes")
             try:
-                pickle.dump(net.arrays(), stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(held.pop(), stdin, protocol=pickle.HIGHEST_PROTOCOL)
                 stdin.flush()
                 answer = pickle.load(stdout)
             except BaseException as error:  # gone, killed, garbled or interrupted mid-answer
@@ -178,7 +219,7 @@ class FlowWorker:
                 raise SolverUnavailable(
                     f"the min-cost-flow worker ended without an answer (exit code {code})"
                 ) from error
-            if answer is None or _options_of(answer, net.n_options):
+            if answer is None or _options_of(answer, count):
                 result: IntArray | None = answer
                 return result
             self._kill()

@@ -12,7 +12,7 @@ import pickle
 import signal
 import sys
 
-from matching.solver.flow import chosen_options
+from matching.solver.flow import loaded_network, options_with_flow
 
 
 def main() -> None:
@@ -23,14 +23,16 @@ def main() -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:
-            arrays = pickle.load(stdin)
+            held = [pickle.load(stdin)]
         except EOFError:
             return
+        smcf, first, count = loaded_network(held)  # the arrays go before the solve
         try:
-            pickle.dump(chosen_options(*arrays), stdout, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(options_with_flow(smcf, first, count), stdout, protocol=5)
             stdout.flush()
         except BrokenPipeError:  # the caller is gone (killed mid-solve): nobody to answer
             return
+        del smcf  # not held while waiting for the next network
 
 
 if __name__ == "__main__":
