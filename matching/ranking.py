@@ -35,21 +35,28 @@ def to_problem(adm: Admissible) -> Ranked:
     So an applicant ranking by fit prefers its earlier course among equally fit vacancies, as it
     does at one vacancy; the strict order refines the order with ties (`applicant_level`,
     `seat_level`), so every matching stable under the strict orders is weakly stable.
+
+    The admissible's options are put in that order in place (`opt_pair`, `opt_seat`,
+    `opt_course_pos`), and the result shares those arrays rather than holding sorted copies: at
+    a million applicants 160 MiB less while the solver works. Their order was no one else's; a
+    second call finds them sorted and gives the same result.
     """
     vac_tie, app_tie = adm.vac_tie[adm.pair_vac], adm.app_tie[adm.pair_app]
     app_rank, app_level = _orders(adm.pair_app, vac_tie, adm.pair_score, adm.pair_app_stated)
     vac_rank, vac_level = _orders(adm.pair_vac, app_tie, adm.pair_score, adm.pair_vac_stated)
-    opt_app, course = adm.pair_app[adm.opt_pair], adm.opt_course_pos
-    keys = (app_rank[adm.opt_pair], course, app_level[adm.opt_pair], opt_app)
-    order = lexsort(keys)
-    opt_pair = adm.opt_pair[order]
+    opt_app = adm.pair_app[adm.opt_pair]
+    order = lexsort((app_rank[adm.opt_pair], adm.opt_course_pos, app_level[adm.opt_pair], opt_app))
+    for column in (adm.opt_pair, adm.opt_seat, adm.opt_course_pos):
+        column[:] = column[order]
+    opt_pair, course = adm.opt_pair, adm.opt_course_pos
     opt_applicant = opt_app[order]
-    tier = np.stack([opt_applicant, app_level[opt_pair], course[order]])
+    del opt_app, order
+    tier = np.stack([opt_applicant, app_level[opt_pair], course])
     problem = Problem(
         n_applicants=len(adm.applicants),
         capacity=adm.seats.capacity,
         opt_applicant=opt_applicant,
-        opt_seat=adm.opt_seat[order],
+        opt_seat=adm.opt_seat,
         applicant_pref=_positions_in_groups(opt_applicant),
         seat_pref=vac_rank[opt_pair] - 1,
         cost=app_rank[opt_pair] + vac_rank[opt_pair],

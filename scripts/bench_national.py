@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 from contracts import STREAM, ApplicantRegistered, Kind, make_event, subject_of, to_json_bytes
 from scripts.bench_delivery import (
     T0,
-    bare_solve_seconds,
+    bare_solves,
     fresh,
     market_bodies,
     publish,
@@ -148,11 +148,13 @@ async def main_async(args: argparse.Namespace) -> None:
                 done.set()
                 latencies, published = await late
                 applied = await applied_after(database_url, published)
-    bare = bare_solve_seconds(args.applicants, args.vacancies)
+    bares = bare_solves(args.applicants, args.vacancies)
+    bare, max_flow = bares["bare_solve_seconds"], bares["bare_max_flow_seconds"]
     ended = "round.completed" if "placed" in answer else f"round.failed ({answer.get('reason')})"
     print(f"round ({args.mode}): round.requested -> {ended} on the broker in "
           f"{seconds:.1f} s = {seconds / bare:.1f}x a bare min-cost-flow solve of the same "
-          f"market ({bare:.1f} s)")  # fmt: skip
+          f"market ({bare:.1f} s); {seconds / max_flow:.1f}x the bare maximum flow of least "
+          f"cost a round solves ({max_flow:.1f} s)")  # fmt: skip
     if latencies:
         print(f"intake latency of {len(latencies)} applicant events published during the round, "
               f"publish -> acknowledged: p50 {statistics.median(latencies):.2f} s, "

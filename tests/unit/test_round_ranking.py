@@ -91,3 +91,24 @@ def test_seats_are_in_the_vacancies_lottery_order_then_course_order():
     assert list(zip(ids, adm.seat_course, strict=True)) == [
         (v, c) for v in order for c in ("A", "B", "C")
     ]
+
+
+def test_a_second_problem_of_the_same_admissible_pairs_is_the_first():
+    """to_problem sorts the admissible's options in place and shares them: built again from the
+    same (now sorted) pairs, every column of the problem is the same."""
+    import dataclasses
+
+    import numpy as np
+
+    from matching.ranking import to_problem
+    from scripts.bench_market import Market, snapshot_of
+
+    first = build_market(snapshot_of(Market(400, 80, seed=3), "optimal", rows=True)).ranked
+    before = {f.name: np.copy(getattr(first.problem, f.name))
+              for f in dataclasses.fields(first.problem)}  # fmt: skip
+    opt_pair = first.opt_pair.copy()
+    again = to_problem(first.admissible)
+    assert first.problem.n_options > 400
+    np.testing.assert_array_equal(again.opt_pair, opt_pair)
+    for name, column in before.items():
+        np.testing.assert_array_equal(getattr(again.problem, name), column, err_msg=name)
