@@ -50,7 +50,9 @@ class Admissible:
 
     Applicants are in lottery order. An option is one admissible (applicant, seat);
     `opt_course_pos` is the course's position in the applicant's `courses` list. Stated ranks
-    are 1-based, 0 where that side states no list.
+    are 1-based, 0 where that side states no list. `matching.ranking.to_problem` sorts the
+    three option columns (`opt_pair`, `opt_seat`, `opt_course_pos`) in place into the problem's
+    order and shares them with it: read them in that order once a problem was built.
     """
 
     applicants: tuple[ApplicantView, ...]

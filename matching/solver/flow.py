@@ -53,7 +53,7 @@ class Network:
         source, sink = 0, n + m + 1
         applicants = np.arange(1, n + 1, dtype=np.int64)
         seats = np.arange(n + 1, n + m + 1, dtype=np.int64)
-        self.reward = placement_reward(problem)
+        self._problem = problem  # for `reward`, which only the yardstick needs
         self.first_option, self.n_options = n, problem.n_options
         self.tails = np.concatenate([np.zeros(n, np.int64), problem.opt_applicant + 1, seats])
         self.heads = np.concatenate([applicants, problem.opt_seat + n + 1, np.full(m, sink)])
@@ -63,6 +63,11 @@ class Network:
         self.costs = np.concatenate([np.zeros(n, np.int64), problem.cost, np.zeros(m, np.int64)])
         self.supplies = np.zeros(n + m + 2, np.int64)
         self.supplies[source], self.supplies[sink] = n, -n
+
+    @property
+    def reward(self) -> int:
+        """The yardstick's bypass cost (`placement_reward`)."""
+        return placement_reward(self._problem)
 
     def arrays(self) -> "NetworkArrays":
         """What `chosen_options` takes: the arcs, the supplies and the option arcs' range."""
@@ -169,7 +174,7 @@ class FlowWorker:
     """One `python -m matching.solver.flow_worker` process, started at the first solve and kept
     for the next ones, one solve at a time.
 
-    OR-Tools' `SimpleMinCostFlow.solve` holds the GIL throughout (a million applicants: about a
+    OR-Tools' `SimpleMinCostFlow` holds the GIL throughout a solve (a million applicants: about a
     minute), so solved here it would stop every other thread of the process: a service's event
     loop, its lease renewals and its acknowledgements' progress beats. Waiting on the worker's
     pipe releases the GIL. A worker that ended or garbled its answer is killed and replaced at
@@ -202,7 +207,14 @@ class FlowWorker:
         return self._answer(held, count)
 
     def _answer(self, held: list[NetworkArrays], count: int) -> IntArray | None:
-        """The worker's answer to the network `held`, which is emptied once sent."""
+        """The worker's answer to the network `held`, which is emptied once sent (or on any
+        error: a traceback must not keep it)."""
+        try:
+            return self._answered(held, count)
+        finally:
+            held.clear()
+
+    def _answered(self, held: list[NetworkArrays], count: int) -> IntArray | None:
         with self._lock:
             process = self._started()
             stdin, stdout = process.stdin, process.stdout

@@ -2,7 +2,7 @@
 (see matching.solver.flow.FlowWorker). Reads pickled networks on stdin, writes each answer on
 stdout, exits at EOF.
 
-OR-Tools' `SimpleMinCostFlow.solve` holds the GIL for the whole solve (a million applicants: about
+OR-Tools' `SimpleMinCostFlow` holds the GIL for the whole solve (a million applicants: about
 a minute), so solved in the service's process it would stop every other thread and its event
 loop: lease renewals, acknowledgements' progress beats, health answers. Part of the solver
 subpackage; imports numpy, ortools and matching.solver.flow only.

@@ -112,3 +112,11 @@ def test_a_second_problem_of_the_same_admissible_pairs_is_the_first():
     np.testing.assert_array_equal(again.opt_pair, opt_pair)
     for name, column in before.items():
         np.testing.assert_array_equal(getattr(again.problem, name), column, err_msg=name)
+    adm, problem = again.admissible, again.problem  # every option's columns tell one pair
+    np.testing.assert_array_equal(adm.pair_app[again.opt_pair], problem.opt_applicant)
+    np.testing.assert_array_equal(adm.seats.seat_vacancy[problem.opt_seat],
+                                  adm.pair_vac[again.opt_pair])  # fmt: skip
+    courses = np.asarray(adm.seats.seat_course)[problem.opt_seat]
+    who, pos = problem.opt_applicant.tolist(), adm.opt_course_pos.tolist()
+    wanted = [adm.applicants[a].courses[c] for a, c in zip(who, pos, strict=True)]
+    assert courses.tolist() == wanted
