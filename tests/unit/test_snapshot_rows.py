@@ -58,7 +58,8 @@ def certificates(draw: st.DrawFn) -> dict[str, Any]:
 @st.composite
 def applicants(draw: st.DrawFn) -> ApplicantRegistered:
     in_japan = draw(st.booleans())
-    residence: dict[str, Any] = {"country": "JP" if in_japan else draw(countries)}
+    abroad = countries.filter(lambda c: c != "JP")  # "JP" drawn here would need a prefecture
+    residence: dict[str, Any] = {"country": "JP" if in_japan else draw(abroad)}
     if in_japan or draw(st.booleans()):
         residence["prefecture"] = draw(st.sampled_from(get_args(Prefecture)))
     doc: dict[str, Any] = {
